@@ -1,0 +1,142 @@
+"""AthenaEngine: the shared SQL through PyAthena's PandasCursor, with a timeout and bounded retries."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from athena.engine import DataAccessError, load_sql
+
+__all__ = ["AthenaEngine"]
+
+logger = logging.getLogger(__name__)
+
+_THROTTLE_CODES = ("ThrottlingException", "TooManyRequestsException", "Rate exceeded", "SlowDown")
+
+
+class _Timeout(Exception):
+    pass
+
+
+class AthenaEngine:
+    """Runs athena/queries/<name>.sql on Athena.
+
+    Parameters are rendered by PyAthena's own formatter (``%(name)s``); results come back through
+    PyAthena's PandasCursor. A query that FAILED, was CANCELLED, ran past ``timeout_s`` or was
+    throttled raises :class:`DataAccessError` with Athena's reason, after up to ``max_retries``
+    further attempts with exponential backoff when Athena says the failure is retryable.
+    """
+
+    dialect = "athena"
+
+    def __init__(
+        self,
+        connection: Any,
+        *,
+        timeout_s: float = 600.0,
+        max_retries: int = 3,
+        backoff_s: float = 2.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._connection = connection
+        self.timeout_s = timeout_s
+        self.max_retries = max_retries
+        self.backoff_s = backoff_s
+        self._sleep = sleep
+        self._clock = clock
+
+    @classmethod
+    def from_settings(cls, settings: Any, **kwargs: Any) -> AthenaEngine:
+        """Connect with the workgroup, database, output location and region of ``settings``."""
+        from pyathena import connect
+        from pyathena.pandas.cursor import PandasCursor
+
+        connection = connect(
+            s3_staging_dir=settings.athena_output_location,
+            work_group=settings.athena_workgroup,
+            schema_name=settings.athena_database,
+            region_name=settings.region,
+            cursor_class=PandasCursor,
+            poll_interval=1,
+            kill_on_interrupt=True,
+        )
+        return cls(
+            connection, timeout_s=settings.athena_timeout_s, max_retries=settings.athena_max_retries, **kwargs
+        )
+
+    def query(self, name: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """Run query ``name`` and return its rows."""
+        sql = load_sql(name, self.dialect)
+        attempt = 0
+        while True:
+            try:
+                return self._run_once(name, sql, params)
+            except DataAccessError as exc:
+                if not exc.retryable or attempt >= self.max_retries:
+                    raise
+                delay = self.backoff_s * (2**attempt)
+                logger.warning(
+                    "athena query %s: %s (%s); retry %d of %d in %.1f s",
+                    name, exc.state, exc.reason, attempt + 1, self.max_retries, delay,
+                )
+                self._sleep(delay)
+                attempt += 1
+
+    def _run_once(self, name: str, sql: str, params: Mapping[str, Any] | None) -> pd.DataFrame:
+        last: dict[str, Any] = {}
+        started = self._clock()
+
+        def on_poll(execution: Any) -> None:
+            last["execution"] = execution
+            if execution.state not in ("SUCCEEDED", "FAILED", "CANCELLED") and self._clock() - started > self.timeout_s:
+                raise _Timeout()
+
+        cursor = self._connection.cursor(on_poll=on_poll)
+        try:
+            cursor.execute(sql, dict(params or {}))
+            return cursor.as_pandas()
+        except _Timeout:
+            query_id = getattr(cursor, "query_id", None)
+            try:
+                cursor.cancel()
+            except Exception:  # noqa: BLE001 - the timeout is the error worth reporting
+                logger.warning("could not cancel timed-out query %s", query_id)
+            raise DataAccessError(
+                f"athena query {name!r} timed out after {self.timeout_s:.0f} s (cancelled)",
+                query=name, state="TIMEOUT", reason="timeout", query_execution_id=query_id, retryable=True,
+            ) from None
+        except DataAccessError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - every driver failure becomes one error type
+            raise _as_data_access_error(name, exc, last.get("execution"), getattr(cursor, "query_id", None)) from exc
+        finally:
+            try:
+                cursor.close()
+            except Exception:  # noqa: BLE001
+                pass
+
+
+def _as_data_access_error(name: str, exc: Exception, execution: Any, query_id: str | None) -> DataAccessError:
+    text = str(exc) or type(exc).__name__
+    if execution is not None and getattr(execution, "state", None) in ("FAILED", "CANCELLED"):
+        state = execution.state
+        reason = execution.state_change_reason or text
+        throttled = any(code in reason for code in _THROTTLE_CODES)
+        retryable = bool(getattr(execution, "retryable", False)) or throttled
+        if throttled:
+            state = "THROTTLED"
+        return DataAccessError(
+            f"athena query {name!r} {state}: {reason}",
+            query=name, state=state, reason=reason, query_execution_id=query_id, retryable=retryable,
+        )
+    throttled = any(code in text for code in _THROTTLE_CODES)
+    return DataAccessError(
+        f"athena query {name!r} {'THROTTLED' if throttled else 'ERROR'}: {text}",
+        query=name, state="THROTTLED" if throttled else "ERROR", reason=text,
+        query_execution_id=query_id, retryable=throttled,
+    )

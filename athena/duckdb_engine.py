@@ -1,0 +1,92 @@
+"""DuckDBEngine: the shared SQL on DuckDB over a local lake laid out like the S3 prefix."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from athena.contract import Table, lake_tables
+from athena.dialect import to_duckdb
+from athena.engine import DataAccessError, load_sql, render
+
+__all__ = ["DuckDBEngine", "DUCKDB_TYPES"]
+
+DUCKDB_TYPES = {"string": "VARCHAR", "bigint": "BIGINT", "int": "INTEGER", "double": "DOUBLE",
+                "timestamp": "TIMESTAMP", "date": "DATE"}
+
+
+class DuckDBEngine:
+    """Runs athena/queries/<name>.sql on DuckDB.
+
+    The SQL is rendered with PyAthena's formatter (the text Athena would receive), then transpiled
+    by sqlglot with Trino's semantics; a ``<name>.duckdb.sql`` file overrides the shared text.
+    The connection must already expose ``orders`` and ``customers``: :meth:`over_lake` builds one.
+    """
+
+    dialect = "duckdb"
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
+        self._con = connection
+
+    @classmethod
+    def over_lake(cls, lake: str | Path, *, threads: int | None = None, memory_limit: str | None = None) -> DuckDBEngine:
+        """An in-memory DuckDB with views over ``lake/orders`` (Hive partitions) and ``lake/customers``."""
+        con = duckdb.connect(":memory:")
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET integer_division = true")
+        if threads:
+            con.execute(f"SET threads = {int(threads)}")
+        if memory_limit:
+            con.execute(f"SET memory_limit = '{memory_limit}'")
+        for table in lake_tables().values():
+            con.execute(_view_sql(con, Path(lake), table))
+        return cls(con)
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> DuckDBEngine:
+        return cls.over_lake(settings.lake)
+
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        return self._con
+
+    def sql_for(self, name: str, params: Mapping[str, Any] | None = None) -> str:
+        """The DuckDB statement that ``query(name, params)`` runs."""
+        return to_duckdb(render(load_sql(name, self.dialect), params))
+
+    def query(self, name: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        sql = self.sql_for(name, params)
+        try:
+            return self._con.execute(sql).df()
+        except duckdb.Error as exc:
+            raise DataAccessError(f"duckdb query {name!r} failed: {exc}", query=name, state="FAILED",
+                                  reason=str(exc)) from exc
+
+
+def _view_sql(con: duckdb.DuckDBPyConnection, lake: Path, table: Table) -> str:
+    """A view with exactly the contract's columns; optional columns missing from the files are NULL."""
+    folder = lake / table.name
+    wanted = list(table.columns) + list(table.partition_keys)
+    files = sorted(folder.rglob("*.parquet")) if folder.is_dir() else []
+    if not files:
+        cols = ", ".join(f"CAST(NULL AS {DUCKDB_TYPES[c.type]}) AS {c.name}" for c in wanted)
+        return f"CREATE OR REPLACE VIEW {table.name} AS SELECT {cols} WHERE false"
+    pattern = str(folder / "**" / "*.parquet").replace("'", "''")
+    hive_types = ", ".join(f"'{k.name}': {DUCKDB_TYPES[k.type]}" for k in table.partition_keys)
+    source = (f"read_parquet('{pattern}', hive_partitioning = {str(bool(table.partition_keys)).lower()}, "
+              f"union_by_name = true{', hive_types = {' + hive_types + '}' if hive_types else ''})")
+    present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    missing = [c.name for c in wanted if c.required and c.name not in present]
+    if missing:
+        raise DataAccessError(f"lake table {table.name} at {folder} lacks required columns: {', '.join(missing)}",
+                              query=table.name)
+    cols = ", ".join(
+        f"CAST({c.name} AS {DUCKDB_TYPES[c.type]}) AS {c.name}" if c.name in present
+        else f"CAST(NULL AS {DUCKDB_TYPES[c.type]}) AS {c.name}"
+        for c in wanted
+    )
+    return f"CREATE OR REPLACE VIEW {table.name} AS SELECT {cols} FROM {source}"

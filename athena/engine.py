@@ -1,0 +1,74 @@
+"""The data-access port: one ``QueryEngine`` protocol, named SQL files, one error type."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import pandas as pd
+
+__all__ = ["QueryEngine", "DataAccessError", "QUERIES_DIR", "query_names", "load_sql", "render"]
+
+QUERIES_DIR = Path(__file__).with_name("queries")
+
+
+class DataAccessError(RuntimeError):
+    """A query could not be run: the driver's failure, with Athena's (or DuckDB's) reason.
+
+    ``state`` is FAILED, CANCELLED, TIMEOUT, THROTTLED or ERROR; ``retryable`` says whether
+    trying again later can help (throttling, timeouts and transient service errors).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        query: str | None = None,
+        state: str = "ERROR",
+        reason: str | None = None,
+        query_execution_id: str | None = None,
+        retryable: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.query = query
+        self.state = state
+        self.reason = reason
+        self.query_execution_id = query_execution_id
+        self.retryable = retryable
+
+
+@runtime_checkable
+class QueryEngine(Protocol):
+    """Runs one named query from athena/queries with ``%(name)s`` parameters, returning a DataFrame."""
+
+    def query(self, name: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame: ...
+
+
+def query_names() -> list[str]:
+    """Names of the shared queries (athena/queries/<name>.sql, overrides excluded)."""
+    return sorted(p.name[: -len(".sql")] for p in QUERIES_DIR.glob("*.sql") if p.name.count(".") == 1)
+
+
+@cache
+def load_sql(name: str, dialect: str | None = None) -> str:
+    """The text of query ``name``; ``<name>.<dialect>.sql`` overrides the shared file when it exists."""
+    if dialect:
+        override = QUERIES_DIR / f"{name}.{dialect}.sql"
+        if override.exists():
+            return override.read_text()
+    path = QUERIES_DIR / f"{name}.sql"
+    if not path.exists():
+        raise DataAccessError(f"unknown query {name!r}; known: {', '.join(query_names())}", query=name)
+    return path.read_text()
+
+
+def render(sql: str, params: Mapping[str, Any] | None) -> str:
+    """Render ``%(name)s`` parameters into SQL text with PyAthena's formatter (what Athena receives)."""
+    from pyathena.formatter import DefaultParameterFormatter
+
+    text = sql.strip().rstrip(";")
+    if not params:
+        return text.replace("%%", "%")
+    return DefaultParameterFormatter().format(text, dict(params))
