@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--preset", choices=["online-retail"])
     i.add_argument("--map", action="append", default=[], metavar="SRC=DEST", help="column mapping, repeatable")
     i.add_argument("--lake")
+    i.add_argument("--timezone", help="zone of timestamps without an offset (default: the preset's, else UTC)")
+    i.add_argument("--keep-duplicates", action="store_true", help="keep exact duplicate lines")
 
     q = sub.add_parser("query", help="run one of athena/queries on the local lake and print it")
     q.add_argument("name")
