@@ -1,0 +1,217 @@
+"""Customer insights answered from the snapshot: segments, CLV, churn, at-risk customers (JSON-ready dicts).
+
+Columns and documents: docs/snapshot.md. numpy only: this module is on the API's request path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from insights.errors import InsufficientData
+from insights.snapshot import ColumnTable, Snapshot
+
+__all__ = ["segments", "clv", "churn", "at_risk_customers", "AT_RISK_LEVELS"]
+
+AT_RISK_LEVELS = ("High", "Critical")  # risk levels counted as "at risk" in the churn summary
+_MIN_K, _MAX_K = 2, 10
+
+
+def segments(snapshot: Snapshot, *, n_clusters: int | None = None) -> dict[str, Any]:
+    """The segment solution for ``n_clusters`` (2..10), or the automatic k chosen by silhouette."""
+    if n_clusters is not None and not _MIN_K <= n_clusters <= _MAX_K:
+        raise ValueError(f"n_clusters must be between {_MIN_K} and {_MAX_K}, got {n_clusters}")
+    doc = snapshot.doc("segments")
+    auto_k = int(doc["auto_k"])
+    k = auto_k if n_clusters is None else int(n_clusters)
+    solution = doc.get("solutions", {}).get(str(k))
+    if solution is None:
+        available = sorted(int(x) for x in doc.get("solutions", {}))
+        raise InsufficientData(f"no segment solution with {k} clusters in this snapshot (too few customers)",
+                               missing=f"segments.solutions.{k}", required=k, available=available)
+    segs = [dict(s) for s in solution["segments"]]
+    return {
+        "segments": segs,
+        "total_customers": int(sum(int(s["count"]) for s in segs)),
+        "n_clusters": k,
+        "auto_k": auto_k,
+        "silhouette_score": _num(solution.get("silhouette")),
+        "elbow": doc.get("elbow", []),
+        "as_of": snapshot.as_of,
+    }
+
+
+def clv(snapshot: Snapshot, customer_ids: Sequence[str]) -> dict[str, Any]:
+    """Predicted lifetime value of the known customers among ``customer_ids``; the rest go to ``not_found``."""
+    table = snapshot.table("customers")
+    ids, rows, not_found = _lookup(table, customer_ids)
+    cols = _gather(table, rows, ("predicted_clv", "clv_segment", "clv_method", "simple_clv", "predicted_orders",
+                                 "next_order_date", "spend_30d", "purchase_probability_30d"))
+    predictions = [
+        {
+            "customer_id": cid,
+            "predicted_clv": _money(cols["predicted_clv"][i]),
+            "clv_segment": str(cols["clv_segment"][i]),
+            "clv_method": str(cols["clv_method"][i]),
+            "simple_clv": _money(cols["simple_clv"][i]),
+            "predicted_orders": _num(cols["predicted_orders"][i], 3),
+            "next_order_date": str(cols["next_order_date"][i]) or None,
+            "predicted_spend_30d": _money(cols["spend_30d"][i]),
+            "purchase_probability_30d": _num(cols["purchase_probability_30d"][i], 4),
+        }
+        for i, cid in enumerate(ids)
+    ]
+    values = cols["predicted_clv"].astype(np.float64)
+    meta = _doc_or_empty(snapshot, "customer_models")
+    return {
+        "predictions": predictions,
+        "segments": {
+            "total_customers": len(predictions),
+            "avg_clv": _money(values.mean()) if values.size else None,
+            "total_clv": _money(values.sum()),
+            "by_segment": {s: int(n) for s, n in zip(*np.unique(cols["clv_segment"].astype(str), return_counts=True),
+                                                     strict=True)},
+        },
+        "horizon_days": _clv_horizon(meta),
+        "not_found": not_found,
+        "as_of": snapshot.as_of,
+    }
+
+
+def churn(snapshot: Snapshot, customer_ids: Sequence[str]) -> dict[str, Any]:
+    """Churn probability, risk level and top factors of the known customers among ``customer_ids``."""
+    table = snapshot.table("customers")
+    ids, rows, not_found = _lookup(table, customer_ids)
+    names = ["churn_probability", "risk_level"] + [f"churn_factor_{j}" for j in (1, 2, 3)] \
+        + [f"churn_contrib_{j}" for j in (1, 2, 3)]
+    cols = _gather(table, rows, [n for n in names if n in table])
+    predictions = []
+    for i, cid in enumerate(ids):
+        factors = []
+        for j in (1, 2, 3):
+            name = str(cols[f"churn_factor_{j}"][i]) if f"churn_factor_{j}" in cols else ""
+            if name:
+                contrib = float(cols[f"churn_contrib_{j}"][i])
+                factors.append({"feature": name, "contribution": round(contrib, 4),
+                                "direction": "increases_risk" if contrib > 0 else "decreases_risk"})
+        predictions.append({
+            "customer_id": cid,
+            "churn_probability": _num(cols["churn_probability"][i], 4),
+            "risk_level": str(cols["risk_level"][i]),
+            "churn_factors": factors,
+        })
+    at_risk = int(np.isin(cols["risk_level"].astype(str), AT_RISK_LEVELS).sum())
+    meta = _doc_or_empty(snapshot, "customer_models")
+    return {
+        "predictions": predictions,
+        "summary": {
+            "total_customers": len(predictions),
+            "at_risk_count": at_risk,
+            "at_risk_percentage": round(100.0 * at_risk / len(predictions), 2) if predictions else 0.0,
+            "at_risk_levels": list(AT_RISK_LEVELS),
+        },
+        "horizon_days": _churn_horizon(meta),
+        "not_found": not_found,
+        "as_of": snapshot.as_of,
+    }
+
+
+def at_risk_customers(snapshot: Snapshot, *, threshold: float, limit: int, with_pii: bool) -> dict[str, Any]:
+    """Customers with churn probability >= threshold, by value at risk (churn probability x CLV) descending."""
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold must be within [0, 1], got {threshold}")
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    table = snapshot.table("customers")
+    order = snapshot.table("at_risk")["order"]
+    prob = table["churn_probability"]
+    rows = _first_matching(order, prob, threshold, limit)
+    total_above = int(np.count_nonzero(np.asarray(prob) >= threshold))
+    fields = ["customer_id", "churn_probability", "risk_level", "recency_days", "frequency", "monetary_total",
+              "predicted_clv", "value_at_risk"] + (["email"] if with_pii else [])
+    cols = _gather(table, rows, fields)
+    out = []
+    for i in range(rows.shape[0]):
+        item: dict[str, Any] = {"customer_id": str(cols["customer_id"][i])}
+        if with_pii:
+            item["email"] = str(cols["email"][i]) or None
+        item.update(
+            churn_probability=_num(cols["churn_probability"][i], 4),
+            risk_level=str(cols["risk_level"][i]),
+            recency_days=int(cols["recency_days"][i]),
+            frequency=int(cols["frequency"][i]),
+            monetary_total=_money(cols["monetary_total"][i]),
+            predicted_clv=_money(cols["predicted_clv"][i]),
+            value_at_risk=_money(cols["value_at_risk"][i]),
+        )
+        out.append(item)
+    return {
+        "at_risk_customers": out,
+        "count": len(out),
+        "threshold": threshold,
+        "limit": limit,
+        "total_above_threshold": total_above,
+        "order_by": "value_at_risk",
+        "as_of": snapshot.as_of,
+    }
+
+
+def _first_matching(order: np.ndarray, prob: np.ndarray, threshold: float, limit: int) -> np.ndarray:
+    """Row indices, in ``order``'s order, of the first ``limit`` rows with prob >= threshold.
+
+    Scans growing chunks so a typical request touches a few thousand rows, not the whole table.
+    """
+    found: list[np.ndarray] = []
+    n_found, start, chunk = 0, 0, max(4 * limit, 4096)
+    while start < order.shape[0] and n_found < limit:
+        idx = np.asarray(order[start:start + chunk], dtype=np.int64)
+        hit = idx[np.asarray(prob[idx]) >= threshold]
+        found.append(hit[: limit - n_found])
+        n_found += found[-1].shape[0]
+        start += chunk
+        chunk *= 4
+    return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
+
+
+def _lookup(table: ColumnTable, customer_ids: Sequence[str]) -> tuple[list[str], np.ndarray, list[str]]:
+    """Unique ids in request order -> (known ids, their rows, unknown ids)."""
+    unique = list(dict.fromkeys(str(c) for c in customer_ids))
+    pos = table.positions(unique)
+    known = pos >= 0
+    return ([c for c, k in zip(unique, known, strict=True) if k], pos[known],
+            [c for c, k in zip(unique, known, strict=True) if not k])
+
+
+def _gather(table: ColumnTable, rows: np.ndarray, names: Sequence[str]) -> dict[str, np.ndarray]:
+    return {n: np.asarray(table[n][rows]) for n in names}
+
+
+def _doc_or_empty(snapshot: Snapshot, name: str) -> dict[str, Any]:
+    try:
+        doc = snapshot.doc(name)
+    except KeyError:
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def _clv_horizon(meta: dict[str, Any]) -> int | None:
+    value = meta.get("clv_horizon_days", (meta.get("clv") or {}).get("horizon_days"))
+    return None if value is None else int(value)
+
+
+def _churn_horizon(meta: dict[str, Any]) -> int | None:
+    value = meta.get("churn_horizon_days", (meta.get("churn") or {}).get("horizon_days"))
+    return None if value is None else int(value)
+
+
+def _num(value: Any, digits: int = 6) -> float | None:
+    if value is None:
+        return None
+    v = float(value)
+    return None if not np.isfinite(v) else round(v, digits)
+
+
+def _money(value: Any) -> float | None:
+    return _num(value, 2)

@@ -1,0 +1,160 @@
+"""A small, hand-checkable insight snapshot in the docs/snapshot.md layout, in memory or written to a folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from insights.snapshot import Snapshot
+
+AS_OF = "2026-11-01"
+VERSION = "20261101T040000Z-2026-11-01-abc1234"
+SEGMENT_NAMES = ["Champions", "Loyal Customers", "Potential Loyalists", "New Customers", "At Risk",
+                 "Can't Lose Them", "Hibernating", "Lost", "Need Attention", "About To Sleep"]
+N_CUSTOMERS = 12
+
+
+def customer_columns() -> dict[str, np.ndarray]:
+    n = N_CUSTOMERS
+    ids = np.array([f"C{i:03d}" for i in range(1, n + 1)])
+    churn = np.array([0.95, 0.10, 0.70, 0.85, 0.30, 0.62, 0.05, 0.99, 0.50, 0.75, 0.20, 0.65])
+    clv = np.array([100.0, 900.0, 400.0, 800.0, 50.0, 200.0, 1200.0, 10.0, 300.0, 800.0, 60.0, 0.0])
+    risk = np.where(churn >= 0.8, "Critical", np.where(churn >= 0.6, "High", np.where(churn >= 0.3, "Medium", "Low")))
+    cols: dict[str, np.ndarray] = {
+        "customer_id": ids,
+        "email": np.array([f"c{i}@example.com" if i % 4 else "" for i in range(1, n + 1)]),
+        "recency_days": np.arange(10, 10 + 10 * n, 10, dtype=np.int32),
+        "frequency": np.arange(1, n + 1, dtype=np.int32),
+        "monetary_total": np.round(np.linspace(50.0, 1150.0, n), 2),
+        "r_score": (np.arange(n) % 5 + 1).astype(np.int8),
+        "f_score": ((np.arange(n) + 2) % 5 + 1).astype(np.int8),
+        "m_score": ((np.arange(n) + 4) % 5 + 1).astype(np.int8),
+        "segment": np.array([SEGMENT_NAMES[i % 4] for i in range(n)]),
+        "churn_probability": churn,
+        "risk_level": risk.astype("<U8"),
+        "churn_factor_1": np.array(["recency_days"] * (n - 1) + [""]),
+        "churn_factor_2": np.array(["frequency"] * (n - 2) + ["", ""]),
+        "churn_factor_3": np.array([""] * n),
+        "churn_contrib_1": np.linspace(0.9, -0.2, n),
+        "churn_contrib_2": np.linspace(-0.3, 0.4, n),
+        "churn_contrib_3": np.zeros(n),
+        "predicted_clv": clv,
+        "clv_segment": np.where(clv >= 800, "High", np.where(clv >= 200, "Medium", "Low")).astype("<U6"),
+        "clv_method": np.array(["random_forest"] * (n - 1) + ["simple_formula"]),
+        "simple_clv": clv * 0.9,
+        "predicted_orders": np.linspace(0.5, 6.0, n),
+        "next_order_date": np.array(["2026-11-20"] * (n - 1) + [""]),
+        "spend_30d": clv / 12.0,
+        "purchase_probability_30d": 1.0 - churn,
+        "value_at_risk": churn * clv,
+    }
+    for k in range(2, 11):
+        cols[f"segment_k{k}"] = (np.arange(n) % k).astype(np.int8)
+    return cols
+
+
+def at_risk_order(cols: dict[str, np.ndarray]) -> np.ndarray:
+    """Rows by value_at_risk descending, ties by customer_id (docs/snapshot.md)."""
+    return np.lexsort((cols["customer_id"], -cols["value_at_risk"])).astype(np.int32)
+
+
+def product_tables(horizon: int = 90) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    days = np.arange(horizon, dtype=np.float64)
+    base = np.vstack([10.0 + days % 7, np.full(horizon, 2.0), np.zeros(horizon)])
+    forecast = {
+        "product_id": np.array(["P1", "P2", "P3"]),
+        "method": np.array(["model", "tsb", "none"]),
+        "status": np.array(["ok", "fallback", "insufficient_history"]),
+        "reference_price": np.array([4.0, 2.5, np.nan]),
+        "last_price": np.array([4.2, 2.5, np.nan]),
+        "predicted_quantity": base,
+        "confidence_lower": np.maximum(base - 3.0, 0.0),
+        "confidence_upper": base + 3.0,
+    }
+    elasticity = {
+        "product_id": np.array(["P1", "P2"]),
+        "status": np.array(["ok", "refused"]),
+        "reason": np.array(["", "price never changed (1 distinct price)"]),
+        "elasticity_coefficient": np.array([-1.5, np.nan]),
+        "standard_error": np.array([0.2, np.nan]),
+        "ci_lower": np.array([-1.9, np.nan]),
+        "ci_upper": np.array([-1.1, np.nan]),
+        "p_value": np.array([0.0001, np.nan]),
+        "r_squared": np.array([0.85, np.nan]),
+        "n_observations": np.array([120, 3], dtype=np.int32),
+        "elasticity_type": np.array(["Elastic", ""]),
+        "interpretation": np.array(["Demand is sensitive to price: a 1% price rise cuts units by about 1.5%", ""]),
+        "price_min": np.array([3.0, 2.5]),
+        "price_max": np.array([5.0, 2.5]),
+        "price_mean": np.array([4.0, 2.5]),
+        "reference_quantity": np.array([10.0, 2.0]),
+    }
+    return forecast, elasticity
+
+
+def segments_doc(cols: dict[str, np.ndarray]) -> dict[str, Any]:
+    solutions = {}
+    n = cols["customer_id"].shape[0]
+    for k in range(2, 11):
+        labels = cols[f"segment_k{k}"]
+        segs = []
+        for s in range(k):
+            mask = labels == s
+            segs.append({
+                "segment_id": s, "segment": SEGMENT_NAMES[s], "description": f"{SEGMENT_NAMES[s]} at k={k}",
+                "count": int(mask.sum()), "percentage": round(100.0 * mask.sum() / n, 2),
+                "avg_recency": float(cols["recency_days"][mask].mean()),
+                "avg_frequency": float(cols["frequency"][mask].mean()),
+                "avg_monetary": float(cols["monetary_total"][mask].mean()),
+            })
+        solutions[str(k)] = {"k": k, "silhouette": round(0.3 + 0.01 * k, 3), "segments": segs}
+    elbow = [{"k": k, "inertia": 100.0 / k, "silhouette": solutions[str(k)]["silhouette"]} for k in range(2, 11)]
+    return {"auto_k": 4, "elbow": elbow, "solutions": solutions}
+
+
+def snapshot_parts(version: str = VERSION, as_of: str = AS_OF) -> dict[str, Any]:
+    cols = customer_columns()
+    forecast, elasticity = product_tables()
+    tables = {"customers": cols, "at_risk": {"order": at_risk_order(cols)}, "forecast": forecast,
+              "elasticity": elasticity}
+    docs = {
+        "segments": segments_doc(cols),
+        "forecast_meta": {"level": 0.8, "method": "direct", "model": "lightgbm",
+                          "feature_importance": [{"feature": "lag_7", "importance": 0.4},
+                                                 {"feature": "price_rel", "importance": 0.2}]},
+        "customer_models": {"churn": {"horizon_days": 90}, "clv": {"horizon_days": 365}},
+    }
+    keys = {"customers": "customer_id", "forecast": "product_id", "elasticity": "product_id"}
+    manifest = {"version": version, "as_of": as_of, "created_at": "2026-11-01T04:00:00Z", "table_keys": keys,
+                "row_counts": {t: int(next(iter(c.values())).shape[0]) for t, c in tables.items()}}
+    return {"version": version, "manifest": manifest, "tables": tables, "docs": docs, "keys": keys}
+
+
+def build_snapshot(**kwargs: Any) -> Snapshot:
+    p = snapshot_parts(**kwargs)
+    return Snapshot.from_memory(p["version"], p["manifest"], p["tables"], p["docs"], keys=p["keys"])
+
+
+def write_snapshot(root: str | Path, *, version: str = VERSION, as_of: str = AS_OF, publish: bool = True,
+                   mutate: Any = None) -> Path:
+    """Write a version folder under ``root/versions/<version>``; move ``root/latest`` to it when ``publish``."""
+    p = snapshot_parts(version=version, as_of=as_of)
+    if mutate is not None:
+        mutate(p)
+    folder = Path(root) / "versions" / version
+    for table, columns in p["tables"].items():
+        (folder / "tables" / table).mkdir(parents=True, exist_ok=True)
+        for name, arr in columns.items():
+            np.save(folder / "tables" / table / f"{name}.npy", np.asarray(arr), allow_pickle=False)
+    (folder / "docs").mkdir(parents=True, exist_ok=True)
+    for name, doc in p["docs"].items():
+        (folder / "docs" / f"{name}.json").write_text(json.dumps(doc))
+    (folder / "manifest.json").write_text(json.dumps(p["manifest"]))
+    if publish:
+        tmp = Path(root) / "latest.tmp"
+        tmp.write_text(version)
+        tmp.replace(Path(root) / "latest")
+    return folder
