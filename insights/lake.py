@@ -58,13 +58,13 @@ def write_lake(
         con.execute("SET TimeZone = 'UTC'")
         con.register("orders_df", conform(orders, "orders"))
         con.execute(
-            f"COPY (SELECT *, CAST(order_ts AS DATE) AS order_date FROM orders_df) TO '{tmp / 'orders'}' "
+            f"COPY (SELECT *, CAST(order_ts AS DATE) AS order_date FROM orders_df) TO {_quote(tmp / 'orders')} "
             "(FORMAT PARQUET, PARTITION_BY (order_date), COMPRESSION ZSTD, ROW_GROUP_SIZE 1000000)"
         )
         (tmp / "customers").mkdir()
         if customers is not None and len(customers):
             con.register("customers_df", conform(customers, "customers"))
-            con.execute(f"COPY customers_df TO '{tmp / 'customers' / 'part-0.parquet'}' (FORMAT PARQUET)")
+            con.execute(f"COPY customers_df TO {_quote(tmp / 'customers' / 'part-0.parquet')} (FORMAT PARQUET)")
         con.close()
         if extra is not None:
             extra(tmp)
@@ -72,7 +72,12 @@ def write_lake(
         if lake.exists():
             old = lake.parent / f".{lake.name}.old-{uuid.uuid4().hex[:8]}"
             lake.rename(old)
-        tmp.rename(lake)
+        try:
+            tmp.rename(lake)
+        except BaseException:
+            if old is not None:  # put the previous lake back before reporting the failure
+                old.rename(lake)
+            raise
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:
@@ -81,3 +86,5 @@ def write_lake(
     return lake
 
 
+def _quote(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"

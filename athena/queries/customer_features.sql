@@ -50,7 +50,7 @@ line_stats AS (
            coalesce(sum(amount) FILTER (WHERE order_date >= DATE %(cutoff)s - INTERVAL '365' DAY), 0.0) AS spend_365d,
            coalesce(sum(amount) FILTER (WHERE order_date >= DATE %(cutoff)s - INTERVAL '180' DAY
                                           AND order_date < DATE %(cutoff)s - INTERVAL '90' DAY), 0.0) AS spend_prev_90d,
-           count(DISTINCT product_id) FILTER (WHERE quantity > 0) AS distinct_products,
+           count(DISTINCT CASE WHEN quantity > 0 THEN product_id END) AS distinct_products,
            CAST(coalesce(sum(quantity) FILTER (WHERE quantity > 0), 0) AS bigint) AS units_bought,
            CAST(coalesce(-sum(quantity) FILTER (WHERE quantity < 0), 0) AS bigint) AS units_returned
     FROM lines

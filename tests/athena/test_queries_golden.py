@@ -1,0 +1,134 @@
+"""Golden results: the shared SQL on DuckDB over the tiny lake against an independent pandas computation."""
+
+import math
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+from athena_reference import customer_features, customer_labels, daily_sales, lake_summary
+from conftest import CUTOFF, HORIZON, ORDERS, orders_frame
+
+from athena.duckdb_engine import DuckDBEngine
+from insights.lake import write_lake
+
+FEATURE_COLUMNS = [
+    "customer_id", "email", "recency_days", "frequency", "monetary_total", "customer_age_days", "avg_order_value",
+    "mean_days_between_orders", "std_days_between_orders", "orders_30d", "orders_90d", "orders_180d", "orders_365d",
+    "spend_30d", "spend_90d", "spend_180d", "spend_365d", "distinct_products", "return_rate", "spend_trend",
+    "first_order_date", "last_order_date",
+]
+
+
+def _as_date(value):
+    return None if value is None or (not isinstance(value, str) and pd.isna(value)) else pd.Timestamp(value).date()
+
+
+def assert_same_columns(actual: pd.DataFrame, expected: pd.DataFrame, dates=()):
+    assert list(actual.columns) == list(expected.columns)
+    assert len(actual) == len(expected), (actual, expected)
+    for col in expected.columns:
+        got, want = list(actual[col]), list(expected[col])
+        if col in dates:
+            got, want = [_as_date(v) for v in got], [_as_date(v) for v in want]
+            assert got == want, col
+        elif pd.api.types.is_numeric_dtype(expected[col]) and col != "customer_id":
+            np.testing.assert_allclose(np.asarray(got, float), np.asarray(want, float), rtol=1e-12, atol=1e-12,
+                                       equal_nan=True, err_msg=col)
+        else:
+            assert [None if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA else v
+                    for v in got] == [None if v is None or (isinstance(v, float) and math.isnan(v)) else v
+                                      for v in want], col
+
+
+@pytest.mark.parametrize("cutoff", [CUTOFF, "2024-02-06", "2024-02-07", "2024-05-31", "2023-12-16"])
+def test_customer_features_match_the_reference_column_by_column(duck, tiny_orders, tiny_customers, cutoff):
+    actual = duck.query("customer_features", {"cutoff": cutoff})
+    expected = customer_features(tiny_orders, tiny_customers, cutoff)
+    assert list(actual.columns) == FEATURE_COLUMNS
+    assert_same_columns(actual, expected[FEATURE_COLUMNS], dates=("first_order_date", "last_order_date"))
+
+
+def test_customer_features_hand_checked_values(duck):
+    f = duck.query("customer_features", {"cutoff": CUTOFF}).set_index("customer_id")
+    # Who is a customer: c4 only returned, c3 and c7 never bought before the cutoff; guest lines belong to no one.
+    assert list(f.index) == ["c1", "c2", "c5", "c6"]
+    c1 = f.loc["c1"]
+    assert c1["frequency"] == 3  # o1, o2, o3; the return-only order r1 is not a purchase
+    assert c1["monetary_total"] == pytest.approx(25.0)  # 10 + 10 + 5 - 10 (return) + 10
+    assert c1["recency_days"] == 1  # 2024-02-29 23:59 -> cutoff 2024-03-01
+    assert c1["customer_age_days"] == (date(2024, 3, 1) - date(2023, 6, 1)).days  # directory sign-up date
+    assert c1["mean_days_between_orders"] == pytest.approx(29.5)  # gaps 40 and 19
+    assert c1["std_days_between_orders"] == pytest.approx(math.sqrt(220.5))
+    assert c1["return_rate"] == pytest.approx(1 / 8)
+    assert (c1["spend_30d"], c1["spend_90d"], c1["spend_trend"]) == (pytest.approx(5.0), pytest.approx(25.0), 1.0)
+    assert c1["email"] == "a@example.com" and c1["distinct_products"] == 3
+    c2 = f.loc["c2"]
+    assert c2["frequency"] == 1  # o5 at 00:00 on the cutoff day is excluded
+    assert c2["customer_age_days"] == (date(2024, 3, 1) - date(2023, 12, 15)).days  # first order before sign-up
+    c5 = f.loc["c5"]
+    # 23:30 -> 00:30 next day: one calendar day (Trino's date_diff on timestamps would say 0)
+    assert c5["mean_days_between_orders"] == pytest.approx(((date(2024, 2, 5) - date(2023, 10, 1)).days + 1) / 2)
+    assert c5["frequency"] == 4 and c5["recency_days"] == 24
+    assert c5["spend_trend"] == pytest.approx((13.0 - 27.0) / 40.0)  # last 90 days vs the 90 before
+    c6 = f.loc["c6"]
+    assert pd.isna(c6["email"]) and c6["customer_age_days"] == 2  # not in the directory; leap day
+    assert pd.isna(c6["mean_days_between_orders"]) and pd.isna(c6["std_days_between_orders"])
+
+
+@pytest.mark.parametrize("cutoff,horizon", [(CUTOFF, HORIZON), ("2024-02-06", 30), (CUTOFF, 1), ("2024-04-15", 90)])
+def test_customer_labels_match_the_reference(duck, tiny_orders, cutoff, horizon):
+    actual = duck.query("customer_labels", {"cutoff": cutoff, "horizon_days": horizon})
+    assert_same_columns(actual, customer_labels(tiny_orders, cutoff, horizon))
+
+
+def test_customer_labels_hand_checked_values(duck):
+    labels = duck.query("customer_labels", {"cutoff": CUTOFF, "horizon_days": HORIZON}).set_index("customer_id")
+    assert list(labels.index) == ["c1", "c2", "c5", "c6"]  # c4 (returns only) is not known before the cutoff
+    assert labels.loc["c2"].tolist() == [2, pytest.approx(12.0 + 10.0 - 8.0), 1]  # o5 on the cutoff day counts
+    assert labels.loc["c6"].tolist() == [0, pytest.approx(-10.0), 0]  # a return is spend, not an order
+    one_day = duck.query("customer_labels", {"cutoff": CUTOFF, "horizon_days": 1}).set_index("customer_id")
+    assert one_day.loc["c2", "future_orders"] == 1  # [cutoff, cutoff + 1): only the cutoff day
+
+
+@pytest.mark.parametrize("start,end", [("2024-02-01", "2024-03-02"), ("2023-01-01", "2025-01-01"),
+                                       ("2024-02-06", "2024-02-07")])
+def test_daily_sales_match_the_reference(duck, tiny_orders, start, end):
+    actual = duck.query("daily_sales", {"start": start, "end": end})
+    assert_same_columns(actual, daily_sales(tiny_orders, start, end), dates=("sale_date",))
+
+
+def test_daily_sales_count_guest_demand_and_exclude_returns(duck):
+    sales = duck.query("daily_sales", {"start": "2024-02-01", "end": "2024-03-02"})
+    sales["sale_date"] = sales["sale_date"].map(_as_date)
+    by_key = sales.set_index(["product_id", "sale_date"])
+    assert by_key.loc[("p1", date(2024, 2, 20)), "quantity"] == 5  # the guest line
+    assert ("p2", date(2024, 2, 12)) not in by_key.index and ("p2", date(2024, 2, 1)) not in by_key.index
+    p3 = by_key.loc[("p3", date(2024, 2, 6))]
+    assert (p3["quantity"], p3["revenue"], p3["price"]) == (1, pytest.approx(3.0), pytest.approx(3.0))
+    assert by_key.loc[("p1", date(2024, 3, 1)), "quantity"] == 3  # end is exclusive, start inclusive
+
+
+def test_lake_summary_matches_the_reference(duck, tiny_orders):
+    for cutoff in (CUTOFF, "2025-01-01"):
+        row = duck.query("lake_summary", {"cutoff": cutoff}).iloc[0].to_dict()
+        want = lake_summary(tiny_orders, cutoff)
+        assert {k: (_as_date(v) if k.endswith("_date") else int(v)) for k, v in row.items()} == want
+    assert lake_summary(tiny_orders, CUTOFF)["customers"] == 5  # c1, c2, c4, c5, c6: guests are not customers
+
+
+def test_features_as_of_a_cutoff_ignore_orders_added_later(tmp_path, tiny_orders, tiny_customers, duck):
+    later = [
+        ("n1", "c1", "2024-03-01 00:00", "p1", 50, 5.0, "toys"),    # on the cutoff day
+        ("n2", "c4", "2024-03-02 10:00", "p2", 1, 10.0, "books"),   # c4's first purchase, after the cutoff
+        ("n3", "c9", "2024-06-01 10:00", "p9", 1, 1.0, None),       # a new customer and product
+        ("n4", "c5", "2024-03-05 10:00", "p3", -2, 2.5, None),      # a late return of an earlier purchase
+        ("n5", None, "2024-03-10 10:00", "p1", 9, 5.0, "toys"),
+    ]
+    grown = tmp_path / "grown"
+    write_lake(grown, orders_frame(ORDERS + later), tiny_customers)
+    before = duck.query("customer_features", {"cutoff": CUTOFF})
+    after = DuckDBEngine.over_lake(grown).query("customer_features", {"cutoff": CUTOFF})
+    pd.testing.assert_frame_equal(before, after)
+    assert not DuckDBEngine.over_lake(grown).query("customer_labels", {"cutoff": CUTOFF, "horizon_days": 60}).equals(
+        duck.query("customer_labels", {"cutoff": CUTOFF, "horizon_days": 60}))  # the new rows are visible
