@@ -199,27 +199,28 @@ def generate(spec: SampleSpec) -> Sample:
     unit_orders = (season * (active_sum(cust["rate"] * unit_weight) + guest_rate * (1 + q0))
                    + np.bincount(cust["acq"][in_period], unit_weight[in_period], days))
 
-    # Product weights: lam_ref at the reference price (no price in it), lam at the day's price.
-    launched = k[None, :] >= prod["launch"][:, None]
+    # Product weights: lam_ref at the reference price as if launched (no price in it), lam at the day's price.
     shape = (np.exp(prod["growth"][:, None] * (k[None, :] - days / 2) / 365.25)
-             * cal["yearly"][None, :] ** prod["gamma"][:, None] * launched)
+             * cal["yearly"][None, :] ** prod["gamma"][:, None])
     regular_total = (prod["base"][~prod["intermittent"], None] * shape[~prod["intermittent"]]).sum(axis=0)
     lines_a_day = max(float(m0 * (customer_orders + guest_rate * season).mean()), 1e-9)
     for i in np.flatnonzero(prod["intermittent"]):  # a few lines a week whatever the lake's size
         target = min(prod["lines_target"][i] / lines_a_day, 0.5)
-        prod["base"][i] = target / (1 - target) * float(np.median(regular_total / np.maximum(shape[i], 1e-12)))
+        prod["base"][i] = target / (1 - target) * float(np.median(regular_total / shape[i]))
     lam_ref = prod["base"][:, None] * shape
-    lam = lam_ref * (price / prod["ref"][:, None]) ** prod["elasticity"][:, None]
-    total_ref, total = lam_ref.sum(axis=0), lam.sum(axis=0)
-    # Lines pick a product with probability lam / total, and an order has 1 + Poisson(m0 * total / total_ref - 1)
-    # lines (bigger baskets when prices are low overall), so E[units] = unit_orders * m0 * lam / total_ref:
-    # the own-price elasticity is exactly the product's, with no cross-price effect.
-    safe_ref, safe = np.where(total_ref > 0, total_ref, 1.0), np.where(total > 0, total, 1.0)
-    basket = np.where(total > 0, np.maximum(m0 * total / safe_ref, 1.0), 1.0)
-    share = lam / safe
+    launched = k[None, :] >= prod["launch"][:, None]
+    lam = lam_ref * launched * (price / prod["ref"][:, None]) ** prod["elasticity"][:, None]
+    norm, total = lam_ref.sum(axis=0), lam.sum(axis=0)
+    # Lines pick a product with probability lam / total, and an order has 1 + Poisson(m0 * total / norm - 1)
+    # lines (bigger baskets when prices are low overall), so E[units] = unit_orders * m0 * lam / norm: the
+    # own-price elasticity is exactly the product's, with no cross-price effect. The normalizer counts every
+    # product as launched, so a launch adds demand and takes none from the others.
+    basket = np.maximum(m0 * total / norm, 1.0)  # clipped only if prices were far above reference everywhere
+    share = lam / np.where(total > 0, total, 1.0)
     expected_units = unit_orders[None, :] * basket[None, :] * share
 
     lines, directory, counts = _lines(rng_o, spec, start, cal, cust, prod, guest_rate, basket, share, price)
+    counts["basket_clipped_days"] = int((m0 * total / norm < 1.0).sum())  # elasticity inexact on those days
     truth = _truth(spec, start, cal, cust, prod, price, promo, expected_units, counts)
     return Sample(orders=lines, customers=directory, truth=truth)
 
@@ -364,8 +365,9 @@ DESCRIPTION = (
     "exp(growth t) * yearly(t)^gamma * [t >= launch]; lam = lam_ref * (price / reference_price)^elasticity. "
     "An order has 1 + Poisson(m0 * sum lam / sum lam_ref - 1) lines; each line picks product p with probability "
     "lam / sum lam and has quantity 1 + Poisson(q0 * spend_level). Hence expected_units(p,t) = U(t) * m0 * "
-    "lam(p,t) / sum_q lam_ref(q,t), where U(t) is the expected units-weighted order count of the drawn population: "
-    "the own-price elasticity is exactly true_elasticity, with no cross-price effect. Prices: list price = "
+    "lam(p,t) / sum_q lam_ref(q,t) (the sum counts every product as launched, so launches take no demand from "
+    "others), where U(t) is the expected units-weighted order count of the drawn population: the own-price "
+    "elasticity is exactly true_elasticity, with no cross-price effect. Prices: list price = "
     "reference * random steps * (1 + surcharge in high-season months); promotions cut 10-30% for 3-10 days, "
     "timed mostly in the low season; promotions act on demand only through the price. Returns: a few percent of "
     "customer purchase lines come back (part of the quantity, as a negative line in an R order) some days later, "
