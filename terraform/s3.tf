@@ -1,0 +1,126 @@
+# Buckets: the lake (unless an existing one is given), snapshots, Athena results and the package artifacts.
+# All: KMS encryption with the stack's key, versioning, public access blocked, TLS only, owner-enforced objects.
+
+resource "aws_s3_bucket" "this" {
+  for_each = local.buckets
+  #checkov:skip=CKV_AWS_18:Server access logging needs a separate log bucket per account; CloudTrail data events are the operator's account-wide choice.
+  #checkov:skip=CKV_AWS_144:Cross-region replication is a disaster-recovery choice: the lake is the operator's source data, snapshots and results are recomputable.
+  #checkov:skip=CKV2_AWS_62:Nothing in the engine consumes S3 event notifications; the refresh is scheduled.
+
+  bucket        = each.value
+  force_destroy = false
+}
+
+resource "aws_s3_bucket_ownership_controls" "this" {
+  for_each = aws_s3_bucket.this
+
+  bucket = each.value.id
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "this" {
+  for_each = aws_s3_bucket.this
+
+  bucket                  = each.value.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_versioning" "this" {
+  for_each = aws_s3_bucket.this
+
+  bucket = each.value.id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
+  for_each = aws_s3_bucket.this
+
+  bucket = each.value.id
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = local.kms_key_arn
+    }
+    bucket_key_enabled = true
+  }
+}
+
+resource "aws_s3_bucket_policy" "tls_only" {
+  for_each = aws_s3_bucket.this
+
+  bucket = each.value.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "DenyInsecureTransport"
+      Effect    = "Deny"
+      Principal = "*"
+      Action    = "s3:*"
+      Resource  = ["${local.s3_arn}${each.value.bucket}", "${local.s3_arn}${each.value.bucket}/*"]
+      Condition = { Bool = { "aws:SecureTransport" = "false" } }
+    }]
+  })
+
+  depends_on = [aws_s3_bucket_public_access_block.this]
+}
+
+# Every bucket: old object versions and abandoned multipart uploads do not pile up. Athena results expire.
+resource "aws_s3_bucket_lifecycle_configuration" "this" {
+  for_each = aws_s3_bucket.this
+
+  bucket = each.value.id
+
+  rule {
+    id     = "abort-incomplete-multipart-uploads"
+    status = "Enabled"
+    filter {}
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
+    }
+  }
+
+  rule {
+    id     = "expire-noncurrent-versions"
+    status = "Enabled"
+    filter {}
+    noncurrent_version_expiration {
+      noncurrent_days = var.snapshot_noncurrent_expiration_days
+    }
+  }
+
+  dynamic "rule" {
+    for_each = each.key == "athena_results" ? [1] : []
+    content {
+      id     = "expire-athena-results"
+      status = "Enabled"
+      filter {
+        prefix = "${local.athena_results_prefix}/"
+      }
+      expiration {
+        days = var.athena_results_expiration_days
+      }
+    }
+  }
+
+  depends_on = [aws_s3_bucket_versioning.this]
+}
+
+# The package, when Terraform uploads it (package_s3_bucket unset). Lambda reads it with the deployer's rights.
+resource "aws_s3_object" "package" {
+  count = local.upload_package ? 1 : 0
+
+  bucket      = aws_s3_bucket.this["artifacts"].id
+  key         = var.package_s3_key
+  source      = var.package_file
+  source_hash = local.package_hash
+  kms_key_id  = local.kms_key_arn
+
+  depends_on = [aws_s3_bucket_versioning.this, aws_s3_bucket_server_side_encryption_configuration.this]
+}
