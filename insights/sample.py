@@ -174,6 +174,21 @@ def _prices(rng: np.random.Generator, prod: dict[str, np.ndarray], cal: dict[str
     return price, cut > 0
 
 
+def _demand(lam_ref: np.ndarray, launched: np.ndarray, price: np.ndarray, ref: np.ndarray, elasticity: np.ndarray,
+            m0: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Expected lines an order (per day) and product choice probabilities (product x day).
+
+    Lines pick a product with probability lam / sum(lam), and an order has 1 + Poisson(m0 * sum(lam) / norm - 1)
+    lines (bigger baskets when prices are low overall), so E[units] = orders * m0 * lam / norm: the own-price
+    elasticity is exactly the product's, with no cross-price effect. The normalizer counts every product as
+    launched and has no price in it, so a launch adds demand and takes none from the others.
+    """
+    lam = lam_ref * launched * (price / ref[:, None]) ** elasticity[:, None]
+    norm, total = lam_ref.sum(axis=0), lam.sum(axis=0)
+    basket = m0 * total / norm
+    return np.maximum(basket, 1.0), lam / np.where(total > 0, total, 1.0), basket < 1.0
+
+
 def generate(spec: SampleSpec) -> Sample:
     """Generate the lake and its ground truth for ``spec`` (deterministic for a seed)."""
     spec = spec.resolved()
@@ -199,7 +214,7 @@ def generate(spec: SampleSpec) -> Sample:
     unit_orders = (season * (active_sum(cust["rate"] * unit_weight) + guest_rate * (1 + q0))
                    + np.bincount(cust["acq"][in_period], unit_weight[in_period], days))
 
-    # Product weights: lam_ref at the reference price as if launched (no price in it), lam at the day's price.
+    # Product weights at the reference price as if launched; intermittent ones sized to the lake.
     shape = (np.exp(prod["growth"][:, None] * (k[None, :] - days / 2) / 365.25)
              * cal["yearly"][None, :] ** prod["gamma"][:, None])
     regular_total = (prod["base"][~prod["intermittent"], None] * shape[~prod["intermittent"]]).sum(axis=0)
@@ -207,20 +222,13 @@ def generate(spec: SampleSpec) -> Sample:
     for i in np.flatnonzero(prod["intermittent"]):  # a few lines a week whatever the lake's size
         target = min(prod["lines_target"][i] / lines_a_day, 0.5)
         prod["base"][i] = target / (1 - target) * float(np.median(regular_total / shape[i]))
-    lam_ref = prod["base"][:, None] * shape
     launched = k[None, :] >= prod["launch"][:, None]
-    lam = lam_ref * launched * (price / prod["ref"][:, None]) ** prod["elasticity"][:, None]
-    norm, total = lam_ref.sum(axis=0), lam.sum(axis=0)
-    # Lines pick a product with probability lam / total, and an order has 1 + Poisson(m0 * total / norm - 1)
-    # lines (bigger baskets when prices are low overall), so E[units] = unit_orders * m0 * lam / norm: the
-    # own-price elasticity is exactly the product's, with no cross-price effect. The normalizer counts every
-    # product as launched, so a launch adds demand and takes none from the others.
-    basket = np.maximum(m0 * total / norm, 1.0)  # clipped only if prices were far above reference everywhere
-    share = lam / np.where(total > 0, total, 1.0)
+    basket, share, clipped = _demand(prod["base"][:, None] * shape, launched, price, prod["ref"], prod["elasticity"],
+                                     m0)
     expected_units = unit_orders[None, :] * basket[None, :] * share
 
     lines, directory, counts = _lines(rng_o, spec, start, cal, cust, prod, guest_rate, basket, share, price)
-    counts["basket_clipped_days"] = int((m0 * total / norm < 1.0).sum())  # elasticity inexact on those days
+    counts["basket_clipped_days"] = int(clipped.sum())  # the elasticity is inexact on those days (none so far)
     truth = _truth(spec, start, cal, cust, prod, price, promo, expected_units, counts)
     return Sample(orders=lines, customers=directory, truth=truth)
 
