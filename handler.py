@@ -6,10 +6,11 @@ here or on the request path (the refresh is imported only in the scheduled branc
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.metrics import MetricUnit
@@ -34,7 +35,18 @@ __all__ = ["lambda_handler", "configure", "http_app", "rest_app", "runtime"]
 SERVICE = "demand-insights"
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace="DemandInsights", service=SERVICE)
-tracer = Tracer(service=SERVICE)
+
+
+def _tracer() -> Any:
+    """X-Ray only inside Lambda: the SDK (and botocore with it) costs ~0.3 s of import a laptop never needs."""
+    if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):  # set by the Lambda runtime, not a setting
+        return None
+    from aws_lambda_powertools import Tracer
+
+    return Tracer(service=SERVICE)
+
+
+tracer = _tracer()
 runtime = ApiRuntime(load_settings())
 logger.setLevel(runtime.settings.log_level)
 
@@ -90,6 +102,8 @@ def _describe(err: dict[str, Any]) -> dict[str, Any]:
     """A validation error as {field, rule, message[, limit]}: never the input value (it may be large or secret)."""
     loc = [str(p) for p in err.get("loc", ())]
     field = ".".join(loc[1:] if loc and loc[0] in ("body", "query") else loc) or "body"
+    if err.get("type") == "json_invalid":
+        field = "body"  # pydantic's loc is a character offset here
     out = {"field": field, "in": loc[0] if loc else "body", "rule": err.get("type", "invalid"),
            "message": err.get("msg", "invalid value")}
     ctx = err.get("ctx") or {}
@@ -109,10 +123,8 @@ def configure(settings: Settings, **kwargs: Any) -> None:
     logger.setLevel(settings.log_level)
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def _dispatch(event: dict[str, Any], context: Any) -> dict[str, Any]:
     kind = event_kind(event)
     if kind == "scheduled":
         from insights.refresh import run_scheduled  # imports the ML stack: only on the refresh function's path
@@ -123,6 +135,16 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger.error("unsupported event shape", extra={"keys": sorted(event)[:20] if isinstance(event, dict) else []})
         raise ValueError("unsupported event: expected API Gateway (payload 1.0 or 2.0) or a scheduled event")
     return _serve(event, context, http_app if kind == "http" else rest_app)
+
+
+if tracer is not None:
+    _dispatch = tracer.capture_lambda_handler(capture_response=False)(_dispatch)
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The Lambda entry point: API Gateway (payload 1.0 or 2.0) -> the API; scheduled events -> the refresh."""
+    return _dispatch(event, context)
 
 
 def _serve(event: dict[str, Any], context: Any, app: Any) -> dict[str, Any]:

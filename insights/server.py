@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import shlex
 import sys
 import threading
@@ -168,7 +167,6 @@ def main(args: Any, settings: Any) -> int:
         except (OSError, ValueError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # EMF lines only mean something in CloudWatch
     import handler  # after the settings are final: the API's import cost is paid here, once
 
     handler.configure(settings)

@@ -1,0 +1,57 @@
+"""Fixtures for the API tests: a published snapshot folder, the configured handler, tokens."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from api_events import SECRET, FakeContext  # noqa: E402
+from snapshot_factory import write_snapshot  # noqa: E402
+
+from insights.auth import SCOPE_PII, SCOPE_READ, mint_token  # noqa: E402
+from insights.config import Settings  # noqa: E402
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(snapshots=str(tmp_path / "snapshots"), jwt_secret=SECRET, snapshot_recheck_s=60.0)
+
+
+@pytest.fixture
+def snapshot_root(settings: Settings) -> Path:
+    write_snapshot(settings.snapshots)
+    return Path(settings.snapshots)
+
+
+@pytest.fixture
+def api(settings: Settings, snapshot_root: Path):
+    """The real handler module, configured on the published test snapshot."""
+    import handler
+
+    handler.configure(settings)
+    yield handler
+    handler.configure(Settings(snapshots=settings.snapshots))
+
+
+@pytest.fixture
+def token():
+    def make(*scopes: str, secret: str = SECRET, **overrides: Any) -> str:
+        claims_scopes = scopes or (SCOPE_READ,)
+        return mint_token(secret, issuer=overrides.pop("issuer", "demand-insights-local"),
+                          audience=overrides.pop("audience", "demand-insights"), scopes=claims_scopes, **overrides)
+
+    make.pii = lambda: make(SCOPE_READ, SCOPE_PII)
+    return make
+
+
+@pytest.fixture
+def invoke(api):
+    def call(event: dict[str, Any]) -> dict[str, Any]:
+        return api.lambda_handler(event, FakeContext())
+
+    return call
