@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
@@ -270,6 +271,10 @@ def import_files(orders_file: str | Path, *, lake: str | Path, customers_file: s
     now = now or datetime.now(UTC)
     chosen = PRESETS[preset] if preset else None
     rules = rules or (chosen.rules if chosen else ImportRules())
+    try:
+        ZoneInfo(rules.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ImportFailed(f"unknown time zone {rules.timezone!r} (use an IANA name such as Europe/London)") from None
     maps = dict(maps or {})
     orders_src = read_source(orders_file)
     customers_src = read_source(customers_file) if customers_file else None
@@ -290,6 +295,10 @@ def import_files(orders_file: str | Path, *, lake: str | Path, customers_file: s
         raise ImportFailed(f"{orders_file}: no column for {', '.join(lacking)}; map one with --map SRC=DEST "
                            f"(columns: {', '.join(orders_src.columns)})")
     orders = clean_orders(orders_src.frame, mapping, rules, now=now)
+    if orders.kept.empty:
+        counts = _counts(orders.reasons, len(orders_src.malformed), len(orders_src.frame) + len(orders_src.malformed))
+        raise ImportFailed(f"{orders_file}: no valid order line ({counts['rows_read']:,} read, set aside: "
+                           f"{counts['set_aside'] or 'none'}); the lake was left as it was")
     report: dict[str, Any] = {
         "imported_at": now.isoformat(timespec="seconds"),
         "source": {"orders_file": str(orders_file), "format": orders_src.format, "encoding": orders_src.encoding,
@@ -343,12 +352,13 @@ def _summary(kept: pd.DataFrame, customers_in_file: int) -> dict[str, Any]:
 def format_report(report: Mapping[str, Any]) -> str:
     """The data-quality report as text: the counts, which add up to the rows read."""
     o, k = report["orders"], report["kept"]
-    width = max([len(r) for r in o["set_aside"]] + [24])
+    rows = [("rows read", o["rows_read"]), ("rows kept", o["rows_kept"])]
+    rows += [(f"set aside: {r}", c) for r, c in o["set_aside"].items()]
+    rows.append(("kept + set aside", o["rows_kept"] + sum(o["set_aside"].values())))
+    width = max(len(label) for label, _ in rows)
     lines = [f"imported {report['source']['orders_file']} ({report['source']['format']}, "
-             f"{report['source']['encoding']}) into {report['lake']}",
-             f"  {'rows read':<{width}} {o['rows_read']:>10,}", f"  {'rows kept':<{width}} {o['rows_kept']:>10,}"]
-    lines += [f"  set aside: {r:<{width - 11}} {c:>10,}" for r, c in o["set_aside"].items()]
-    lines.append(f"  {'check: kept + set aside':<{width}} {o['rows_kept'] + sum(o['set_aside'].values()):>10,}")
+             f"{report['source']['encoding']}) into {report['lake']}"]
+    lines += [f"  {label:<{width}} {count:>10,}" for label, count in rows]
     lines.append(f"kept: {k['order_lines']:,} lines, {k['orders']:,} orders, {k['customers']:,} customers "
                  f"({k['customers_in_file']:,} ids in the file), {k['products']:,} products, "
                  f"{k['guest_lines']:,} guest lines, {k['return_lines']:,} return lines, "

@@ -280,3 +280,24 @@ def test_the_real_online_retail_file_imports_and_adds_up(tmp_path):
     orders = engine.connection.execute(
         "SELECT order_ts FROM orders WHERE order_id = '556444' AND product_id = '22502'").fetchall()
     assert orders == [(datetime(2011, 6, 10, 14, 28),)]  # 15:28 BST in the export, 14:28 UTC in the lake
+
+
+def test_an_export_without_one_valid_line_does_not_replace_the_lake(tmp_path, dirty_csv, capsys):
+    lake = tmp_path / "lake"
+    assert cli(["import", str(dirty_csv), "--preset", "online-retail", "--lake", str(lake)]) == 0
+    before = lake_files(lake)
+    only_bad = write_csv(tmp_path / "bad.csv", "1,POST,POSTAGE,1,2011-01-01 10:00:00,5.0,,UK\n")
+    capsys.readouterr()
+    assert cli(["import", str(only_bad), "--preset", "online-retail", "--lake", str(lake)]) == 2
+    assert "no valid order line" in capsys.readouterr().err and lake_files(lake) == before
+
+
+def test_timezone_flag_overrides_the_preset_and_unknown_zones_exit_2(tmp_path, capsys):
+    path = write_csv(tmp_path / "tz.csv", "1,A,x,1,2011-06-01 10:00:00,1.0,7,UK\n")
+    lake = tmp_path / "lake"
+    assert cli(["import", str(path), "--preset", "online-retail", "--timezone", "America/New_York",
+                "--lake", str(lake)]) == 0
+    assert read_orders(lake)["order_ts"][0] == pd.Timestamp("2011-06-01 14:00")  # EDT is UTC-4
+    assert cli(["import", str(path), "--preset", "online-retail", "--timezone", "Mars/Olympus",
+                "--lake", str(lake)]) == 2
+    assert "unknown time zone" in capsys.readouterr().err
