@@ -1,0 +1,433 @@
+"""The refresh pipeline's mechanics with small fake model sides over a real DuckDB lake.
+
+The sides are fakes (deterministic formulas) so these tests pin the stages, gates, train-or-reuse rule,
+publish, failure handling, metrics and the scheduled-event entry point; tests/insights/test_refresh_e2e.py
+runs the real customer and product models.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import replace
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from athena.duckdb_engine import DuckDBEngine
+from athena.engine import DataAccessError
+from insights import refresh as refresh_mod
+from insights import store as store_mod
+from insights.config import Settings
+from insights.errors import InsufficientData
+from insights.lake import write_lake
+from insights.pipeline import RefreshPolicy, SideOutput, run_refresh
+from insights.pipeline_scores import customer_scores_frame, product_forecasts_frame
+from insights.refresh import RecordingMetricsSink, parse_scheduled_event, run_scheduled
+from insights.snapshot import file_digests
+from insights.store import LocalSnapshotStore, S3SnapshotStore
+
+AS_OF = date(2025, 7, 1)
+EVENTS = Path(__file__).resolve().parents[1] / "events"
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory) -> Path:
+    """~300 customers, 12 products, Jan 2025 to Aug 2025 (lines after AS_OF exist and must stay unseen)."""
+    rng = np.random.default_rng(7)
+    n = 3000
+    days = rng.integers(0, 240, n)
+    ts = pd.Timestamp("2025-01-01", tz="UTC") + pd.to_timedelta(days, unit="D") + pd.to_timedelta(
+        rng.integers(0, 86400, n), unit="s")
+    orders = pd.DataFrame({
+        "order_id": [f"o{i // 2:05d}" for i in range(n)],
+        "customer_id": [f"c{c:04d}" for c in rng.integers(0, 300, n)],
+        "order_ts": ts,
+        "product_id": [f"p{p:02d}" for p in rng.integers(0, 12, n)],
+        "quantity": rng.integers(1, 5, n),
+        "unit_price": rng.choice([2.5, 3.0, 4.0], n),
+    })
+    path = tmp_path_factory.mktemp("lake") / "lake"
+    write_lake(path, orders)
+    return path
+
+
+# ------------------------------------------------------------------------------------------ fakes
+
+class FakeCustomers:
+    name = "customers"
+
+    def __init__(self, *, min_customers: int = 10, shift: float = 0.0):
+        self.min_customers, self.shift, self.trained = min_customers, shift, 0
+
+    def extract(self, engine, as_of):
+        return engine.query("customer_features", {"cutoff": as_of.isoformat()})
+
+    def gate(self, frame):
+        return None if len(frame) >= self.min_customers else f"{len(frame)} customers < {self.min_customers}"
+
+    def drift_features(self, frame):
+        return {"recency_days": frame["recency_days"].to_numpy(float) + self.shift,
+                "monetary_total": frame["monetary_total"].to_numpy(float)}
+
+    def train(self, engine, as_of):
+        self.trained += 1
+        return {"scale": 100.0, "as_of": as_of.isoformat()}
+
+    def save(self, models, folder):
+        (folder / "model.json").write_text(json.dumps(models, sort_keys=True))
+
+    def load(self, folder):
+        return json.loads((folder / "model.json").read_text())
+
+    def describe(self, models):
+        return {"model": "fake", "holdout": {"roc_auc": 0.75}}
+
+    def score(self, models, frame, as_of):
+        f = frame.sort_values("customer_id")
+        n = len(f)
+        churn = 1.0 - np.exp(-f["recency_days"].to_numpy(float) / models["scale"])
+        clv = f["monetary_total"].to_numpy(float)
+        cols = {
+            "customer_id": f["customer_id"].to_numpy(str), "segment": np.full(n, "Regulars"),
+            "r_score": np.full(n, 3, np.int8), "f_score": np.full(n, 2, np.int8), "m_score": np.full(n, 4, np.int8),
+            "churn_probability": churn, "risk_level": np.where(churn > 0.5, "High", "Low"),
+            "predicted_clv": clv, "clv_segment": np.full(n, "Medium"), "value_at_risk": churn * clv,
+            "next_order_date": np.where(churn > 0.9, "", (as_of + timedelta(days=10)).isoformat()),
+            "spend_30d": clv / 12, "purchase_probability_30d": 1 - churn,
+        }
+        return SideOutput(tables={"customers": cols}, table_keys={"customers": "customer_id"},
+                          docs={"segments": {"auto_k": 2}},
+                          scores={"customer_scores": customer_scores_frame(cols)}, quality={"churn_roc_auc": 0.75})
+
+
+class FakeProducts:
+    name = "products"
+
+    def extract(self, engine, as_of):
+        return engine.query("daily_sales", {"start": (as_of - timedelta(days=365)).isoformat(),
+                                            "end": as_of.isoformat()})
+
+    def gate(self, frame):
+        return None if len(frame) else "no sales"
+
+    def drift_features(self, frame):
+        return {"quantity": frame["quantity"].to_numpy(float)}
+
+    def train(self, engine, as_of):
+        return {"level": 0.8}
+
+    def save(self, models, folder):
+        (folder / "model.json").write_text(json.dumps(models))
+
+    def load(self, folder):
+        return json.loads((folder / "model.json").read_text())
+
+    def describe(self, models):
+        return {"model": "fake-mean"}
+
+    def score(self, models, frame, as_of):
+        mean = frame.groupby("product_id")["quantity"].mean().sort_index()
+        ids = mean.index.to_numpy(str)
+        pred = np.repeat(mean.to_numpy(float)[:, None], 90, axis=1)
+        cols = {"product_id": ids, "method": np.full(len(ids), "model"), "status": np.full(len(ids), "ok"),
+                "predicted_quantity": pred, "confidence_lower": pred * 0.5, "confidence_upper": pred * 1.5}
+        return SideOutput(tables={"forecast": cols}, table_keys={"forecast": "product_id"},
+                          docs={"forecast_meta": {"level": models["level"]}},
+                          scores={"product_forecasts": product_forecasts_frame(cols, as_of.isoformat())})
+
+
+class Failing:
+    """Wraps a side or an engine and raises from one method."""
+
+    def __init__(self, inner, method, exc):
+        self.inner, self.method, self.exc = inner, method, exc
+
+    def __getattr__(self, name):
+        if name == self.method:
+            def boom(*a, **kw):
+                raise self.exc
+            return boom
+        return getattr(self.inner, name)
+
+
+def refresh(lake, store, *, sides=None, as_of=AS_OF, **kw):
+    return run_refresh(engine=DuckDBEngine.over_lake(lake), store=store,
+                       sides=sides if sides is not None else [FakeCustomers(), FakeProducts()], as_of=as_of, **kw)
+
+
+def content(store: LocalSnapshotStore, version: str) -> dict[str, str]:
+    """sha256 of every file of a version except its manifest (created_at, timings and decisions differ)."""
+    return {e["path"]: e["sha256"] for e in file_digests(store.root / "versions" / version)}
+
+
+# -------------------------------------------------------------------------------------------- tests
+
+def test_refresh_publishes_a_complete_snapshot_into_a_local_folder(lake, tmp_path):
+    store = LocalSnapshotStore(tmp_path / "snaps")
+    metrics = RecordingMetricsSink()
+    result = refresh(lake, store, metrics=metrics)
+    assert store.latest_version() == result.version == result.latest
+    assert [s.stage for s in result.stages] == ["extract", "check", "train", "score", "publish"]
+    snap = store.open()
+    m = snap.manifest
+    assert m["as_of"] == "2025-07-01" and m["trigger"] == "manual" and m["previous_version"] is None
+    assert m["rows"]["customers"] == snap.table("customers").n_rows == 300
+    assert m["table_keys"] == {"customers": "customer_id", "forecast": "product_id"}
+    assert m["models"]["customers"]["decision"] == "trained: no previous snapshot"
+    assert m["models"]["customers"]["metadata"]["holdout"]["roc_auc"] == 0.75
+    assert set(m["stage_seconds"]) == {"extract", "check", "train", "score"}
+    assert m["lake"]["last_date"] < "2025-07-01"  # the as_of day and later are never read
+    listed = {e["path"]: e for e in m["files"]}
+    assert "models/customers/drift_reference.json" in listed and "tables/forecast/predicted_quantity.npy" in listed
+    assert snap.table("forecast")["predicted_quantity"].shape == (12, 90)
+    names = [r[0] for r in metrics.records]
+    assert names.count("StageDuration") == 5 and "RefreshSucceeded" in names and "churn_roc_auc" in names
+    assert not [p for p in (tmp_path / "snaps" / "versions").iterdir() if p.name.startswith(".")]
+
+
+def test_scores_are_written_as_parquet_with_the_contract_columns_and_types(lake, tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    store = LocalSnapshotStore(tmp_path / "snaps")
+    refresh(lake, store)
+    cust = pq.read_table(tmp_path / "snaps/scores/customer_scores/as_of=2025-07-01/part-0.parquet")
+    from athena.contract import score_tables
+
+    assert cust.column_names == score_tables()["customer_scores"].column_names
+    assert str(cust.schema.field("next_order_date").type) == "date32[day]"
+    assert str(cust.schema.field("r_score").type) == "int32"
+    assert cust.num_rows == 300
+    fc = pq.read_table(tmp_path / "snaps/scores/product_forecasts/as_of=2025-07-01/part-0.parquet")
+    assert fc.num_rows == 12 * 90 and str(fc.schema.field("date").type) == "date32[day]"
+    assert fc.column("date").to_pylist()[0] == date(2025, 7, 1)
+
+
+def test_same_as_of_twice_gives_identical_content_and_reuses_the_models(lake, tmp_path):
+    store = LocalSnapshotStore(tmp_path / "snaps")
+    sides = [FakeCustomers(), FakeProducts()]
+    first = refresh(lake, store, sides=sides)
+    parquet = tmp_path / "snaps/scores/customer_scores/as_of=2025-07-01/part-0.parquet"
+    before = parquet.read_bytes()
+    second = refresh(lake, store, sides=sides)
+    assert sides[0].trained == 1
+    assert second.manifest["models"]["customers"]["decision"].startswith("reused: 0 day(s) old")
+    a, b = content(store, first.version), content(store, second.version)
+    assert a == b
+    assert parquet.read_bytes() == before
+    assert first.version.split("-", 1)[1] == second.version.split("-", 1)[1]  # same as_of and content hash
+
+
+def test_forced_retrain_is_deterministic_too(lake, tmp_path):
+    store = LocalSnapshotStore(tmp_path / "snaps")
+    first = refresh(lake, store)
+    second = refresh(lake, store, force_retrain=True)
+    assert second.manifest["models"]["products"]["decision"] == "trained: retrain requested"
+    a, b = content(store, first.version), content(store, second.version)
+    assert a == b
+
+
+def test_models_older_than_the_limit_are_retrained_younger_ones_reused(lake, tmp_path):
+    store = LocalSnapshotStore(tmp_path / "snaps")
+    policy = RefreshPolicy(retrain_after_days=30)
+    refresh(lake, store, policy=policy)
+    later = refresh(lake, store, policy=policy, as_of=AS_OF + timedelta(days=20))
+    assert later.manifest["models"]["customers"]["decision"].startswith("reused: 20 day(s) old")
+    assert later.manifest["models"]["customers"]["trained_as_of"] == "2025-07-01"
+    old = refresh(lake, store, policy=policy, as_of=AS_OF + timedelta(days=31))
+    assert old.manifest["models"]["customers"]["decision"] == "trained: stored models are 31 days old (> 30)"
+
+
+def test_a_backfill_before_the_models_training_date_retrains(lake, tmp_path):
+    store = LocalSnapshotStore(tmp_path / "snaps")
+    refresh(lake, store)
+    back = refresh(lake, store, as_of=AS_OF - timedelta(days=10))
+    assert "after this as_of" in back.manifest["models"]["customers"]["decision"]
+
+
+def test_feature_drift_beyond_the_threshold_triggers_a_retrain(lake, tmp_path):
+    store = LocalSnapshotStore(tmp_path / "snaps")
+    refresh(lake, store)
+    drifted = refresh(lake, store, sides=[FakeCustomers(shift=60.0), FakeProducts()],
+                      as_of=AS_OF + timedelta(days=1))
+    decision = drifted.manifest["models"]["customers"]["decision"]
+    assert decision.startswith("trained: drift: PSI") and "recency_days" in decision
+    assert drifted.manifest["models"]["products"]["decision"].startswith("reused")
+
+
+def test_unreadable_stored_models_are_retrained_not_fatal(lake, tmp_path):
+    store = LocalSnapshotStore(tmp_path / "snaps")
+    first = refresh(lake, store)
+    (store.root / "versions" / first.version / "models" / "customers" / "model.json").write_text("{broken")
+    second = refresh(lake, store)
+    assert second.manifest["models"]["customers"]["decision"].startswith("trained: stored models unreadable")
+
+
+@pytest.mark.parametrize("where", [
+    "engine.query", "customers.extract", "customers.gate", "customers.drift_features", "customers.train",
+    "products.save", "customers.load", "products.score", "build.scores", "store.publish", "store.pointer",
+])
+def test_a_failure_at_any_stage_raises_and_leaves_latest_live(lake, tmp_path, monkeypatch, where):
+    store = LocalSnapshotStore(tmp_path / "snaps")
+    good = refresh(lake, store).version
+    before = sorted(p.name for p in (store.root / "versions").iterdir())
+    engine = DuckDBEngine.over_lake(lake)
+    sides = [FakeCustomers(), FakeProducts()]
+    target, _, method = where.partition(".")
+    error = RuntimeError(f"injected at {where}")
+    if target == "engine":
+        engine = Failing(engine, "query", DataAccessError("athena THROTTLED", state="THROTTLED", retryable=True))
+        error = DataAccessError
+    elif target in ("customers", "products"):
+        i = 0 if target == "customers" else 1
+        sides[i] = Failing(sides[i], method, error)
+    elif where == "build.scores":
+        monkeypatch.setattr("insights.pipeline.write_score_table",
+                            lambda *a, **k: (_ for _ in ()).throw(RuntimeError("disk full")))
+    elif where == "store.publish":
+        calls = {"n": 0}
+        real = store_mod._move_or_copy
+
+        def flaky(src, dest):
+            calls["n"] += 1
+            if calls["n"] == 3:
+                raise OSError("injected in the middle of publishing")
+            return real(src, dest)
+
+        monkeypatch.setattr(store_mod, "_move_or_copy", flaky)
+    elif where == "store.pointer":
+        monkeypatch.setattr(store, "_swap_latest", lambda update: (_ for _ in ()).throw(OSError("lock lost")))
+    metrics = RecordingMetricsSink()
+    with pytest.raises(Exception) as info:
+        run_refresh(engine=engine, store=store, sides=sides, as_of=AS_OF + timedelta(days=1), metrics=metrics,
+                    force_retrain=True)
+    if isinstance(error, type):
+        assert isinstance(info.value, error)
+    assert any("nothing was published" in n and good in n for n in getattr(info.value, "__notes__", []))
+    assert store.latest_version() == good
+    assert store.open().table("customers").n_rows == 300
+    assert ("RefreshFailed", 1, "Count", {"trigger": "manual"}) in metrics.records
+    after = sorted(p.name for p in (store.root / "versions").iterdir())
+    if where != "store.pointer":  # a complete but unpointed version may remain only if the pointer move failed
+        assert after == before
+
+
+def test_a_side_without_enough_data_is_skipped_with_a_note(lake, tmp_path):
+    store = LocalSnapshotStore(tmp_path / "snaps")
+    result = refresh(lake, store, sides=[FakeCustomers(min_customers=10_000), FakeProducts()])
+    check = next(s for s in result.stages if s.stage == "check")
+    assert any("customers skipped: 300 customers < 10000" in n for n in check.notes)
+    assert result.manifest["sides"] == {"customers": "skipped", "products": "ok"}
+    assert set(store.open().tables) == {"forecast"}
+
+
+def test_nothing_is_published_when_no_side_has_enough_data(lake, tmp_path):
+    store = LocalSnapshotStore(tmp_path / "snaps")
+    with pytest.raises(InsufficientData):
+        refresh(lake, store, sides=[FakeCustomers(min_customers=10_000)])
+    with pytest.raises(InsufficientData, match="0 order lines"):
+        refresh(lake, store, as_of=date(2024, 1, 1))
+    assert store.latest_version() is None and store.versions() == []
+
+
+def test_refresh_into_s3_under_moto_then_reuses_models_from_s3(lake, tmp_path, monkeypatch):
+    moto = pytest.importorskip("moto")
+    import boto3
+
+    for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(k, "testing")
+    with moto.mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket="insights")
+        store = S3SnapshotStore(client, "insights", "snapshots", cache_dir=tmp_path / "cache")
+        first = refresh(lake, store)
+        assert store.latest_version() == first.version
+        assert store.open().table("customers").n_rows == 300
+        keys = {o["Key"] for o in client.list_objects_v2(Bucket="insights")["Contents"]}
+        assert "snapshots/scores/product_forecasts/as_of=2025-07-01/part-0.parquet" in keys
+        second = refresh(lake, store, as_of=AS_OF + timedelta(days=1))
+        assert second.manifest["models"]["customers"]["decision"].startswith("reused")
+        assert store.versions() == [first.version, second.version]
+
+
+# -------------------------------------------------------------------------------- scheduled events
+
+def test_eventbridge_rule_event_takes_as_of_from_its_time():
+    event = json.loads((EVENTS / "eventbridge_rule_scheduled.json").read_text())
+    assert parse_scheduled_event(event) == ("refresh", date(2026, 11, 21))
+    event["detail"] = {"action": "retrain", "as_of": "2026-10-01"}
+    assert parse_scheduled_event(event) == ("retrain", date(2026, 10, 1))
+
+
+def test_scheduler_payloads_are_parsed_and_validated():
+    assert parse_scheduled_event({"action": "refresh"}, today=date(2026, 1, 2)) == ("refresh", date(2026, 1, 2))
+    assert parse_scheduled_event({"action": "retrain", "scheduled_time": "2026-03-04T05:00:00Z"}) == \
+        ("retrain", date(2026, 3, 4))
+    with pytest.raises(ValueError, match="unknown scheduled action"):
+        parse_scheduled_event({"action": "drop-tables"})
+    with pytest.raises(ValueError, match="not a date"):
+        parse_scheduled_event({"action": "refresh", "as_of": "2026-13-01"})
+
+
+def _fake_sides(monkeypatch):
+    monkeypatch.setattr(refresh_mod, "sides_from_settings", lambda settings: [FakeCustomers(), FakeProducts()])
+
+
+@pytest.mark.parametrize("fixture", ["eventbridge_rule_scheduled.json", "eventbridge_scheduler_refresh.json"])
+def test_scheduled_payloads_run_the_refresh_through_the_lambda_handler(lake, tmp_path, monkeypatch, capsys,
+                                                                        fixture):
+    handler = pytest.importorskip("handler")
+    sys_path_handler = Path(__file__).resolve().parents[1] / "handler"
+    monkeypatch.syspath_prepend(str(sys_path_handler))
+    from api_events import FakeContext
+
+    _fake_sides(monkeypatch)
+    event = json.loads((EVENTS / fixture).read_text())
+    settings = Settings(lake=str(lake), snapshots=str(tmp_path / "snaps"))
+    handler.configure(settings)
+    try:
+        out = handler.lambda_handler(event, FakeContext())
+    finally:
+        handler.configure(Settings())
+    assert out["status"] == "published" and out["as_of"] == "2026-11-21"
+    assert LocalSnapshotStore(tmp_path / "snaps").latest_version() == out["version"]
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    namespaces = {ns["Namespace"] for m in emf for ns in m["_aws"]["CloudWatchMetrics"]}
+    assert "DemandInsights" in namespaces
+    assert any("StageDuration" in m and m.get("stage") == "publish" for m in emf)
+
+
+def test_a_failing_scheduled_refresh_raises_so_the_lambda_reports_an_error(lake, tmp_path, monkeypatch):
+    _fake_sides(monkeypatch)
+    store = LocalSnapshotStore(tmp_path / "snaps")
+    settings = Settings(lake=str(lake), snapshots=str(tmp_path / "snaps"))
+    engine = Failing(DuckDBEngine.over_lake(lake), "query", DataAccessError("FAILED: HIVE_BAD_DATA", state="FAILED"))
+    with pytest.raises(DataAccessError):
+        run_scheduled({"action": "refresh", "as_of": "2025-07-01"}, settings, engine=engine, store=store,
+                      metrics=RecordingMetricsSink())
+    assert store.latest_version() is None
+
+
+def test_cli_prints_the_stage_table_and_the_version(lake, tmp_path, monkeypatch, capsys):
+    _fake_sides(monkeypatch)
+    args = argparse.Namespace(lake=str(lake), snapshots=str(tmp_path / "snaps"), as_of="2025-07-01", retrain=False)
+    assert refresh_mod.main(args, Settings()) == 0
+    out = capsys.readouterr()
+    for stage in ("extract", "check", "train", "score", "publish", "total"):
+        assert stage in out.out
+    assert "snapshot 20" in out.out and "as_of 2025-07-01" in out.out
+    assert "extract" in out.err  # the progress bars
+    args = replace_ns(args, lake=str(tmp_path / "nowhere"))
+    assert refresh_mod.main(args, Settings()) == 1
+    assert "no lake at" in capsys.readouterr().err
+
+
+def replace_ns(ns: argparse.Namespace, **kw) -> argparse.Namespace:
+    return argparse.Namespace(**{**vars(ns), **kw})
+
+
+def test_policy_reads_settings():
+    p = RefreshPolicy.from_settings(replace(Settings(), retrain_after_days=7, drift_threshold=0.5))
+    assert (p.retrain_after_days, p.drift_threshold) == (7, 0.5)
