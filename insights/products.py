@@ -95,11 +95,11 @@ def price_elasticity(snapshot: Snapshot, *, product_id: str) -> dict[str, Any]:
 def price_optimization(snapshot: Snapshot, *, product_id: str, current_price: float, current_quantity: float,
                        cost_per_unit: float | None, max_change: float, range_margin: float) -> dict[str, Any]:
     """The profit-maximizing price (revenue without a cost) from the stored elasticity, within the guardrails."""
-    from models.pricing import optimize_price  # numpy-only; imported here so a missing model fails one route only
-
     table = snapshot.table("elasticity")
     row = _row(table, product_id)
     _require_elasticity(table, row, product_id)
+    from models.pricing import optimize_price  # numpy-only; imported on use (models/__init__ stays out of the path)
+
     result = optimize_price(
         current_price=float(current_price),
         current_quantity=float(current_quantity),

@@ -1,0 +1,115 @@
+"""insights.customers: the API's customer answers over a small hand-checked snapshot."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "handler"))
+from snapshot_factory import build_snapshot, snapshot_parts  # noqa: E402
+
+from insights import customers  # noqa: E402
+from insights.errors import InsufficientData  # noqa: E402
+from insights.snapshot import Snapshot  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def snap():
+    return build_snapshot()
+
+
+def test_segments_default_to_the_automatic_k(snap):
+    out = customers.segments(snap)
+    assert out["n_clusters"] == 4 and out["auto_k"] == 4
+    assert [s["count"] for s in out["segments"]] == [3, 3, 3, 3]
+    assert out["total_customers"] == 12 and out["silhouette_score"] == 0.34
+
+
+@pytest.mark.parametrize("k", range(2, 11))
+def test_every_precomputed_k_is_served(snap, k):
+    out = customers.segments(snap, n_clusters=k)
+    assert out["n_clusters"] == k and len(out["segments"]) == k
+    assert sum(s["count"] for s in out["segments"]) == 12
+
+
+def test_a_k_missing_from_the_snapshot_is_insufficient_data():
+    p = snapshot_parts()
+    del p["docs"]["segments"]["solutions"]["9"]
+    snap = Snapshot.from_memory(p["version"], p["manifest"], p["tables"], p["docs"], keys=p["keys"])
+    with pytest.raises(InsufficientData) as info:
+        customers.segments(snap, n_clusters=9)
+    assert info.value.missing == "segments.solutions.9"
+
+
+def test_segments_rejects_k_outside_2_to_10(snap):
+    with pytest.raises(ValueError, match="n_clusters"):
+        customers.segments(snap, n_clusters=11)
+
+
+def test_clv_answers_known_ids_in_request_order_and_lists_the_rest(snap):
+    out = customers.clv(snap, ["C010", "ZZZ", "C002", "C010", "AAA"])
+    assert [p["customer_id"] for p in out["predictions"]] == ["C010", "C002"]
+    assert out["not_found"] == ["ZZZ", "AAA"]
+    c010 = out["predictions"][0]
+    assert c010["predicted_clv"] == 800.0 and c010["clv_segment"] == "High"
+    assert c010["simple_clv"] == 720.0 and c010["purchase_probability_30d"] == 0.25
+    assert out["segments"]["avg_clv"] == 850.0 and out["segments"]["by_segment"] == {"High": 2}
+    assert out["horizon_days"] == 365
+
+
+def test_clv_missing_next_order_date_is_null(snap):
+    assert customers.clv(snap, ["C012"])["predictions"][0]["next_order_date"] is None
+
+
+def test_clv_with_only_unknown_ids_is_an_empty_answer_not_an_error(snap):
+    out = customers.clv(snap, ["nobody"])
+    assert out["predictions"] == [] and out["not_found"] == ["nobody"] and out["segments"]["avg_clv"] is None
+
+
+def test_churn_reports_probability_level_factors_and_summary(snap):
+    out = customers.churn(snap, ["C001", "C002", "C012"])
+    by_id = {p["customer_id"]: p for p in out["predictions"]}
+    assert by_id["C001"]["risk_level"] == "Critical" and by_id["C002"]["risk_level"] == "Low"
+    assert by_id["C001"]["churn_factors"][0] == {"feature": "recency_days", "contribution": 0.9,
+                                                 "direction": "increases_risk"}
+    assert by_id["C012"]["churn_factors"] == []  # no factor names stored for this customer
+    assert out["summary"] == {"total_customers": 3, "at_risk_count": 2, "at_risk_percentage": 66.67,
+                              "at_risk_levels": ["High", "Critical"]}
+    assert out["horizon_days"] == 90
+
+
+def test_at_risk_orders_by_value_at_risk_and_filters_by_threshold(snap):
+    out = customers.at_risk_customers(snap, threshold=0.6, limit=100, with_pii=False)
+    ids = [c["customer_id"] for c in out["at_risk_customers"]]
+    assert ids == ["C004", "C010", "C003", "C006", "C001", "C008", "C012"]
+    assert out["count"] == out["total_above_threshold"] == 7
+    values = [c["value_at_risk"] for c in out["at_risk_customers"]]
+    assert values == sorted(values, reverse=True)
+    assert all(c["churn_probability"] >= 0.6 for c in out["at_risk_customers"])
+    assert set(out["at_risk_customers"][0]) == {"customer_id", "churn_probability", "risk_level", "recency_days",
+                                                "frequency", "monetary_total", "predicted_clv", "value_at_risk"}
+
+
+def test_at_risk_limit_and_pii(snap):
+    out = customers.at_risk_customers(snap, threshold=0.0, limit=2, with_pii=True)
+    assert [(c["customer_id"], c["email"]) for c in out["at_risk_customers"]] == [("C004", None),
+                                                                                ("C010", "c10@example.com")]
+    assert out["total_above_threshold"] == 12
+
+
+def test_at_risk_threshold_one_keeps_only_certain_churners(snap):
+    assert customers.at_risk_customers(snap, threshold=1.0, limit=10, with_pii=False)["count"] == 0
+
+
+def test_at_risk_chunked_scan_matches_a_brute_force_filter():
+    rng = np.random.default_rng(7)
+    n = 30_000
+    prob = rng.random(n)
+    order = rng.permutation(n).astype(np.int32)
+    for threshold, limit in [(0.5, 10), (0.999, 1000), (0.0, 1000), (0.9999, 5)]:
+        rows = customers._first_matching(order, prob, threshold, limit)
+        expected = order[prob[order] >= threshold][:limit]
+        np.testing.assert_array_equal(rows, expected)

@@ -1,0 +1,105 @@
+"""insights.products: forecast slices, elasticity, optimization and the planned-price what-if over a small snapshot."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "handler"))
+from snapshot_factory import build_snapshot  # noqa: E402
+
+from insights import products  # noqa: E402
+from insights.errors import InsufficientData, NotFound  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def snap():
+    return build_snapshot()
+
+
+def test_forecast_slices_the_stored_90_days_from_as_of(snap):
+    out = products.forecast(snap, product_id="P1", forecast_days=7)
+    assert [p["date"] for p in out["forecast"]] == [f"2026-11-0{d}" for d in range(1, 8)]
+    assert [p["predicted_quantity"] for p in out["forecast"]] == [10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0]
+    assert out["forecast"][0]["confidence_lower"] == 7.0 and out["forecast"][0]["confidence_upper"] == 13.0
+    assert out["total_predicted_quantity"] == 91.0
+    assert out["method"] == "model" and out["status"] == "ok" and out["interval_level"] == 0.8
+
+
+def test_forecast_of_90_days_is_the_whole_stored_horizon(snap):
+    out = products.forecast(snap, product_id="P1", forecast_days=90)
+    assert len(out["forecast"]) == 90 and out["forecast"][-1]["date"] == "2027-01-29"
+
+
+def test_fallback_products_are_flagged(snap):
+    out = products.forecast(snap, product_id="P2", forecast_days=3)
+    assert out["status"] == "fallback" and out["method"] == "tsb"
+    assert [p["predicted_quantity"] for p in out["forecast"]] == [2.0, 2.0, 2.0]
+
+
+def test_forecast_of_an_unknown_product_is_not_found(snap):
+    with pytest.raises(NotFound):
+        products.forecast(snap, product_id="NOPE", forecast_days=3)
+
+
+def test_forecast_with_no_history_is_insufficient_data(snap):
+    with pytest.raises(InsufficientData) as info:
+        products.forecast(snap, product_id="P3", forecast_days=3)
+    assert info.value.missing == "sales_history"
+
+
+@pytest.mark.parametrize("days", [0, 91])
+def test_forecast_days_outside_1_to_90_is_a_value_error(snap, days):
+    with pytest.raises(ValueError, match="forecast_days"):
+        products.forecast(snap, product_id="P1", forecast_days=days)
+
+
+def test_elasticity_answer_has_the_design_fields(snap):
+    out = products.price_elasticity(snap, product_id="P1")
+    assert out["elasticity_coefficient"] == -1.5 and out["r_squared"] == 0.85
+    assert out["elasticity_type"] == "Elastic" and out["interpretation"].startswith("Demand")
+    assert out["price_range"] == {"min": 3.0, "max": 5.0, "mean": 4.0}
+    assert out["standard_error"] == 0.2 and out["n_observations"] == 120 and out["p_value"] == 0.0001
+
+
+def test_a_refused_elasticity_says_why(snap):
+    with pytest.raises(InsufficientData, match="price never changed"):
+        products.price_elasticity(snap, product_id="P2")
+
+
+def test_planned_price_scales_the_forecast_by_the_elasticity(snap):
+    pytest.importorskip("models.pricing")
+    base = products.forecast(snap, product_id="P1", forecast_days=5)
+    up = products.forecast(snap, product_id="P1", forecast_days=5, planned_price=4.4)  # +10% on the 4.0 reference
+    factor = 1.1 ** -1.5
+    for b, u in zip(base["forecast"], up["forecast"], strict=True):
+        assert u["predicted_quantity"] == pytest.approx(b["predicted_quantity"] * factor, rel=1e-3)
+    assert up["what_if"]["planned_price"] == 4.4 and up["what_if"]["base_price"] == 4.0
+
+
+def test_planned_price_without_a_usable_elasticity_is_insufficient_data(snap):
+    pytest.importorskip("models.pricing")
+    with pytest.raises(InsufficientData, match="planned price"):
+        products.forecast(snap, product_id="P2", forecast_days=5, planned_price=3.0)
+
+
+def test_price_optimization_respects_the_step_guardrail(snap):
+    pytest.importorskip("models.pricing")
+    out = products.price_optimization(snap, product_id="P1", current_price=4.0, current_quantity=100,
+                                      cost_per_unit=2.0, max_change=0.2, range_margin=0.1)
+    assert out["product_id"] == "P1" and out["optimal_price"] == pytest.approx(4.8)
+    assert out["recommendation"]
+
+
+def test_price_optimization_of_a_refused_elasticity_is_insufficient_data(snap):
+    with pytest.raises(InsufficientData):
+        products.price_optimization(snap, product_id="P2", current_price=2.5, current_quantity=10,
+                                    cost_per_unit=None, max_change=0.2, range_margin=0.1)
+
+
+def test_price_optimization_of_an_unknown_product_is_not_found(snap):
+    with pytest.raises(NotFound):
+        products.price_optimization(snap, product_id="NOPE", current_price=2.5, current_quantity=10,
+                                    cost_per_unit=None, max_change=0.2, range_margin=0.1)
