@@ -91,3 +91,21 @@ print(json.dumps({{"codes": codes, "heavy": heavy}}), file=sys.stderr)
 
     result = json.loads(out.stderr.strip().splitlines()[-1])
     assert result["codes"] == [200] * 7 and result["heavy"] == []
+
+
+def test_inside_lambda_the_handler_is_traced_and_still_answers(tmp_path):
+    code = f"""
+import sys, json
+sys.path.insert(0, {str(ROOT / 'tests' / 'handler')!r})
+from api_events import v2, FakeContext
+import handler
+r = handler.lambda_handler(v2("GET", "/demand-insights/health"), FakeContext())
+print(json.dumps({{"traced": handler.tracer is not None, "status": r["statusCode"]}}), file=sys.stderr)
+"""
+    env = {"PATH": "/usr/bin:/bin", "AWS_LAMBDA_FUNCTION_NAME": "demand-insights-api",
+           "POWERTOOLS_TRACE_DISABLED": "true", "AWS_REGION": "us-east-1", "INSIGHTS_SNAPSHOTS": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    import json
+
+    assert json.loads(out.stderr.strip().splitlines()[-1]) == {"traced": True, "status": 503}

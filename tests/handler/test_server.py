@@ -1,0 +1,124 @@
+"""The local server: HTTP on 127.0.0.1 -> API Gateway 2.0 events -> the real lambda_handler, and `serve`/`token`."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from api_events import load_event
+
+from insights.server import http_to_event, make_server
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def server(api):
+    srv = make_server("127.0.0.1", 0, api.lambda_handler)
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}/demand-insights"
+    srv.shutdown()
+    srv.server_close()
+
+
+def _call(url, *, token=None, body=None, headers=None, method=None):
+    data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    req = urllib.request.Request(url, data=data, method=method or ("POST" if data is not None else "GET"))
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, dict(resp.headers), json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), json.loads(err.read() or b"null")
+
+
+def test_server_answers_health_and_routes_through_the_handler(server, token):
+    status, headers, body = _call(f"{server}/health")
+    assert status == 200 and body["status"] == "ok" and headers["X-Correlation-Id"]
+    status, _, body = _call(f"{server}/segments?n_clusters=3", token=token())
+    assert status == 200 and body["n_clusters"] == 3
+    status, _, body = _call(f"{server}/forecast", token=token(), body={"product_id": "P1", "forecast_days": 2})
+    assert status == 200 and len(body["forecast"]) == 2
+
+
+def test_server_passes_the_callers_correlation_id_back(server, token):
+    _, headers, _ = _call(f"{server}/health", headers={"X-Correlation-Id": "my-trace-0000042"})
+    assert headers["X-Correlation-Id"] == "my-trace-0000042"
+
+
+def test_server_rejects_a_missing_token_with_the_challenge(server):
+    status, headers, body = _call(f"{server}/clv", body={"customer_ids": ["C001"]})
+    assert status == 401 and headers["WWW-Authenticate"].startswith("Bearer")
+    assert body["error"]["code"] == "missing_token"
+
+
+def test_server_refuses_oversized_bodies(server, token):
+    status, _, body = _call(f"{server}/clv", token=token(), body=b"x" * (2 << 20))
+    assert status == 413 and body["error"]["code"] == "bad_request_body"
+
+
+def test_http_to_event_builds_a_payload_2_0_event_like_aws():
+    aws = load_event("apigw_v2_post_forecast")
+    event = http_to_event("POST", "/demand-insights/forecast?a=1&a=2&b=", [("Content-Type", "application/json"),
+                          ("X-Thing", "1"), ("x-thing", "2"), ("Cookie", "s=1; t=2")], b'{"product_id": "P1"}',
+                          client_ip="127.0.0.1", host="127.0.0.1:8000")
+    assert set(aws) - {"body"} <= set(event) | {"queryStringParameters"}
+    assert set(aws["requestContext"]) <= set(event["requestContext"])
+    assert event["rawPath"] == "/demand-insights/forecast" and event["rawQueryString"] == "a=1&a=2&b="
+    assert event["queryStringParameters"] == {"a": "1,2", "b": ""}
+    assert event["headers"]["x-thing"] == "1,2" and event["cookies"] == ["s=1", "t=2"]
+    assert event["body"] == '{"product_id": "P1"}' and event["isBase64Encoded"] is False
+    binary = http_to_event("POST", "/x", [("Content-Type", "application/octet-stream")], b"\x00\xff",
+                           client_ip="127.0.0.1", host="h")
+    assert binary["isBase64Encoded"] is True and binary["body"] == "AP8="
+
+
+def test_serve_and_token_commands_work_together(snapshot_root, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INSIGHTS_")}
+    env["INSIGHTS_SNAPSHOTS"] = str(snapshot_root)
+    proc = subprocess.Popen([sys.executable, "-m", "insights", "serve", "--port", "0"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("curl "):
+                break
+        banner = "".join(lines)
+        url = re.search(r"http://127\.0\.0\.1:\d+/demand-insights", banner).group(0)
+        printed = re.search(r"Bearer ([\w\-.]+)", lines[-1]).group(1)
+        assert _call(f"{url}/segments", token=printed)[0] == 200  # the printed curl line works as is
+        token = subprocess.run([sys.executable, "-m", "insights", "token", "--scope", "insights:read",
+                                "--scope", "customers:pii"], cwd=ROOT, env=env, capture_output=True, text=True,
+                               timeout=60).stdout
+        assert token.count("\n") == 1
+        status, _, body = _call(f"{url}/at-risk-customers?limit=1&threshold=0.9", token=token.strip())
+        assert status == 200 and "email" in body["at_risk_customers"][0]
+        assert oct((snapshot_root / ".dev-jwt-secret").stat().st_mode & 0o777) == "0o600"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def test_serve_refuses_a_non_loopback_host(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "insights", "serve", "--host", "0.0.0.0", "--snapshots",
+                          str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "loopback" in out.stderr
