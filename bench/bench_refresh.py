@@ -1,0 +1,147 @@
+"""Refresh wall time and peak RSS at 10k, 100k and 1M customers (about 10 order lines each), local engine.
+
+    nice .venv/bin/python bench/bench_refresh.py [--sizes 10000,100000,1000000] [--products 200] [--out bench/out]
+
+For each size: generate a sample lake (`python -m insights sample`, not timed), then run
+`python -m insights refresh` twice in fresh processes: a cold run that trains every model, and the next
+day's run that reuses them (the usual daily case). Each refresh's peak RSS comes from os.wait4's rusage
+of that one child process. Prints a markdown table and writes bench/out/refresh.json.
+Target (issue 5): 1M customers end to end within 5 minutes and under 3 GB peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import selectors
+import subprocess
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+
+
+def measure(argv: list[str], env: dict[str, str]) -> dict:
+    """Run argv in a child, returning wall time, peak RSS (os.wait4 rusage) and output."""
+    r, w = os.pipe()
+    r2, w2 = os.pipe()
+    started = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:  # child: exec the refresh with stdout/stderr to the pipes
+        os.chdir(ROOT)
+        os.dup2(w, 1)
+        os.dup2(w2, 2)
+        os.close(r)
+        os.close(r2)
+        os.execve(argv[0], argv, env)
+    os.close(w)
+    os.close(w2)
+    chunks_out, chunks_err = [], []
+    sel = selectors.DefaultSelector()
+    sel.register(r, selectors.EVENT_READ, chunks_out)
+    sel.register(r2, selectors.EVENT_READ, chunks_err)
+    open_fds = 2
+    while open_fds:
+        for key, _ in sel.select():
+            data = os.read(key.fd, 65536)
+            if not data:
+                sel.unregister(key.fd)
+                os.close(key.fd)
+                open_fds -= 1
+            else:
+                key.data.append(data)
+    _, status, usage = os.wait4(pid, 0)
+    wall = time.perf_counter() - started
+    return {"wall_s": round(wall, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+            "cpu_s": round(usage.ru_utime + usage.ru_stime, 2), "exit": os.waitstatus_to_exitcode(status),
+            "stdout": b"".join(chunks_out).decode(errors="replace"),
+            "stderr": b"".join(chunks_err).decode(errors="replace")}
+
+
+def stage_table(stdout: str) -> dict[str, float]:
+    stages = {}
+    for line in stdout.splitlines():
+        m = re.match(r"^(extract|check|train|score|publish|total)\s+([\d.]+)", line)
+        if m:
+            stages[m.group(1)] = float(m.group(2))
+    return stages
+
+
+def dir_mb(path: Path) -> float:
+    return round(sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6, 1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sizes", default="10000,100000,1000000")
+    p.add_argument("--products", type=int, default=200)
+    p.add_argument("--days", type=int, default=730)
+    p.add_argument("--out", default=str(ROOT / "bench" / "out"))
+    p.add_argument("--keep", action="store_true", help="keep the generated lakes and snapshots")
+    args = p.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    end = datetime.now(UTC).date() - timedelta(days=1)
+    as_of = end + timedelta(days=1)
+    results = []
+    for n in [int(s) for s in args.sizes.split(",")]:
+        lake, snaps = out / f"lake-{n}", out / f"snapshots-{n}"
+        subprocess.run(["rm", "-rf", str(snaps)], check=True)
+        t0 = time.perf_counter()
+        subprocess.run([PY, "-m", "insights", "sample", "--customers", str(n), "--products", str(args.products),
+                        "--days", str(args.days), "--end", end.isoformat(), "--lake", str(lake)],
+                       cwd=ROOT, env=env, check=True, capture_output=True)
+        gen_s = time.perf_counter() - t0
+        row = {"customers": n, "products": args.products, "days": args.days, "lake_mb": dir_mb(lake),
+               "sample_s": round(gen_s, 1)}
+        for label, day, extra in (("train", as_of, ["--retrain"]), ("reuse", as_of + timedelta(days=1), [])):
+            m = measure([PY, "-m", "insights", "refresh", "--lake", str(lake), "--snapshots", str(snaps),
+                         "--as-of", day.isoformat(), *extra], env)
+            if m["exit"] != 0:
+                print(m["stderr"][-3000:], file=sys.stderr)
+                row[label] = {"exit": m["exit"], "error": m["stderr"][-500:]}
+                break
+            row[label] = {k: m[k] for k in ("wall_s", "peak_rss_mb", "cpu_s")} | {"stages": stage_table(m["stdout"])}
+            print(f"{n:>9,} {label}: {m['wall_s']:.1f} s, peak RSS {m['peak_rss_mb']:.0f} MB", file=sys.stderr)
+        latest = (snaps / "latest").read_text().strip() if (snaps / "latest").exists() else None
+        row["snapshot_mb"] = dir_mb(snaps / "versions" / latest) if latest else None
+        results.append(row)
+        if not args.keep:
+            subprocess.run(["rm", "-rf", str(lake), str(snaps)], check=True)
+    meta = {"date": date.today().isoformat(), "cpus": os.cpu_count(), "python": platform.python_version(),
+            "note": "shared 2-core machine (other engineers' jobs running); refresh run under nice"}
+    (out / "refresh.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2))
+    print(render(results))
+    return 0
+
+
+def render(results: list[dict]) -> str:
+    head = ("| customers | products | lake MB | run | wall s | peak RSS MB | extract | check | train | score | publish "
+            "| snapshot MB |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in results:
+        for label in ("train", "reuse"):
+            m = r.get(label)
+            if not m:
+                continue
+            if "error" in m:
+                lines.append(f"| {r['customers']:,} | {r['products']} | {r['lake_mb']} | {label} | failed "
+                             f"(exit {m['exit']}) | | | | | | | |")
+                continue
+            s = m["stages"]
+            lines.append(f"| {r['customers']:,} | {r['products']} | {r['lake_mb']} | {label} | {m['wall_s']:.1f} | "
+                         f"{m['peak_rss_mb']:.0f} | " + " | ".join(f"{s.get(k, 0):.1f}" for k in
+                                                                   ("extract", "check", "train", "score", "publish"))
+                         + f" | {r['snapshot_mb']} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
