@@ -33,6 +33,9 @@ class Settings:
     retrain_after_days: int = 30
     drift_threshold: float = 0.2
     keep_versions: int = 7
+    min_customers: int = 20
+    min_sales_days: int = 14
+    sales_history_days: int = 730
     snapshot_recheck_s: float = 60.0
     jwt_secret: str | None = None
     jwt_secret_parameter: str | None = None
