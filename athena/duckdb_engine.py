@@ -33,7 +33,9 @@ class DuckDBEngine:
         self._con = connection
 
     @classmethod
-    def over_lake(cls, lake: str | Path, *, threads: int | None = None, memory_limit: str | None = None) -> DuckDBEngine:
+    def over_lake(
+        cls, lake: str | Path, *, threads: int | None = None, memory_limit: str | None = None
+    ) -> DuckDBEngine:
         """An in-memory DuckDB with views over ``lake/orders`` (Hive partitions) and ``lake/customers``."""
         con = duckdb.connect(":memory:")
         con.execute("SET TimeZone = 'UTC'")

@@ -8,96 +8,33 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import numpy as np
 import pandas as pd
 
 from insights.config import Settings
+from insights.import_rules import (
+    CUSTOMER_COLUMNS,
+    ORDER_COLUMNS,
+    PRESETS,
+    REASONS,
+    REQUIRED,
+    ImportRules,
+    clean_customers,
+    clean_orders,
+    normalize_customer_ids,
+)
 from insights.import_source import ImportFailed, Source, read_source
 
-__all__ = ["ImportFailed", "ImportRules", "PRESETS", "REASONS", "import_files", "clean_orders", "main"]
-
-# Set-aside reasons, in the order they are tested: a row gets the first one it breaks.
-REASONS = (
-    "malformed_line",          # wrong number of fields (CSV): nothing in it can be trusted
-    "missing_order_id",
-    "missing_product_id",
-    "unparseable_date",
-    "unparseable_quantity",    # not an integer
-    "unparseable_price",       # not a finite number
-    "non_product_code",        # postage, fees, discounts, manual adjustments, vouchers (preset list)
-    "zero_quantity",
-    "nonpositive_price",       # zero (free samples, stock adjustments) or negative (bad-debt write-offs)
-    "absurd_quantity",         # |quantity| > max_abs_quantity
-    "absurd_price",            # unit_price > max_unit_price
-    "date_too_old",            # before min_date
-    "future_date",             # after the import time
-    "duplicate_line",          # an exact copy of an earlier kept line (every source field equal)
-)
-
-ORDER_COLUMNS = ("order_id", "customer_id", "order_ts", "product_id", "quantity", "unit_price", "category", "country")
-CUSTOMER_COLUMNS = ("customer_id", "email", "created_at")
-_REQUIRED = ("order_id", "order_ts", "product_id", "quantity", "unit_price")
-_OFFSET = r"(?:Z|[+-]\d{2}(?::?\d{2})?)$"
-
-
-@dataclass(frozen=True)
-class ImportRules:
-    """The rules a row must pass; thresholds documented in docs/importer.md."""
-
-    timezone: str = "UTC"                     # zone of timestamps written without an offset
-    non_product_codes: frozenset[str] = frozenset()   # upper-cased product ids that are not products
-    non_product_pattern: str | None = None    # regex (case-insensitive, full match) for more of them
-    date_formats: tuple[str, ...] = ()        # tried, in order, on values that are not ISO 8601
-    max_abs_quantity: int = 10_000
-    max_unit_price: float = 100_000.0
-    min_date: str = "1990-01-01"
-    keep_duplicates: bool = False
-
-
-@dataclass(frozen=True)
-class Preset:
-    mapping: Mapping[str, str]
-    rules: ImportRules
-    description: str = ""
-
-
-PRESETS: dict[str, Preset] = {
-    "online-retail": Preset(
-        description="UCI Online Retail (Chen, Sain & Guo 2012): a UK gift wholesaler's invoice lines, UK local time",
-        mapping={"InvoiceNo": "order_id", "StockCode": "product_id", "Quantity": "quantity",
-                 "InvoiceDate": "order_ts", "UnitPrice": "unit_price", "CustomerID": "customer_id",
-                 "Country": "country"},
-        rules=ImportRules(
-            timezone="Europe/London",
-            # Measured on the file: postage (POST, DOT), carriage (C2), manual entries (M, m), discounts (D),
-            # samples (S), bank/Amazon fees and charity commission, bad-debt adjustments (B), cushion pads sold at
-            # 0.001 (PADS); ADJUST/TEST codes appear in the 2009-2010 sequel of the data set.
-            non_product_codes=frozenset({"POST", "DOT", "C2", "M", "D", "S", "B", "BANK CHARGES", "AMAZONFEE",
-                                         "CRUK", "PADS", "ADJUST", "ADJUST2", "TEST001", "TEST002"}),
-            non_product_pattern=r"gift_\d{4}_\d+",   # gift vouchers: money, not demand
-            date_formats=("%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S"),  # the spreadsheet-converted copies
-        ),
-    ),
-}
-
-
-@dataclass
-class Cleaned:
-    """One table after the rules: the kept rows (contract columns) and a reason per source row."""
-
-    kept: pd.DataFrame
-    reasons: pd.Series          # aligned with the source rows; <NA> where kept
-    notes: dict[str, int] = field(default_factory=dict)
+__all__ = ["ImportFailed", "ImportRules", "PRESETS", "REASONS", "import_files", "format_report", "parse_maps",
+           "resolve_mapping", "main"]
 
 
 def resolve_mapping(columns: Sequence[str], contract: Sequence[str], preset: Mapping[str, str],
@@ -117,126 +54,6 @@ def resolve_mapping(columns: Sequence[str], contract: Sequence[str], preset: Map
         raise ImportFailed(f"{what}: the mapping names column(s) not in the file: {', '.join(missing)} "
                            f"(columns: {', '.join(columns)})")
     return by_dest
-
-
-def _text(values: pd.Series) -> pd.Series:
-    """Trimmed strings; blanks become <NA>. Integral floats (a numeric id column) print without '.0'."""
-    if pd.api.types.is_float_dtype(values):
-        ints = values.where(np.isfinite(values) & (values == np.floor(values)))
-        out = ints.astype("Int64").astype("string").where(ints.notna(), values.astype("string"))
-    else:
-        out = values.astype("string")
-    out = out.str.strip()
-    return out.mask(out == "")
-
-
-def _parse_ts(values: pd.Series, rules: ImportRules) -> pd.Series:
-    """Timestamps in UTC. Naive values are wall-clock time in ``rules.timezone``; offsets are honoured."""
-    if isinstance(values.dtype, pd.DatetimeTZDtype):
-        return values.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
-    if pd.api.types.is_datetime64_dtype(values):
-        return _localize(values.astype("datetime64[us]"), rules.timezone)
-    text = _text(values)
-    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us, UTC]")
-    has_offset = text.str.contains(_OFFSET, regex=True, na=False)
-    if has_offset.any():
-        out[has_offset] = pd.to_datetime(text[has_offset], format="ISO8601", utc=True, errors="coerce")
-    naive = text.notna() & ~has_offset
-    if naive.any():
-        parsed = pd.to_datetime(text[naive], format="ISO8601", errors="coerce")
-        for fmt in rules.date_formats:
-            todo = parsed.isna()
-            if not todo.any():
-                break
-            parsed[todo] = pd.to_datetime(text[naive][todo], format=fmt, errors="coerce")
-        out[naive] = _localize(parsed.astype("datetime64[us]"), rules.timezone)
-    return out
-
-
-def _localize(naive: pd.Series, tz: str) -> pd.Series:
-    # Clocks going forward: a wall time that never existed moves to the first valid instant. Clocks going back:
-    # an ambiguous wall time is read as the first (summer-time) occurrence. Documented in docs/importer.md.
-    local = naive.dt.tz_localize(tz, ambiguous=np.ones(len(naive), dtype=bool), nonexistent="shift_forward")
-    return local.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
-
-
-def _numbers(values: pd.Series) -> pd.Series:
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        return values.astype("float64")
-    text = _text(values).str.replace(",", "", regex=False)  # "1,250.00" thousands separators
-    return pd.to_numeric(text, errors="coerce").astype("float64")
-
-
-def clean_orders(raw: pd.DataFrame, mapping: Mapping[str, str], rules: ImportRules, *, now: datetime) -> Cleaned:
-    """Apply the rules to the source rows; ``mapping`` is contract column -> source column."""
-    n = len(raw)
-    reason = pd.Series(pd.NA, index=raw.index, dtype="string")
-
-    def set_aside(mask: pd.Series | np.ndarray, name: str) -> None:
-        reason[np.asarray(mask, dtype=bool) & reason.isna().to_numpy()] = name
-
-    col = {dest: raw[src] for dest, src in mapping.items()}
-    order_id = _text(col["order_id"])
-    product_id = _text(col["product_id"])
-    customer_id = _text(col["customer_id"]).str.replace(r"^(\d+)\.0+$", r"\1", regex=True) \
-        if "customer_id" in col else pd.Series(pd.NA, index=raw.index, dtype="string")
-    ts = _parse_ts(col["order_ts"], rules)
-    qty = _numbers(col["quantity"])
-    price = _numbers(col["unit_price"])
-
-    set_aside(order_id.isna(), "missing_order_id")
-    set_aside(product_id.isna(), "missing_product_id")
-    set_aside(ts.isna(), "unparseable_date")
-    set_aside(~np.isfinite(qty) | (qty != np.floor(qty)), "unparseable_quantity")
-    set_aside(~np.isfinite(price), "unparseable_price")
-    upper = product_id.str.upper()
-    non_product = upper.isin(rules.non_product_codes).fillna(False)
-    if rules.non_product_pattern:
-        non_product |= product_id.str.fullmatch(rules.non_product_pattern, case=False).fillna(False)
-    set_aside(non_product, "non_product_code")
-    set_aside(qty == 0, "zero_quantity")
-    set_aside(price <= 0, "nonpositive_price")
-    set_aside(qty.abs() > rules.max_abs_quantity, "absurd_quantity")
-    set_aside(price > rules.max_unit_price, "absurd_price")
-    set_aside(ts < pd.Timestamp(rules.min_date, tz="UTC"), "date_too_old")
-    set_aside(ts > pd.Timestamp(now).tz_convert("UTC") if pd.Timestamp(now).tzinfo else
-              ts > pd.Timestamp(now, tz="UTC"), "future_date")
-    if not rules.keep_duplicates:
-        valid = reason.isna()
-        dup = pd.Series(False, index=raw.index)
-        dup[valid] = raw[valid].astype("string").duplicated(keep="first")
-        set_aside(dup, "duplicate_line")
-
-    keep = reason.isna().to_numpy()
-    kept = pd.DataFrame({
-        "order_id": order_id[keep], "customer_id": customer_id[keep], "order_ts": ts[keep],
-        "product_id": product_id[keep], "quantity": qty[keep].astype("int64"), "unit_price": price[keep],
-    })
-    for optional in ("category", "country"):
-        if optional in col:
-            kept[optional] = _text(col[optional])[keep]
-    assert len(kept) + int(reason.notna().sum()) == n
-    return Cleaned(kept=kept.reset_index(drop=True), reasons=reason)
-
-
-def clean_customers(raw: pd.DataFrame, mapping: Mapping[str, str], rules: ImportRules) -> Cleaned:
-    """Customers: an id is required and unique (first row wins); a bad created_at becomes null, not a loss."""
-    reason = pd.Series(pd.NA, index=raw.index, dtype="string")
-    cid = _text(raw[mapping["customer_id"]]).str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
-    reason[cid.isna()] = "missing_customer_id"
-    dup = cid.duplicated(keep="first") & cid.notna()
-    reason[dup & reason.isna()] = "duplicate_customer"
-    keep = reason.isna().to_numpy()
-    kept = pd.DataFrame({"customer_id": cid[keep]})
-    notes = {}
-    kept["email"] = _text(raw[mapping["email"]])[keep] if "email" in mapping else pd.NA
-    if "created_at" in mapping:
-        source = raw[mapping["created_at"]][keep]
-        created = _parse_ts(source, rules)
-        notes["created_at_unparseable_set_null"] = int((created.isna() & _text(source).notna()).sum()) \
-            if not pd.api.types.is_datetime64_any_dtype(source) else 0
-        kept["created_at"] = created
-    return Cleaned(kept=kept.reset_index(drop=True), reasons=reason, notes=notes)
 
 
 def _counts(reasons: pd.Series, malformed: int, rows_read: int) -> dict[str, Any]:
@@ -290,7 +107,7 @@ def import_files(orders_file: str | Path, *, lake: str | Path, customers_file: s
     order_maps = {s: d for s, d in maps.items() if s in orders_src.columns and d in ORDER_COLUMNS}
     mapping = resolve_mapping(orders_src.columns, ORDER_COLUMNS, chosen.mapping if chosen else {}, order_maps,
                               what=str(orders_file))
-    lacking = [c for c in _REQUIRED if c not in mapping]
+    lacking = [c for c in REQUIRED if c not in mapping]
     if lacking:
         raise ImportFailed(f"{orders_file}: no column for {', '.join(lacking)}; map one with --map SRC=DEST "
                            f"(columns: {', '.join(orders_src.columns)})")
@@ -306,8 +123,8 @@ def import_files(orders_file: str | Path, *, lake: str | Path, customers_file: s
         "rules": {k: (sorted(v) if isinstance(v, frozenset) else v) for k, v in asdict(rules).items()},
         "orders": _counts(orders.reasons, len(orders_src.malformed), len(orders_src.frame) + len(orders_src.malformed)),
     }
-    customer_ids_in_file = _text(orders_src.frame[mapping["customer_id"]]).str.replace(
-        r"^(\d+)\.0+$", r"\1", regex=True).nunique() if "customer_id" in mapping else 0
+    customer_ids_in_file = (normalize_customer_ids(orders_src.frame[mapping["customer_id"]]).nunique()
+                            if "customer_id" in mapping else 0)
     report["kept"] = _summary(orders.kept, customer_ids_in_file)
     customers = None
     if customers_src is not None:

@@ -38,7 +38,7 @@ def customer_features(orders: pd.DataFrame, customers: pd.DataFrame, cutoff: str
         returned = int(-own.loc[own["quantity"] < 0, "quantity"].sum())
         total = float(own["amount"].sum())
 
-        def spend(lo: int, hi: int = 0) -> float:
+        def spend(lo: int, hi: int = 0, own: pd.DataFrame = own) -> float:
             window = own[(own["day"] >= cut - timedelta(days=lo)) & (own["day"] < cut - timedelta(days=hi))]
             return float(window["amount"].sum())
 
