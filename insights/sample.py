@@ -255,6 +255,8 @@ def _lines(rng, spec, start, cal, cust, prod, guest_rate, basket, share, price):
     o_spend = np.where(o_cust >= 0, cust["spend"][np.maximum(o_cust, 0)],
                        rng.lognormal(-sigma**2 / 2, sigma, o_day.shape[0]))
     n_orders = o_day.shape[0]
+    o_country = np.where(o_cust >= 0, cust["country"][np.maximum(o_cust, 0)],
+                         rng.choice(len(COUNTRIES), n_orders, p=COUNTRY_P))
 
     l_order = np.repeat(np.arange(n_orders), 1 + rng.poisson(basket[o_day] - 1))
     l_day = o_day[l_order]
@@ -284,6 +286,7 @@ def _lines(rng, spec, start, cal, cust, prod, guest_rate, basket, share, price):
     number = np.concatenate([l_order, r_rank[r_of_line]]) + 1
     seconds = np.concatenate([o_day[l_order] * 86400 + o_sec[l_order], (r_day * 86400 + r_sec)[r_of_line]])
     line_cust = np.concatenate([l_cust, l_cust[r_line]])
+    line_country = o_country[np.concatenate([l_order, l_order[r_line]])]
     line_prod = np.concatenate([l_prod, l_prod[r_line]])
     line_qty = np.concatenate([l_qty, r_qty])
     line_price = price[line_prod, np.concatenate([l_day, l_day[r_line]])]
@@ -297,8 +300,6 @@ def _lines(rng, spec, start, cal, cust, prod, guest_rate, basket, share, price):
     product_ids = _ids("P", np.arange(1, share.shape[0] + 1), 4)
     line_cust, is_return, number = line_cust[order], is_return[order], number[order]
     purchase_ids, return_ids = _ids("O", number, width), _ids("R", number, width)
-    guest_country = rng.choice(len(COUNTRIES), line_cust.shape[0], p=COUNTRY_P)
-    country = np.where(line_cust >= 0, cust["country"][np.maximum(line_cust, 0)], guest_country)
     lines = pd.DataFrame({
         "order_id": _strings(pc.if_else(pa.array(is_return), return_ids, purchase_ids)),
         "customer_id": _strings(customer_ids.take(pa.array(np.maximum(line_cust, 0), mask=line_cust < 0))),
@@ -307,7 +308,7 @@ def _lines(rng, spec, start, cal, cust, prod, guest_rate, basket, share, price):
         "quantity": line_qty[order].astype(np.int64),
         "unit_price": line_price[order],
         "category": _strings(pa.array(np.asarray(CATEGORIES)[prod["category"]]).take(pa.array(line_prod[order]))),
-        "country": _strings(pa.array(np.asarray(COUNTRIES)).take(pa.array(country))),
+        "country": _strings(pa.array(np.asarray(COUNTRIES)).take(pa.array(line_country[order]))),
     })
     emails = pc.binary_join_element_wise(pc.utf8_lower(customer_ids), "@example.com", "")
     has_email = rng.random(n) >= 0.05

@@ -96,6 +96,12 @@ def test_row_counts_are_about_ten_lines_per_customer_with_guests_and_returns(sma
     assert lines.loc[returns, "customer_id"].notna().all()
 
 
+def test_the_lines_of_an_order_share_its_customer_time_and_country(lines):
+    per_order = lines.groupby("order_id").agg(customers=("customer_id", lambda c: c.nunique(dropna=False)),
+                                              times=("order_ts", "nunique"), countries=("country", "nunique"))
+    assert (per_order == 1).all().all()
+
+
 def test_returns_reference_earlier_purchases_of_the_same_customer(lines):
     returns = lines[lines["quantity"] < 0]
     bought = lines[lines["quantity"] > 0]
