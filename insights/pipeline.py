@@ -188,7 +188,16 @@ class _Run:
             self.active = self._check(rep)
         with self.stage("train", len(self.active)) as rep:
             self.build = self._new_build()
-            self.models = {s.name: self._train_or_reuse(s, rep) for s in self.active}
+            self.models = {}
+            for side in list(self.active):
+                try:
+                    self.models[side.name] = self._train_or_reuse(side, rep)
+                except InsufficientData as exc:  # the side's own minimum-data rule: skip it, keep the others
+                    shutil.rmtree(self.build / "models" / side.name, ignore_errors=True)
+                    self._skip(side, str(exc), rep)
+            if not self.active:
+                raise InsufficientData(f"no model family could be trained as of {self.iso}: {'; '.join(rep.notes)}",
+                                       missing="data")
         with self.stage("score", len(self.active)) as rep:
             self.outputs = {}
             for side in self.active:
@@ -224,8 +233,7 @@ class _Run:
         for side in self.sides:
             reason = side.gate(self.frames[side.name])
             if reason:
-                rep.notes.append(f"{side.name} skipped: {reason}")
-                self.log.warning("side skipped", extra={"side": side.name, "reason": reason})
+                self._skip(side, reason, rep)
             else:
                 active.append(side)
         if not active:
@@ -235,6 +243,13 @@ class _Run:
         for name, frame in self.frames.items():
             self.metrics.emit("ExtractedRows", len(frame), "Count", {"side": name})
         return active
+
+    def _skip(self, side: Side, reason: str, rep: StageReport) -> None:
+        if side in getattr(self, "active", []):
+            self.active.remove(side)
+        rep.notes.append(f"{side.name} skipped: {reason}")
+        self.log.warning("side skipped", extra={"side": side.name, "reason": reason})
+        self.metrics.emit("SideSkipped", 1, "Count", {"side": side.name})
 
     # -- train or reuse --
     def _new_build(self) -> Path:
@@ -318,7 +333,8 @@ class _Run:
             "lake": self.summary, "models": models, "score_tables": scores,
             "sides": {s.name: ("skipped" if s.name in skipped else "ok") for s in self.sides},
             "stage_seconds": {r.stage: r.seconds for r in self.reports},
-            "check_notes": next((r.notes for r in self.reports if r.stage == "check"), []),
+            "check_notes": [n for r in self.reports if r.stage in ("check", "train") for n in r.notes
+                            if " skipped: " in n or r.stage == "check"],
         }
         version = finalize_build(self.build, _jsonable(fields), as_of=self.iso)
         return version, json.loads((self.build / "manifest.json").read_text())

@@ -323,6 +323,18 @@ def test_a_side_without_enough_data_is_skipped_with_a_note(lake, tmp_path):
     assert set(store.open().tables) == {"forecast"}
 
 
+def test_a_side_whose_training_finds_too_little_data_is_skipped(lake, tmp_path):
+    store = LocalSnapshotStore(tmp_path / "snaps")
+    short = InsufficientData("churn labels need 90 days after the calibration cutoff", missing="history")
+    result = refresh(lake, store, sides=[Failing(FakeCustomers(), "train", short), FakeProducts()])
+    assert result.manifest["sides"] == {"customers": "skipped", "products": "ok"}
+    assert any("customers skipped: churn labels" in n for n in result.manifest["check_notes"])
+    assert not any(e["path"].startswith("models/customers") for e in result.manifest["files"])
+    with pytest.raises(InsufficientData, match="no model family could be trained"):
+        refresh(lake, store, sides=[Failing(FakeCustomers(), "train", short)], force_retrain=True)
+    assert store.latest_version() == result.version
+
+
 def test_nothing_is_published_when_no_side_has_enough_data(lake, tmp_path):
     store = LocalSnapshotStore(tmp_path / "snaps")
     with pytest.raises(InsufficientData):
