@@ -30,6 +30,7 @@ from insights.import_rules import (
     clean_customers,
     clean_orders,
     normalize_customer_ids,
+    text_values,
 )
 from insights.import_source import ImportFailed, Source, read_source
 
@@ -123,9 +124,8 @@ def import_files(orders_file: str | Path, *, lake: str | Path, customers_file: s
         "rules": {k: (sorted(v) if isinstance(v, frozenset) else v) for k, v in asdict(rules).items()},
         "orders": _counts(orders.reasons, len(orders_src.malformed), len(orders_src.frame) + len(orders_src.malformed)),
     }
-    customer_ids_in_file = (normalize_customer_ids(orders_src.frame[mapping["customer_id"]]).nunique()
-                            if "customer_id" in mapping else 0)
-    report["kept"] = _summary(orders.kept, customer_ids_in_file)
+    report["in_file"] = _in_file(orders_src.frame, mapping)
+    report["kept"] = _summary(orders.kept)
     customers = None
     if customers_src is not None:
         cmaps = {s: d for s, d in maps.items() if s in customers_src.columns and d in CUSTOMER_COLUMNS}
@@ -152,11 +152,20 @@ def import_files(orders_file: str | Path, *, lake: str | Path, customers_file: s
     return report
 
 
-def _summary(kept: pd.DataFrame, customers_in_file: int) -> dict[str, Any]:
+def _in_file(frame: pd.DataFrame, mapping: Mapping[str, str]) -> dict[str, int | None]:
+    """Distinct values among every row read, before any rule (the figures a data set publishes)."""
+    def distinct(column: str, normalize=text_values) -> int | None:
+        return int(normalize(frame[mapping[column]]).nunique()) if column in mapping else None
+
+    return {"orders": distinct("order_id"), "customers": distinct("customer_id", normalize_customer_ids),
+            "products": distinct("product_id"), "countries": distinct("country")}
+
+
+def _summary(kept: pd.DataFrame) -> dict[str, Any]:
     ts = kept["order_ts"]
     return {
         "order_lines": len(kept), "orders": int(kept["order_id"].nunique()),
-        "customers": int(kept["customer_id"].nunique()), "customers_in_file": int(customers_in_file),
+        "customers": int(kept["customer_id"].nunique()),
         "products": int(kept["product_id"].nunique()),
         "guest_lines": int(kept["customer_id"].isna().sum()), "return_lines": int((kept["quantity"] < 0).sum()),
         "countries": int(kept["country"].nunique()) if "country" in kept else None,
@@ -176,8 +185,10 @@ def format_report(report: Mapping[str, Any]) -> str:
     lines = [f"imported {report['source']['orders_file']} ({report['source']['format']}, "
              f"{report['source']['encoding']}) into {report['lake']}"]
     lines += [f"  {label:<{width}} {count:>10,}" for label, count in rows]
-    lines.append(f"kept: {k['order_lines']:,} lines, {k['orders']:,} orders, {k['customers']:,} customers "
-                 f"({k['customers_in_file']:,} ids in the file), {k['products']:,} products, "
+    f = report["in_file"]
+    lines.append("in the file: " + ", ".join(f"{v:,} {name}" for name, v in f.items() if v is not None))
+    lines.append(f"kept: {k['order_lines']:,} lines, {k['orders']:,} orders, {k['customers']:,} customers, "
+                 f"{k['products']:,} products, {k['countries'] or 0:,} countries, "
                  f"{k['guest_lines']:,} guest lines, {k['return_lines']:,} return lines, "
                  f"{k['first_order_ts']} .. {k['last_order_ts']} UTC ({k['days']} days)")
     if "customers_file" in report:
