@@ -125,8 +125,8 @@ def _customers(rng: np.random.Generator, n: int, cal: dict[str, np.ndarray]) -> 
     repeat_target = max(target_orders * n - int((~pre).sum()), 0.1 * n)
     rate = g * repeat_target / max(float((g * exposure).sum()), 1e-12)
     spend = rng.lognormal(-p["spend_sigma"] ** 2 / 2, p["spend_sigma"], n)
-    return {"acq": acq, "churn": churn, "lo": lo, "hi": hi, "rate": rate, "spend": spend,
-            "n_repeat": rng.poisson(rate * exposure), "country": rng.choice(len(COUNTRIES), n, p=COUNTRY_P)}
+    return {"acq": acq, "churn": churn, "lo": lo, "hi": hi, "rate": rate, "spend": spend, "exposure": exposure,
+            "country": rng.choice(len(COUNTRIES), n, p=COUNTRY_P)}
 
 
 def _products(rng: np.random.Generator, n: int, days: int) -> dict[str, np.ndarray]:
@@ -202,29 +202,37 @@ def generate(spec: SampleSpec) -> Sample:
     price, promo = _prices(rng_p, prod, cal)
     q0, m0 = p["quantity_extra_mean"], p["basket_mean_lines"]
 
-    # Expected orders a day (repeat orders of the active customers, acquisition orders, guests), and the
-    # same weighted by the expected units of one of their lines (1 + q0 * spend level).
     def active_sum(values: np.ndarray) -> np.ndarray:
         return np.cumsum(np.bincount(cust["lo"], values, days + 1) - np.bincount(cust["hi"], values, days + 1))[:days]
 
     in_period = (cust["acq"] >= 0) & (cust["acq"] < days)
-    unit_weight = 1 + q0 * cust["spend"]
-    customer_orders = season * active_sum(cust["rate"]) + np.bincount(cust["acq"][in_period], minlength=days)
-    guest_rate = p["guest_order_share"] / (1 - p["guest_order_share"]) * customer_orders.sum() / season.sum()
-    unit_orders = (season * (active_sum(cust["rate"] * unit_weight) + guest_rate * (1 + q0))
-                   + np.bincount(cust["acq"][in_period], unit_weight[in_period], days))
+    acquisitions = np.bincount(cust["acq"][in_period], minlength=days)
+    guest_share = p["guest_order_share"] / (1 - p["guest_order_share"])
 
     # Product weights at the reference price as if launched; intermittent ones sized to the lake.
     shape = (np.exp(prod["growth"][:, None] * (k[None, :] - days / 2) / 365.25)
              * cal["yearly"][None, :] ** prod["gamma"][:, None])
     regular_total = (prod["base"][~prod["intermittent"], None] * shape[~prod["intermittent"]]).sum(axis=0)
-    lines_a_day = max(float(m0 * (customer_orders + guest_rate * season).mean()), 1e-9)
+    lines_a_day = max(float(m0 * (season * active_sum(cust["rate"]) + acquisitions).mean() * (1 + guest_share)), 1e-9)
     for i in np.flatnonzero(prod["intermittent"]):  # a few lines a week whatever the lake's size
         target = min(prod["lines_target"][i] / lines_a_day, 0.5)
         prod["base"][i] = target / (1 - target) * float(np.median(regular_total / shape[i]))
     launched = k[None, :] >= prod["launch"][:, None]
     basket, share, clipped = _demand(prod["base"][:, None] * shape, launched, price, prod["ref"], prod["elasticity"],
                                      m0)
+    # Scale the purchase rates so that a customer has about target_lines_per_customer lines (the baskets are
+    # known now), then draw the repeat orders; guests add guest_order_share of the orders.
+    repeat_lines = float((season * active_sum(cust["rate"])) @ basket)
+    wanted = p["target_lines_per_customer"] * spec.customers - float(acquisitions @ basket)
+    cust["rate"] = cust["rate"] * max(wanted, 0.1 * repeat_lines) / max(repeat_lines, 1e-12)
+    cust["n_repeat"] = rng_c.poisson(cust["rate"] * cust["exposure"])
+    customer_orders = season * active_sum(cust["rate"]) + acquisitions
+    guest_rate = guest_share * customer_orders.sum() / season.sum()
+
+    # Expected orders a day weighted by the expected units of one of their lines (1 + q0 * spend level).
+    unit_weight = 1 + q0 * cust["spend"]
+    unit_orders = (season * (active_sum(cust["rate"] * unit_weight) + guest_rate * (1 + q0))
+                   + np.bincount(cust["acq"][in_period], unit_weight[in_period], days))
     expected_units = unit_orders[None, :] * basket[None, :] * share
 
     lines, directory, counts = _lines(rng_o, spec, start, cal, cust, prod, guest_rate, basket, share, price)
