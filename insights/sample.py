@@ -80,7 +80,8 @@ class Sample:
     truth: Truth
 
 
-def _ids(prefix: str, numbers: np.ndarray, width: int):
+def _ids(prefix, numbers: np.ndarray, width: int):
+    """Zero-padded ids as an Arrow string array; ``prefix`` is a string or an Arrow array of them."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -143,7 +144,7 @@ def _products(rng: np.random.Generator, n: int, days: int) -> dict[str, np.ndarr
     intermittent[order[n_new:n_new + int(round(p["intermittent_share"] * n))]] = True
     launch = np.where(new, days - rng.integers(5, p["new_product_window_days"] + 1, n),
                       -rng.integers(30, 1500, n))
-    return {"category": category, "elasticity": elasticity, "ref": ref, "launch": np.maximum(launch, -10**6),
+    return {"category": category, "elasticity": elasticity, "ref": ref, "launch": launch,
             "new": new, "intermittent": intermittent, "base": rng.lognormal(0.0, 1.0, n),
             "gamma": rng.uniform(0.0, 1.5, n), "growth": rng.normal(0.0, 0.15, n),
             "lines_target": rng.uniform(*p["intermittent_lines_per_day"], n)}
@@ -307,9 +308,8 @@ def _lines(rng, spec, start, cal, cust, prod, guest_rate, basket, share, price):
     customer_ids = _ids("C", np.arange(1, n + 1), max(7, len(str(n))))
     product_ids = _ids("P", np.arange(1, share.shape[0] + 1), 4)
     line_cust, is_return, number = line_cust[order], is_return[order], number[order]
-    purchase_ids, return_ids = _ids("O", number, width), _ids("R", number, width)
     lines = pd.DataFrame({
-        "order_id": _strings(pc.if_else(pa.array(is_return), return_ids, purchase_ids)),
+        "order_id": _strings(_ids(pc.if_else(pa.array(is_return), "R", "O"), number, width)),
         "customer_id": _strings(customer_ids.take(pa.array(np.maximum(line_cust, 0), mask=line_cust < 0))),
         "order_ts": (np.datetime64(start, "s") + seconds[order]).astype("datetime64[us]"),
         "product_id": _strings(product_ids.take(pa.array(line_prod[order]))),
