@@ -138,7 +138,10 @@ def _localize(naive: pd.Series, tz: str) -> pd.Series:
 def _numbers(values: pd.Series) -> pd.Series:
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return values.astype("float64")
-    text = text_values(values).str.replace(",", "", regex=False)  # "1,250.00" thousands separators
+    text = text_values(values)
+    # "1,250.00" has thousands separators; "2,55" (a decimal comma) is left unparseable rather than read as 255.
+    grouped = text.str.fullmatch(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?", na=False)
+    text = text.where(~grouped, text.str.replace(",", "", regex=False))
     return pd.to_numeric(text, errors="coerce").astype("float64")
 
 

@@ -47,6 +47,8 @@ DIRTY = (
     "536374,22145,THING,two,2011-06-01 08:38:00,1.00,16446.0,United Kingdom\n"                   # unparseable_quantity
     "536375,22146,THING,1.5,2011-06-01 08:38:00,1.00,16446.0,United Kingdom\n"                   # unparseable_quantity
     "536376,22147,THING,1,2011-06-01 08:39:00,abc,16446.0,United Kingdom\n"                      # unparseable_price
+    '536376,22147,THING,1,2011-06-01 08:39:00,"2,55",16446.0,United Kingdom\n'                   # unparseable_price
+    '536385,22155,THING,2,2011-06-01 08:39:00,"1,250.00",16446.0,United Kingdom\n'               # kept: 1250.0
     ",22148,THING,1,2011-06-01 08:40:00,1.00,16446.0,United Kingdom\n"                           # missing_order_id
     "536377,,THING,1,2011-06-01 08:41:00,1.00,16446.0,United Kingdom\n"                          # missing_product_id
     "536378,22149,THING,1,2013-01-01 08:42:00,1.00,16446.0,United Kingdom\n"                     # future_date
@@ -58,7 +60,7 @@ DIRTY = (
     '536384,22154,"TWO\nLINES, QUOTED",2,12/31/2011 23:30,1.00,12583.0,France\n'                 # kept; m/d/Y; GMT
 )
 EXPECTED_ASIDE = {"non_product_code": 2, "nonpositive_price": 2, "zero_quantity": 1, "absurd_quantity": 1,
-                  "absurd_price": 1, "unparseable_date": 1, "unparseable_quantity": 2, "unparseable_price": 1,
+                  "absurd_price": 1, "unparseable_date": 1, "unparseable_quantity": 2, "unparseable_price": 2,
                   "missing_order_id": 1, "missing_product_id": 1, "future_date": 1, "date_too_old": 1,
                   "malformed_line": 1, "duplicate_line": 1}
 
@@ -72,7 +74,7 @@ def test_every_row_is_kept_or_set_aside_with_exactly_one_reason(tmp_path, dirty_
     report = import_files(dirty_csv, lake=tmp_path / "lake", preset="online-retail", now=NOW)
     o = report["orders"]
     assert o["set_aside"] == EXPECTED_ASIDE and set(o["set_aside"]) <= set(REASONS)
-    assert o["rows_read"] == 23 and o["rows_kept"] == 6
+    assert o["rows_read"] == 25 and o["rows_kept"] == 7
     assert o["rows_kept"] + sum(o["set_aside"].values()) == o["rows_read"]
     saved = json.loads((tmp_path / "lake" / "_import_report.json").read_text())
     assert saved["orders"] == o
@@ -84,7 +86,8 @@ def test_every_row_is_kept_or_set_aside_with_exactly_one_reason(tmp_path, dirty_
 def test_kept_rows_follow_the_contract(tmp_path, dirty_csv):
     import_files(dirty_csv, lake=tmp_path / "lake", preset="online-retail", now=NOW)
     orders = read_orders(tmp_path / "lake").set_index("order_id")
-    assert sorted(orders.index) == ["536365", "536366", "536382", "536383", "536384", "C536379"]
+    assert sorted(orders.index) == ["536365", "536366", "536382", "536383", "536384", "536385", "C536379"]
+    assert orders.loc["536385", "unit_price"] == 1250.0  # thousands separator; "2,55" was set aside instead
     assert orders.loc["536365", "customer_id"] == "17850"  # the float export artifact '17850.0' is undone
     assert pd.isna(orders.loc["536366", "customer_id"])    # guest line: kept, no customer
     assert orders.loc["C536379", "quantity"] == -2         # cancellation: a return
@@ -100,7 +103,7 @@ def test_the_lake_is_queryable_after_import(tmp_path, dirty_csv):
     import_files(dirty_csv, lake=tmp_path / "lake", preset="online-retail", now=NOW)
     engine = DuckDBEngine.over_lake(tmp_path / "lake")
     summary = engine.query("lake_summary", {"cutoff": "2012-01-01"}).iloc[0]
-    assert (summary["order_lines"], summary["customers"], summary["return_lines"]) == (6, 4, 2)
+    assert (summary["order_lines"], summary["customers"], summary["return_lines"]) == (7, 4, 2)
     features = engine.query("customer_features", {"cutoff": "2012-01-01"})
     assert sorted(features["customer_id"]) == ["12583", "16446", "17850"]  # 99999 only returned
 
@@ -108,7 +111,7 @@ def test_the_lake_is_queryable_after_import(tmp_path, dirty_csv):
 def test_cli_prints_the_report_and_exits_0(tmp_path, dirty_csv, capsys):
     assert cli(["import", str(dirty_csv), "--preset", "online-retail", "--lake", str(tmp_path / "lake")]) == 0
     out = capsys.readouterr().out
-    assert "rows read" in out and "23" in out and "duplicate_line" in out and "_import_report.json" in out
+    assert "rows read" in out and "25" in out and "duplicate_line" in out and "_import_report.json" in out
 
 
 def test_a_map_naming_a_missing_column_exits_2_and_leaves_the_lake_untouched(tmp_path, dirty_csv, capsys):
@@ -235,7 +238,7 @@ def test_gzip_is_recognised_by_its_bytes_not_its_name(tmp_path, dirty_csv):
     path = tmp_path / "export.csv"
     path.write_bytes(gzip.compress(dirty_csv.read_bytes()))
     report = import_files(path, lake=tmp_path / "lake", preset="online-retail", now=NOW)
-    assert report["source"]["format"] == "csv.gz" and report["orders"]["rows_read"] == 23
+    assert report["source"]["format"] == "csv.gz" and report["orders"]["rows_read"] == 25
 
 
 def test_customers_file_is_mapped_and_joined(tmp_path, dirty_csv):
