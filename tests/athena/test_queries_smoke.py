@@ -52,3 +52,10 @@ def test_unknown_query_is_a_data_access_error(duck):
 
     with pytest.raises(DataAccessError, match="unknown query 'nope'"):
         duck.query("nope", {})
+
+
+def test_customer_features_reads_only_partitions_before_the_cutoff(duck):
+    plan = "\n".join(row[1] for row in duck.connection.execute(
+        "EXPLAIN " + duck.sql_for("customer_features", {"cutoff": "2024-01-02"})).fetchall())
+    scans = [part.split()[0].split("/") for part in plan.split("Scanning Files:")[1:]]
+    assert scans and all(int(read) <= 3 < int(total) for read, total in scans), plan  # 2023-09-01 .. 2024-01-01
