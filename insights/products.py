@@ -44,14 +44,11 @@ def forecast(snapshot: Snapshot, *, product_id: str, forecast_days: int,
         qty, lower, upper, what_if = _apply_planned_price(snapshot, table, row, product_id, planned_price,
                                                           qty, lower, upper)
     start = date.fromisoformat(snapshot.as_of) if snapshot.as_of else None
+    dates = [(start + timedelta(days=d)).isoformat() if start else None for d in range(forecast_days)]
     points = [
-        {
-            "date": (start + timedelta(days=d)).isoformat() if start else None,
-            "predicted_quantity": round(float(qty[d]), 3),
-            "confidence_lower": round(float(lower[d]), 3),
-            "confidence_upper": round(float(upper[d]), 3),
-        }
-        for d in range(forecast_days)
+        {"date": day, "predicted_quantity": q, "confidence_lower": lo, "confidence_upper": hi}
+        for day, q, lo, hi in zip(dates, np.round(qty, 3).tolist(), np.round(lower, 3).tolist(),
+                                  np.round(upper, 3).tolist(), strict=True)
     ]
     out: dict[str, Any] = {
         "product_id": product_id,

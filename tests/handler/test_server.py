@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -66,9 +67,17 @@ def test_server_rejects_a_missing_token_with_the_challenge(server):
     assert body["error"]["code"] == "missing_token"
 
 
-def test_server_refuses_oversized_bodies(server, token):
-    status, _, body = _call(f"{server}/clv", token=token(), body=b"x" * (2 << 20))
-    assert status == 413 and body["error"]["code"] == "bad_request_body"
+def test_server_refuses_oversized_bodies_without_reading_them(server, token):
+    host, port = server.split("//")[1].split("/")[0].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(b"POST /demand-insights/clv HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 5000000\r\n\r\n{")
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    head, _, payload = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413")
+    assert json.loads(payload)["error"]["code"] == "bad_request_body"
 
 
 def test_http_to_event_builds_a_payload_2_0_event_like_aws():
