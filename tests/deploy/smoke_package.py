@@ -1,0 +1,263 @@
+"""Smoke test of the built Lambda package (run by build.sh; not collected by pytest).
+
+Two modes, two interpreters:
+
+``record`` (the dev venv, which has duckdb): generate a tiny sample lake, run the refresh on the DuckDB engine
+and record every query the refresh makes with its result frame. The package cannot run this part itself:
+duckdb is local-only, and Athena is AWS. Recording the SQL results is the one honest seam: everything after
+the query (checks, training, scoring, publishing, serving) then runs from the package.
+
+``check`` (``python3.12 -I``, sys.path = the unzipped package + a throwaway boto3, as on Lambda):
+  1. import handler as the api function would (X-Ray on, tracing disabled) and prove no ML library loaded;
+  2. build the Athena engine the refresh uses in AWS (PyAthena's PandasCursor, no pyarrow) without calling AWS;
+  3. run the scheduled retrain through insights.refresh.run_scheduled on the recorded query results (the real
+     models train in the package: scikit-learn, lightgbm with the bundled libgomp, xgboost-cpu, scipy) and
+     publish into a local snapshot folder;
+  4. answer GET /demand-insights/health and authenticated insight routes through handler.lambda_handler with
+     API Gateway HTTP API (payload 2.0) events, from the snapshot just published;
+  5. check that every loaded module came from the package, the boto3 folder or the standard library.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import sys
+import time
+from pathlib import Path
+
+AS_OF = "2026-06-01"
+ML_MODULES = ("sklearn", "scipy", "xgboost", "lightgbm", "pyarrow", "duckdb")
+
+
+# ------------------------------------------------------------------------------------------------ record
+
+def record(out: Path) -> int:
+    """Dev venv: tiny lake -> refresh on DuckDB, recording every (query, params) -> frame."""
+    repo = Path(__file__).resolve().parents[2]
+    sys.path.insert(0, str(repo))
+    from athena.duckdb_engine import DuckDBEngine
+    from insights.config import load_settings
+    from insights.refresh import RecordingMetricsSink, run_scheduled
+    from insights.sample import SampleSpec, generate, write_sample
+    from insights.store import LocalSnapshotStore
+
+    lake, snapshots = out / "lake", out / "dev-snapshots"
+    end = (_date(AS_OF) - _one_day()).isoformat()
+    write_sample(str(lake), generate(SampleSpec(400, 12, 500, 7, _date(end)).resolved()))
+
+    class RecordingEngine:
+        def __init__(self, inner):
+            self.inner, self.calls = inner, []
+            self.dialect = getattr(inner, "dialect", "duckdb")
+
+        def query(self, name, params=None):
+            frame = self.inner.query(name, params)
+            self.calls.append((name, dict(params or {}), frame.copy()))
+            return frame
+
+    engine = RecordingEngine(DuckDBEngine.over_lake(str(lake)))
+    settings = load_settings({}).with_overrides(lake=str(lake), snapshots=str(snapshots))
+    started = time.perf_counter()
+    summary = run_scheduled({"action": "retrain", "as_of": AS_OF}, settings, engine=engine,
+                            store=LocalSnapshotStore(snapshots), metrics=RecordingMetricsSink())
+    with open(out / "queries.pkl", "wb") as f:
+        pickle.dump(engine.calls, f, protocol=5)
+    print(f"record: {len(engine.calls)} queries recorded from a {400}-customer lake; dev refresh "
+          f"{time.perf_counter() - started:.1f} s -> {summary.get('version')}")
+    return 0
+
+
+def _date(text):
+    from datetime import date
+
+    return date.fromisoformat(text)
+
+
+def _one_day():
+    from datetime import timedelta
+
+    return timedelta(days=1)
+
+
+# ------------------------------------------------------------------------------------------------- check
+
+class _Context:
+    """The fields Powertools reads from a Lambda context."""
+
+    function_name = "demand-insights-api"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:demand-insights-api"
+    memory_limit_in_mb = 1024
+    aws_request_id = "5f6c1d2e-0000-4000-8000-000000000001"
+    log_group_name = "/aws/lambda/demand-insights-api"
+    log_stream_name = "2026/11/21/[$LATEST]smoke"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 29_000
+
+
+def _http_event(method: str, path: str, *, token: str | None = None, query: dict | None = None,
+                body: dict | None = None) -> dict:
+    """An API Gateway HTTP API (payload 2.0) event as AWS sends it."""
+    headers = {"accept": "application/json", "host": "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com",
+               "user-agent": "smoke/1.0", "x-forwarded-proto": "https"}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    if body is not None:
+        headers["content-type"] = "application/json"
+    query = {k: str(v) for k, v in (query or {}).items()}
+    event = {
+        "version": "2.0", "routeKey": f"{method} {path}", "rawPath": path,
+        "rawQueryString": "&".join(f"{k}={v}" for k, v in query.items()), "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "a1b2c3d4e5",
+            "domainName": "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com", "domainPrefix": "a1b2c3d4e5",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.10",
+                     "userAgent": "smoke/1.0"},
+            "requestId": f"smoke-{time.time_ns()}", "routeKey": f"{method} {path}", "stage": "$default",
+            "time": "21/Nov/2026:07:15:42 +0000", "timeEpoch": int(time.time() * 1000),
+        },
+        "isBase64Encoded": False,
+    }
+    if query:
+        event["queryStringParameters"] = query
+    if body is not None:
+        event["body"] = json.dumps(body)
+    return event
+
+
+def _call(handler, event: dict, expect: int) -> dict:
+    started = time.perf_counter()
+    response = handler.lambda_handler(event, _Context())
+    ms = (time.perf_counter() - started) * 1000
+    status = response["statusCode"]
+    body = json.loads(response["body"]) if response.get("body") else {}
+    print(f"  {event['routeKey']:<45} {status}  {ms:7.1f} ms")
+    if status != expect:
+        raise AssertionError(f"{event['routeKey']}: expected {expect}, got {status}: {json.dumps(body)[:500]}")
+    return body
+
+
+def check(package: Path, boto3_dir: Path, fixture: Path) -> int:
+    """python3.12 -I with only the package and boto3: import, refresh on recorded results, serve."""
+    import sysconfig
+
+    assert sys.version_info[:2] == (3, 12), f"run me with python3.12, not {sys.version}"
+    sys.path[:0] = [str(package), str(boto3_dir)]
+    snapshots = fixture / "pkg-snapshots"
+    secret = "smoke-test-secret-of-at-least-32-bytes!"
+    os.environ.update({
+        "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_LAMBDA_FUNCTION_NAME": "demand-insights-api",  # the Lambda import path: Tracer and the X-Ray SDK
+        "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_NAMESPACE": "DemandInsights",
+        "POWERTOOLS_SERVICE_NAME": "demand-insights-api", "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "INSIGHTS_LOG_LEVEL": "WARNING", "INSIGHTS_SNAPSHOTS": str(snapshots), "INSIGHTS_SNAPSHOT_RECHECK_S": "0",
+        "INSIGHTS_JWT_SECRET": secret, "INSIGHTS_JWT_ALGORITHMS": "HS256",
+    })
+
+    print("1. import handler (cold, from bytecode)")
+    started = time.perf_counter()
+    import handler
+
+    print(f"  import handler: {time.perf_counter() - started:.2f} s")
+    loaded_ml = [m for m in ML_MODULES if m in sys.modules]
+    assert not loaded_ml, f"the API path imported {loaded_ml}"
+    assert not Path(handler.__file__).suffix == ".py", f"handler came from source: {handler.__file__}"
+    no_snapshot = handler.lambda_handler(_http_event("GET", "/demand-insights/health"), _Context())
+    print(f"  GET /demand-insights/health before any refresh: {no_snapshot['statusCode']}")
+    assert no_snapshot["statusCode"] in (200, 503), no_snapshot
+    assert not [m for m in ML_MODULES if m in sys.modules], "serving imported an ML library"
+
+    print("2. the refresh's Athena engine (PyAthena PandasCursor, no pyarrow), built without calling AWS")
+    from insights.config import load_settings
+    from insights.refresh import RecordingMetricsSink, engine_from_settings, run_scheduled
+
+    aws_settings = load_settings().with_overrides(
+        lake="s3://smoke-lake/lake", athena_output_location="s3://smoke-results/athena-results/",
+        athena_workgroup="demand-insights-wg")
+    athena = engine_from_settings(aws_settings)
+    assert type(athena).__name__ == "AthenaEngine", type(athena)
+    assert "pyarrow" not in sys.modules, "building the Athena engine imported pyarrow"
+    print(f"  {type(athena).__name__} ok")
+
+    print("3. scheduled retrain on the recorded query results (models train inside the package)")
+    with open(fixture / "queries.pkl", "rb") as f:
+        calls = pickle.load(f)
+
+    class ReplayEngine:
+        """Answers each (query, params) with the frame DuckDB gave for it in the record step."""
+
+        dialect = "athena"
+
+        def __init__(self, recorded):
+            self.recorded = recorded
+
+        def query(self, name, params=None):
+            for rec_name, rec_params, frame in self.recorded:
+                if rec_name == name and rec_params == dict(params or {}):
+                    return frame.copy()
+            raise AssertionError(f"the refresh asked for {name} {params}, which the record step never ran")
+
+    started = time.perf_counter()
+    summary = run_scheduled({"action": "retrain", "as_of": AS_OF}, load_settings(), engine=ReplayEngine(calls),
+                            metrics=RecordingMetricsSink())
+    print(f"  refresh: {time.perf_counter() - started:.1f} s -> version {summary.get('version')}")
+    maps = Path("/proc/self/maps").read_text() if Path("/proc/self/maps").exists() else ""
+    if "lightgbm" in sys.modules and "libgomp.so.1" in maps:
+        gomp = sorted({line.split()[-1] for line in maps.splitlines() if "libgomp.so.1" in line})
+        print(f"  libgomp.so.1 loaded from: {gomp}")
+        assert any(g.startswith(str(package / "lib")) for g in gomp), f"lightgbm did not use the bundled libgomp: {gomp}"
+
+    print("4. the API answers from the new snapshot (API Gateway HTTP API payload 2.0 events)")
+    import jwt
+
+    now = int(time.time())
+    token = jwt.encode({"sub": "smoke", "iss": "demand-insights-local", "aud": "demand-insights", "iat": now,
+                        "nbf": now, "exp": now + 300, "scope": "insights:read customers:pii"}, secret,
+                       algorithm="HS256")
+    health = _call(handler, _http_event("GET", "/demand-insights/health"), 200)
+    assert summary.get("version") in json.dumps(health), f"health does not report the new snapshot: {health}"
+    _call(handler, _http_event("GET", "/demand-insights/segments"), 401)
+    segments = _call(handler, _http_event("GET", "/demand-insights/segments", token=token,
+                                          query={"n_clusters": 3}), 200)
+    assert segments, "empty segments answer"
+    at_risk = _call(handler, _http_event("GET", "/demand-insights/at-risk-customers", token=token,
+                                         query={"threshold": 0, "limit": 5}), 200)
+    ids = [c["customer_id"] for c in at_risk.get("customers", [])][:3]
+    assert ids, f"no customers in the at-risk answer: {json.dumps(at_risk)[:300]}"
+    _call(handler, _http_event("POST", "/demand-insights/churn", token=token,
+                               body={"customer_ids": [*ids, "NO-SUCH-CUSTOMER"]}), 200)
+    _call(handler, _http_event("POST", "/demand-insights/clv", token=token, body={"customer_ids": ids}), 200)
+    _call(handler, _http_event("GET", "/demand-insights/openapi.json"), 200)
+
+    print("5. every module came from the package, the boto3 folder or the standard library")
+    allowed = [str(package), str(boto3_dir), sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"]]
+    strays = sorted({getattr(m, "__file__", None) or "" for m in list(sys.modules.values())} - {""})
+    strays = [f for f in strays if not any(f.startswith(a) for a in allowed)]
+    assert not strays, f"modules from outside the package: {strays[:10]}"
+    print(f"  {len(sys.modules)} modules loaded, all from the package, boto3 or the standard library")
+    print("smoke test passed")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="mode", required=True)
+    r = sub.add_parser("record")
+    r.add_argument("--out", type=Path, required=True)
+    c = sub.add_parser("check")
+    c.add_argument("--package", type=Path, required=True)
+    c.add_argument("--boto3", type=Path, required=True)
+    c.add_argument("--fixture", type=Path, required=True)
+    args = p.parse_args(argv)
+    if args.mode == "record":
+        return record(args.out.resolve())
+    return check(args.package.resolve(), args.boto3.resolve(), args.fixture.resolve())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
