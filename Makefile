@@ -28,3 +28,8 @@ lint: setup
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
+
+# Data-layer benchmark: a 1,000,000-customer sample lake, then customer_features on DuckDB (bench/RESULTS.md).
+.PHONY: bench-data
+bench-data: setup
+	nice $(BIN)/python bench/bench_data.py
