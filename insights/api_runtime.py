@@ -87,8 +87,14 @@ def event_kind(event: Any) -> str:
 
 
 def request_path(event: dict[str, Any]) -> str:
-    path = event.get("rawPath") if event.get("version") == "2.0" else event.get("path")
-    path = str(path or "/")
+    """The path the resolver routes on (for payload 2.0 Powertools drops a named stage's prefix; so do we)."""
+    if event.get("version") == "2.0":
+        path = str(event.get("rawPath") or "/")
+        stage = (event.get("requestContext") or {}).get("stage", "$default")
+        if stage != "$default":
+            path = path[len("/" + str(stage)):]
+    else:
+        path = str(event.get("path") or "/")
     return path.rstrip("/") or "/"
 
 

@@ -155,3 +155,15 @@ def test_per_route_latency_metric_is_emitted(invoke, token, capfd, monkeypatch):
     invoke(v2("GET", f"{P}/segments", token=token()))
     emf = [ln for ln in capfd.readouterr().out.splitlines() if '"Latency"' in ln]
     assert emf and '"route":"GET /demand-insights/segments"' in emf[-1]
+
+
+def test_a_named_http_api_stage_is_routed_and_authorized_like_default(invoke, token):
+    event = v2("GET", f"{P}/health")
+    event["requestContext"]["stage"] = "prod"
+    event["rawPath"] = event["requestContext"]["http"]["path"] = f"/prod{P}/health"
+    assert invoke(event)["statusCode"] == 200  # still public
+    event = v2("GET", f"{P}/segments")
+    event["requestContext"]["stage"] = "prod"
+    event["rawPath"] = f"/prod{P}/segments"
+    assert invoke(event)["statusCode"] == 401  # still protected
+    assert invoke(with_token(event, token()))["statusCode"] == 200
