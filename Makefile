@@ -33,3 +33,8 @@ clean:
 .PHONY: bench-data
 bench-data: setup
 	nice $(BIN)/python bench/bench_data.py
+
+# API benchmark: warm latency per endpoint and cold start on a 1M-customer / 5k-product snapshot (bench/RESULTS.md).
+.PHONY: bench-api
+bench-api: setup
+	nice $(BIN)/python bench/bench_api.py
