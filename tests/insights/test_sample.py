@@ -13,7 +13,16 @@ from athena.contract import lake_tables
 from athena.duckdb_engine import DuckDBEngine
 from insights.cli import main as cli_main
 from insights.lake import conform
-from insights.sample import PROCESS, SampleSpec, _demand, generate, load_truth, write_sample
+from insights.sample import (
+    PROCESS,
+    SampleSpec,
+    _demand,
+    expected_orders,
+    generate,
+    load_truth,
+    seasonality,
+    write_sample,
+)
 
 END = date(2025, 6, 30)
 SMALL = SampleSpec(customers=1500, products=30, days=400, seed=11, end=END)
@@ -167,6 +176,20 @@ def test_customers_buy_only_between_acquisition_and_churn(small, lines):
     assert rates.std() / rates.mean() > 0.5  # heterogeneous (gamma)
     created = small.customers.set_index("customer_id")["created_at"].dt.date
     assert (created.reindex(truth["customer_id"]).to_numpy() == truth["acquisition_date"].to_numpy()).all()
+
+
+def test_expected_orders_from_the_truth_match_the_realized_orders(small, lines):
+    start = END - timedelta(days=SMALL.days - 1)
+    assert seasonality(small.truth.meta, start, END + timedelta(days=1)).mean() == pytest.approx(1.0)
+    purchases = lines[lines["order_id"].str.startswith("O") & lines["customer_id"].notna()]
+    for first in (start, END - timedelta(days=120)):
+        expected = expected_orders(small.truth, first, END + timedelta(days=1))
+        realized = (purchases[purchases["date"] >= first].groupby("customer_id")["order_id"].nunique()
+                    .reindex(expected.index, fill_value=0))
+        assert realized.sum() == pytest.approx(expected.sum(), rel=0.05)
+        assert np.corrcoef(expected, realized)[0, 1] > 0.6
+        gone = (small.truth.customers.set_index("customer_id")["churn_date"] <= first).to_numpy()
+        assert (expected[gone] == 0).all()
 
 
 def test_intermittent_products_have_mostly_zero_days(daily):
