@@ -6,8 +6,8 @@ import boto3
 import numpy as np
 import pandas as pd
 import pytest
+from athena_tiny_lake import CUTOFF
 from botocore.stub import Stubber
-from conftest import CUTOFF
 from moto import mock_aws
 from moto.athena.models import QueryResults, athena_backends
 

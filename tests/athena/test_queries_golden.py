@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from athena_reference import customer_features, customer_labels, daily_sales, lake_summary
-from conftest import CUTOFF, HORIZON, ORDERS, orders_frame
+from athena_tiny_lake import CUTOFF, HORIZON, ORDERS, orders_frame
 
 from athena.duckdb_engine import DuckDBEngine
 from insights.lake import write_lake
