@@ -55,7 +55,7 @@ class ImportRules:
 
 @dataclass(frozen=True)
 class Preset:
-    mapping: Mapping[str, str]
+    mapping: Mapping[str, tuple[str, ...]]
     rules: ImportRules
     description: str = ""
 
@@ -63,9 +63,11 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     "online-retail": Preset(
         description="UCI Online Retail (Chen, Sain & Guo 2012): a UK gift wholesaler's invoice lines, UK local time",
-        mapping={"InvoiceNo": "order_id", "StockCode": "product_id", "Quantity": "quantity",
-                 "InvoiceDate": "order_ts", "UnitPrice": "unit_price", "CustomerID": "customer_id",
-                 "Country": "country"},
+        # contract column -> source names, first present wins: the 2010-2011 file, then its 2009-2011 sequel
+        # ("Online Retail II": Invoice, Price, Customer ID).
+        mapping={"order_id": ("InvoiceNo", "Invoice"), "product_id": ("StockCode",), "quantity": ("Quantity",),
+                 "order_ts": ("InvoiceDate",), "unit_price": ("UnitPrice", "Price"),
+                 "customer_id": ("CustomerID", "Customer ID"), "country": ("Country",)},
         rules=ImportRules(
             timezone="Europe/London",
             # Measured on the file: postage (POST, DOT), carriage (C2), manual entries (M, m), discounts (D),

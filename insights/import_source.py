@@ -20,6 +20,8 @@ __all__ = ["ImportFailed", "Source", "read_source"]
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _PARQUET_MAGIC = b"PAR1"
+_DELIMITERS = (",", ";", "\t", "|")
+_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 
 
 class ImportFailed(ValueError):
@@ -72,21 +74,24 @@ def _read_parquet(path: Path) -> Source:
     return Source(frame=frame.reset_index(drop=True), format="parquet", encoding="utf-8")
 
 
-def _header(path: Path, compressed: bool) -> list[str]:
+def _header(path: Path, compressed: bool) -> tuple[list[str], str]:
+    """Column names and the delimiter: whichever of , ; tab | splits the header line into the most fields."""
     opener = gzip.open if compressed else open
     with opener(path, "rb") as fh:
         raw = fh.readline()
     if not raw.strip():
         raise ImportFailed(f"cannot read {path}: no header line")
     text = _decode(raw.rstrip(b"\r\n"))[0].lstrip("\ufeff")
-    names = next(csv.reader(io.StringIO(text)))
+    splits = {d: next(csv.reader(io.StringIO(text), delimiter=d)) for d in _DELIMITERS}
+    delimiter = max(_DELIMITERS, key=lambda d: len(splits[d]))  # ties: the first, the comma
+    names = [n.strip() for n in splits[delimiter]]
     if len(names) < 2:
         raise ImportFailed(f"cannot read {path}: the header has {len(names)} column; expected a comma-separated "
                            f"export with a header line")
     if len(set(names)) != len(names):
         dupes = sorted({n for n in names if names.count(n) > 1})
         raise ImportFailed(f"cannot read {path}: repeated column name(s) in the header: {', '.join(dupes)}")
-    return names
+    return names, delimiter
 
 
 def _decode(raw: bytes) -> tuple[str, bool]:
@@ -101,7 +106,7 @@ def _read_csv(path: Path, *, compressed: bool) -> Source:
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
-    names = _header(path, compressed)
+    names, delimiter = _header(path, compressed)
     malformed: list[tuple[int | None, str]] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
@@ -112,7 +117,8 @@ def _read_csv(path: Path, *, compressed: bool) -> Source:
     table = pacsv.read_csv(
         stream,
         read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 24),
-        parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
+                                         invalid_row_handler=on_invalid),
         convert_options=pacsv.ConvertOptions(column_types={n: pa.binary() for n in names},
                                              strings_can_be_null=False, quoted_strings_can_be_null=False),
     )
@@ -130,5 +136,6 @@ def _read_csv(path: Path, *, compressed: bool) -> Source:
     frame = pd.DataFrame(columns, columns=names)
     n_bad = int(non_utf8.sum()) if non_utf8 is not None else 0
     encoding = "utf-8" if not n_bad else f"utf-8 (cp1252 for {n_bad} rows)"
-    return Source(frame=frame, format="csv.gz" if compressed else "csv", encoding=encoding,
-                  malformed=malformed, non_utf8_rows=n_bad)
+    kind = "csv.gz" if compressed else "csv"
+    return Source(frame=frame, format=kind if delimiter == "," else f"{kind} ({_NAMES[delimiter]}-separated)",
+                  encoding=encoding, malformed=malformed, non_utf8_rows=n_bad)

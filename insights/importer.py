@@ -38,23 +38,37 @@ __all__ = ["ImportFailed", "ImportRules", "PRESETS", "REASONS", "import_files", 
            "resolve_mapping", "main"]
 
 
-def resolve_mapping(columns: Sequence[str], contract: Sequence[str], preset: Mapping[str, str],
-                    user: Mapping[str, str], *, what: str) -> dict[str, str]:
-    """contract column -> source column. User maps override the preset (by source or by destination)."""
-    by_dest = {dest: src for src, dest in preset.items() if dest in contract}
+def resolve_mapping(columns: Sequence[str], contract: Sequence[str], preset: Mapping[str, Sequence[str]],
+                    user: Mapping[str, str], *, required: Sequence[str] = (), what: str) -> dict[str, str]:
+    """contract column -> source column.
+
+    The preset offers candidate source names per contract column (the first one present wins; absent optional
+    ones are skipped); user maps override it, by destination or by source; a column already named like the
+    contract maps to itself. Raises :class:`ImportFailed` naming what is missing.
+    """
+    by_dest = {}
+    for dest, candidates in preset.items():
+        found = next((c for c in candidates if c in columns), None)
+        if dest in contract and found is not None:
+            by_dest[dest] = found
     for src, dest in user.items():
         if dest not in contract:
             continue
         by_dest = {d: s for d, s in by_dest.items() if s != src}
         by_dest[dest] = src
-    for dest in contract:  # a column already named like the contract maps to itself
+    for dest in contract:
         if dest not in by_dest and dest in columns:
             by_dest[dest] = dest
-    missing = sorted({src for src in by_dest.values() if src not in columns})
-    if missing:
-        raise ImportFailed(f"{what}: the mapping names column(s) not in the file: {', '.join(missing)} "
+    absent = sorted({src for src in by_dest.values() if src not in columns})
+    if absent:
+        raise ImportFailed(f"{what}: the mapping names column(s) not in the file: {', '.join(absent)} "
                            f"(columns: {', '.join(columns)})")
-    return by_dest
+    lacking = [d for d in required if d not in by_dest]
+    if lacking:
+        hints = "; ".join(f"the preset looks for {' or '.join(preset[d])}" for d in lacking if d in preset)
+        raise ImportFailed(f"{what}: no column for {', '.join(lacking)}{' (' + hints + ')' if hints else ''}; "
+                           f"map one with --map SRC=DEST (columns: {', '.join(columns)})")
+    return {d: by_dest[d] for d in contract if d in by_dest}
 
 
 def _counts(reasons: pd.Series, malformed: int, rows_read: int) -> dict[str, Any]:
@@ -107,11 +121,7 @@ def import_files(orders_file: str | Path, *, lake: str | Path, customers_file: s
                            f"(orders columns: {', '.join(orders_src.columns)})")
     order_maps = {s: d for s, d in maps.items() if s in orders_src.columns and d in ORDER_COLUMNS}
     mapping = resolve_mapping(orders_src.columns, ORDER_COLUMNS, chosen.mapping if chosen else {}, order_maps,
-                              what=str(orders_file))
-    lacking = [c for c in REQUIRED if c not in mapping]
-    if lacking:
-        raise ImportFailed(f"{orders_file}: no column for {', '.join(lacking)}; map one with --map SRC=DEST "
-                           f"(columns: {', '.join(orders_src.columns)})")
+                              required=REQUIRED, what=str(orders_file))
     orders = clean_orders(orders_src.frame, mapping, rules, now=now)
     if orders.kept.empty:
         counts = _counts(orders.reasons, len(orders_src.malformed), len(orders_src.frame) + len(orders_src.malformed))
@@ -129,9 +139,8 @@ def import_files(orders_file: str | Path, *, lake: str | Path, customers_file: s
     customers = None
     if customers_src is not None:
         cmaps = {s: d for s, d in maps.items() if s in customers_src.columns and d in CUSTOMER_COLUMNS}
-        cmapping = resolve_mapping(customers_src.columns, CUSTOMER_COLUMNS, {}, cmaps, what=str(customers_file))
-        if "customer_id" not in cmapping:
-            raise ImportFailed(f"{customers_file}: no customer_id column; map one with --map SRC=customer_id")
+        cmapping = resolve_mapping(customers_src.columns, CUSTOMER_COLUMNS, {}, cmaps, required=("customer_id",),
+                                   what=str(customers_file))
         cleaned = clean_customers(customers_src.frame, cmapping, rules)
         customers = cleaned.kept
         report["customers_file"] = {"file": str(customers_file), "format": customers_src.format,

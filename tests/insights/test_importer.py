@@ -305,3 +305,31 @@ def test_timezone_flag_overrides_the_preset_and_unknown_zones_exit_2(tmp_path, c
     assert cli(["import", str(path), "--preset", "online-retail", "--timezone", "Mars/Olympus",
                 "--lake", str(lake)]) == 2
     assert "unknown time zone" in capsys.readouterr().err
+
+
+def test_the_dirty_fixture_exercises_every_reason():
+    assert set(EXPECTED_ASIDE) == set(REASONS)
+
+
+def test_the_preset_also_reads_the_online_retail_ii_layout(tmp_path):
+    header = "Invoice;StockCode;Description;Quantity;InvoiceDate;Price;Customer ID\n"  # no Country; semicolons
+    path = write_csv(tmp_path / "ii.csv", header=header, body="489434;85048;LED LIGHTS;12;2009-12-01 07:45:00;6,95;"
+                     "13085.0\n489435;22350;CAT BOWL;12;2009-12-01 07:46:00;2.55;\n")
+    report = import_files(path, lake=tmp_path / "lake", preset="online-retail", now=NOW)
+    assert report["source"]["format"] == "csv (semicolon-separated)"
+    assert report["source"]["mapping"] == {"order_id": "Invoice", "customer_id": "Customer ID",
+                                           "order_ts": "InvoiceDate", "product_id": "StockCode",
+                                           "quantity": "Quantity", "unit_price": "Price"}
+    assert report["orders"]["set_aside"] == {"unparseable_price": 1}  # a decimal comma is not guessed at
+    orders = read_orders(tmp_path / "lake")
+    assert orders["order_id"].tolist() == ["489435"] and orders["country"].isna().all()
+
+
+def test_a_required_column_the_preset_cannot_find_is_named(tmp_path, capsys):
+    path = write_csv(tmp_path / "x.csv", header="InvoiceNo,StockCode,Quantity,InvoiceDate,Cost\n",
+                     body="1,A,1,2011-01-01 10:00:00,1.0\n")
+    assert cli(["import", str(path), "--preset", "online-retail", "--lake", str(tmp_path / "lake")]) == 2
+    err = capsys.readouterr().err
+    assert "no column for unit_price (the preset looks for UnitPrice or Price)" in err and err.count("\n") == 1
+    assert cli(["import", str(path), "--preset", "online-retail", "--map", "Cost=unit_price",
+                "--lake", str(tmp_path / "lake")]) == 0
