@@ -114,24 +114,42 @@ def price_optimization(snapshot: Snapshot, *, product_id: str, current_price: fl
 def _apply_planned_price(snapshot: Snapshot, forecast_table: ColumnTable, row: int, product_id: str,
                          planned_price: float, qty: np.ndarray, lower: np.ndarray,
                          upper: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
-    """Scale the stored forecast by the product's constant-elasticity demand response to the planned price."""
-    from models.pricing import what_if_quantity
+    """The forecast under a planned price: the model's own what-if grid when stored (interpolated in log price),
+    else the product's constant-elasticity response. The interval keeps its calibrated width around the new point.
+    """
+    from models.pricing import what_if_quantity, whatif_forecast  # numpy-only
 
-    el = snapshot.table("elasticity")
-    erow = int(el.positions([product_id])[0])
-    if erow < 0 or str(el["status"][erow]) != "ok":
-        reason = "" if erow < 0 else str(el["reason"][erow])
-        raise InsufficientData(f"no usable price elasticity for product {product_id!r}, so a planned price "
-                               f"cannot be applied" + (f": {reason}" if reason else ""),
-                               missing="price_elasticity", product_id=product_id)
-    base_price = float(forecast_table["reference_price"][row])
-    if not np.isfinite(base_price) or base_price <= 0:
-        base_price = float(forecast_table["last_price"][row])
-    elasticity = float(el["elasticity_coefficient"][erow])
-    factor = float(what_if_quantity(1.0, base_price=base_price, planned_price=planned_price, elasticity=elasticity))
-    info = {"planned_price": planned_price, "base_price": round(base_price, 4), "elasticity": round(elasticity, 4),
-            "quantity_factor": round(factor, 6)}
-    return qty * factor, lower * factor, upper * factor, info
+    days = qty.shape[0]
+    multipliers = _doc_or_empty(snapshot, "forecast_meta").get("whatif_price_multipliers")
+    last_price = float(forecast_table["last_price"][row])
+    grid = np.asarray(forecast_table["whatif_quantity"][row], dtype=np.float64) \
+        if "whatif_quantity" in forecast_table else None
+    if grid is not None and multipliers and np.isfinite(grid).all() and np.isfinite(last_price) and last_price > 0:
+        full = np.asarray(forecast_table["predicted_quantity"][row], dtype=np.float64)
+        point, used = whatif_forecast(full, grid, multipliers, last_price=last_price, planned_price=planned_price)
+        new = point[:days]
+        info = {"planned_price": planned_price, "base_price": round(last_price, 4), "method": "model_price_grid",
+                "price_multiplier": round(used, 6),
+                "clipped_to_grid": not np.isclose(used, planned_price / last_price)}
+    else:
+        el = snapshot.table("elasticity")
+        erow = int(el.positions([product_id])[0])
+        if erow < 0 or str(el["status"][erow]) != "ok":
+            reason = "" if erow < 0 else str(el["reason"][erow])
+            raise InsufficientData(f"no usable price elasticity for product {product_id!r}, so a planned price "
+                                   f"cannot be applied" + (f": {reason}" if reason else ""),
+                                   missing="price_elasticity", product_id=product_id)
+        # a model forecast assumes the last price continues; a fallback rate reflects the average (reference) price
+        base_price = last_price if str(forecast_table["status"][row]) == "ok" else \
+            float(forecast_table["reference_price"][row])
+        if not np.isfinite(base_price) or base_price <= 0:
+            base_price = float(el["price_mean"][erow])
+        elasticity = float(el["elasticity_coefficient"][erow])
+        new = what_if_quantity(qty, base_price=base_price, planned_price=planned_price, elasticity=elasticity)
+        info = {"planned_price": planned_price, "base_price": round(base_price, 4), "method": "constant_elasticity",
+                "elasticity": round(elasticity, 4)}
+    shift = new - qty
+    return new, np.maximum(lower + shift, 0.0), upper + shift, info
 
 
 def _row(table: ColumnTable, product_id: str) -> int:

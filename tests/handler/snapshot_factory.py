@@ -61,36 +61,45 @@ def at_risk_order(cols: dict[str, np.ndarray]) -> np.ndarray:
     return np.lexsort((cols["customer_id"], -cols["value_at_risk"])).astype(np.int32)
 
 
+WHATIF_MULTIPLIERS = [0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3]
+
+
 def product_tables(horizon: int = 90) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """P1 model forecast with a what-if grid, P2 fallback (elasticity refused), P3 no history, P4 fallback (ok)."""
     days = np.arange(horizon, dtype=np.float64)
-    base = np.vstack([10.0 + days % 7, np.full(horizon, 2.0), np.zeros(horizon)])
+    base = np.vstack([10.0 + days % 7, np.full(horizon, 2.0), np.zeros(horizon), np.full(horizon, 5.0)])
+    mult = np.array(WHATIF_MULTIPLIERS)
+    whatif = np.full((4, mult.size, horizon), np.nan)
+    whatif[0] = base[0][None, :] * mult[:, None] ** -2.0  # the model's own price response for P1
     forecast = {
-        "product_id": np.array(["P1", "P2", "P3"]),
-        "method": np.array(["model", "tsb", "none"]),
-        "status": np.array(["ok", "fallback", "insufficient_history"]),
-        "reference_price": np.array([4.0, 2.5, np.nan]),
-        "last_price": np.array([4.2, 2.5, np.nan]),
+        "product_id": np.array(["P1", "P2", "P3", "P4"]),
+        "method": np.array(["model", "tsb", "none", "tsb"]),
+        "status": np.array(["ok", "fallback", "insufficient_history", "fallback"]),
+        "reference_price": np.array([4.0, 2.5, np.nan, 10.0]),
+        "last_price": np.array([4.2, 2.5, np.nan, 12.0]),
         "predicted_quantity": base,
         "confidence_lower": np.maximum(base - 3.0, 0.0),
         "confidence_upper": base + 3.0,
+        "whatif_quantity": whatif,
     }
     elasticity = {
-        "product_id": np.array(["P1", "P2"]),
-        "status": np.array(["ok", "refused"]),
-        "reason": np.array(["", "price never changed (1 distinct price)"]),
-        "elasticity_coefficient": np.array([-1.5, np.nan]),
-        "standard_error": np.array([0.2, np.nan]),
-        "ci_lower": np.array([-1.9, np.nan]),
-        "ci_upper": np.array([-1.1, np.nan]),
-        "p_value": np.array([0.0001, np.nan]),
-        "r_squared": np.array([0.85, np.nan]),
-        "n_observations": np.array([120, 3], dtype=np.int32),
-        "elasticity_type": np.array(["Elastic", ""]),
-        "interpretation": np.array(["Demand is sensitive to price: a 1% price rise cuts units by about 1.5%", ""]),
-        "price_min": np.array([3.0, 2.5]),
-        "price_max": np.array([5.0, 2.5]),
-        "price_mean": np.array([4.0, 2.5]),
-        "reference_quantity": np.array([10.0, 2.0]),
+        "product_id": np.array(["P1", "P2", "P4"]),
+        "status": np.array(["ok", "refused", "ok"]),
+        "reason": np.array(["", "price never changed (1 distinct price)", ""]),
+        "elasticity_coefficient": np.array([-1.5, np.nan, -0.5]),
+        "standard_error": np.array([0.2, np.nan, 0.1]),
+        "ci_lower": np.array([-1.9, np.nan, -0.7]),
+        "ci_upper": np.array([-1.1, np.nan, -0.3]),
+        "p_value": np.array([0.0001, np.nan, 0.001]),
+        "r_squared": np.array([0.85, np.nan, 0.4]),
+        "n_observations": np.array([120, 3, 60], dtype=np.int32),
+        "elasticity_type": np.array(["Elastic", "", "Inelastic"]),
+        "interpretation": np.array(["Demand is sensitive to price: a 1% price rise cuts units by about 1.5%", "",
+                                    "Demand barely responds to price"]),
+        "price_min": np.array([3.0, 2.5, 8.0]),
+        "price_max": np.array([5.0, 2.5, 12.0]),
+        "price_mean": np.array([4.0, 2.5, 10.0]),
+        "reference_quantity": np.array([10.0, 2.0, 5.0]),
     }
     return forecast, elasticity
 
@@ -123,6 +132,7 @@ def snapshot_parts(version: str = VERSION, as_of: str = AS_OF) -> dict[str, Any]
     docs = {
         "segments": segments_doc(cols),
         "forecast_meta": {"level": 0.8, "method": "direct", "model": "lightgbm",
+                          "whatif_price_multipliers": WHATIF_MULTIPLIERS,
                           "feature_importance": [{"feature": "lag_7", "importance": 0.4},
                                                  {"feature": "price_rel", "importance": 0.2}]},
         "customer_models": {"churn": {"horizon_days": 90}, "clv": {"horizon_days": 365}},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "handler"))
@@ -69,14 +70,49 @@ def test_a_refused_elasticity_says_why(snap):
         products.price_elasticity(snap, product_id="P2")
 
 
-def test_planned_price_scales_the_forecast_by_the_elasticity(snap):
+def _q(out):
+    return np.array([p["predicted_quantity"] for p in out["forecast"]])
+
+
+def test_planned_price_on_a_grid_point_is_the_models_own_what_if(snap):
     pytest.importorskip("models.pricing")
     base = products.forecast(snap, product_id="P1", forecast_days=5)
-    up = products.forecast(snap, product_id="P1", forecast_days=5, planned_price=4.4)  # +10% on the 4.0 reference
-    factor = 1.1 ** -1.5
-    for b, u in zip(base["forecast"], up["forecast"], strict=True):
-        assert u["predicted_quantity"] == pytest.approx(b["predicted_quantity"] * factor, rel=1e-3)
-    assert up["what_if"]["planned_price"] == 4.4 and up["what_if"]["base_price"] == 4.0
+    up = products.forecast(snap, product_id="P1", forecast_days=5, planned_price=4.2 * 1.1)
+    np.testing.assert_allclose(_q(up), _q(base) * 1.1 ** -2.0, rtol=1e-4)  # grid row for multiplier 1.1
+    assert up["what_if"]["method"] == "model_price_grid" and up["what_if"]["base_price"] == 4.2
+    assert up["what_if"]["clipped_to_grid"] is False
+
+
+def test_planned_price_between_grid_points_is_interpolated_in_log_price(snap):
+    pytest.importorskip("models.pricing")
+    base = _q(products.forecast(snap, product_id="P1", forecast_days=3))
+    out = products.forecast(snap, product_id="P1", forecast_days=3, planned_price=4.2 * 1.05)
+    w = np.log(1.05) / np.log(1.1)
+    np.testing.assert_allclose(_q(out), (1 - w) * base + w * base * 1.1 ** -2.0, rtol=1e-4)
+
+
+def test_planned_price_beyond_the_grid_is_clipped_and_says_so(snap):
+    pytest.importorskip("models.pricing")
+    base = _q(products.forecast(snap, product_id="P1", forecast_days=3))
+    out = products.forecast(snap, product_id="P1", forecast_days=3, planned_price=4.2 * 2)
+    np.testing.assert_allclose(_q(out), base * 1.3 ** -2.0, rtol=1e-4)
+    assert out["what_if"]["clipped_to_grid"] is True and out["what_if"]["price_multiplier"] == 1.3
+
+
+def test_planned_price_keeps_the_interval_width_around_the_new_point(snap):
+    pytest.importorskip("models.pricing")
+    out = products.forecast(snap, product_id="P1", forecast_days=4, planned_price=4.2 * 0.9)
+    for p in out["forecast"]:
+        assert p["confidence_upper"] - p["predicted_quantity"] == pytest.approx(3.0, abs=1e-3)
+        assert p["confidence_lower"] <= p["predicted_quantity"] <= p["confidence_upper"]
+
+
+def test_fallback_products_use_the_constant_elasticity_from_the_reference_price(snap):
+    pytest.importorskip("models.pricing")
+    out = products.forecast(snap, product_id="P4", forecast_days=3, planned_price=11.0)
+    np.testing.assert_allclose(_q(out), 5.0 * 1.1 ** -0.5, rtol=1e-4)
+    assert out["what_if"] == {"planned_price": 11.0, "base_price": 10.0, "method": "constant_elasticity",
+                              "elasticity": -0.5}
 
 
 def test_planned_price_without_a_usable_elasticity_is_insufficient_data(snap):
