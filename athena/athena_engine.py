@@ -99,7 +99,7 @@ class AthenaEngine:
         cursor = self._connection.cursor(on_poll=on_poll)
         try:
             cursor.execute(sql, dict(params or {}))
-            return cursor.as_pandas()
+            return _like_duckdb(cursor.as_pandas())
         except _Timeout:
             query_id = getattr(cursor, "query_id", None)
             try:
@@ -119,6 +119,19 @@ class AthenaEngine:
                 cursor.close()
             except Exception:  # noqa: BLE001
                 pass
+
+
+def _like_duckdb(frame: pd.DataFrame) -> pd.DataFrame:
+    """PandasCursor reads every integer column as nullable Int64; DuckDB gives int64 unless there is a NULL.
+
+    Converting the NULL-free ones makes both adapters return the same dtypes, so code tested on DuckDB
+    behaves the same on Athena.
+    """
+    for col in frame.columns:
+        values = frame[col]
+        if isinstance(values.dtype, pd.Int64Dtype) and not values.isna().any():
+            frame[col] = values.astype("int64")
+    return frame
 
 
 def _as_data_access_error(name: str, exc: Exception, execution: Any, query_id: str | None) -> DataAccessError:
