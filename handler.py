@@ -41,6 +41,8 @@ def _tracer() -> Any:
     """X-Ray only inside Lambda: the SDK (and botocore with it) costs ~0.3 s of import a laptop never needs."""
     if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):  # set by the Lambda runtime, not a setting
         return None
+    if os.environ.get("POWERTOOLS_TRACE_DISABLED", "").lower() in ("1", "true"):  # tracing off: skip the import
+        return None
     from aws_lambda_powertools import Tracer
 
     return Tracer(service=SERVICE)
