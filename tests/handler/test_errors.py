@@ -118,3 +118,13 @@ def test_error_bodies_are_json_with_content_type(invoke, token):
     r = invoke(v2("POST", f"{P}/forecast", token=token(), body={"product_id": "NOPE", "forecast_days": 7}))
     assert headers_of(r)["content-type"].startswith("application/json")
     json.loads(r["body"])
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e999"])
+def test_non_finite_numbers_are_rejected(invoke, token, value):
+    err = _error(invoke(v2("GET", f"{P}/at-risk-customers", query={"threshold": value}, token=token())), 422)
+    assert err["details"][0]["field"] == "threshold"
+    body = {"product_id": "P1", "current_price": value, "current_quantity": 5}
+    raw = json.dumps(body).replace(f'"{value}"', "NaN" if value == "nan" else "Infinity")
+    err = _error(invoke(v2("POST", f"{P}/price-optimization", token=token(), raw_body=raw)), 422)
+    assert err["details"][0]["field"] == "current_price"
