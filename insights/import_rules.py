@@ -47,6 +47,7 @@ class ImportRules:
     non_product_codes: frozenset[str] = frozenset()   # upper-cased product ids that are not products
     non_product_pattern: str | None = None    # regex (case-insensitive, full match) for more of them
     date_formats: tuple[str, ...] = ()        # tried, in order, on values that are not ISO 8601
+    uppercase_product_ids: bool = False       # when the source writes one SKU in both cases
     max_abs_quantity: int = 10_000
     max_unit_price: float = 100_000.0
     min_date: str = "1990-01-01"
@@ -70,6 +71,7 @@ PRESETS: dict[str, Preset] = {
                  "customer_id": ("CustomerID", "Customer ID"), "country": ("Country",)},
         rules=ImportRules(
             timezone="Europe/London",
+            uppercase_product_ids=True,  # 112 codes appear in both cases for one product: 15056BL and 15056bl
             # Measured on the file: postage (POST, DOT), carriage (C2), manual entries (M, m), discounts (D),
             # samples (S), bank/Amazon fees and charity commission, bad-debt adjustments (B), cushion pads sold at
             # 0.001 (PADS); ADJUST/TEST codes appear in the 2009-2010 sequel of the data set.
@@ -94,7 +96,7 @@ class Cleaned:
 def text_values(values: pd.Series) -> pd.Series:
     """Trimmed strings; blanks become <NA>. Integral floats (a numeric id column) print without '.0'."""
     if pd.api.types.is_float_dtype(values):
-        ints = values.where(np.isfinite(values) & (values == np.floor(values)))
+        ints = values.where(np.isfinite(values) & (values == np.floor(values)) & (values.abs() < 2**53))
         out = ints.astype("Int64").astype("string").where(ints.notna(), values.astype("string"))
     else:
         out = values.astype("string")
@@ -158,6 +160,8 @@ def clean_orders(raw: pd.DataFrame, mapping: Mapping[str, str], rules: ImportRul
     col = {dest: raw[src] for dest, src in mapping.items()}
     order_id = text_values(col["order_id"])
     product_id = text_values(col["product_id"])
+    if rules.uppercase_product_ids:
+        product_id = product_id.str.upper()
     customer_id = normalize_customer_ids(col["customer_id"]) \
         if "customer_id" in col else pd.Series(pd.NA, index=raw.index, dtype="string")
     ts = _parse_ts(col["order_ts"], rules)
@@ -179,8 +183,9 @@ def clean_orders(raw: pd.DataFrame, mapping: Mapping[str, str], rules: ImportRul
     set_aside(qty.abs() > rules.max_abs_quantity, "absurd_quantity")
     set_aside(price > rules.max_unit_price, "absurd_price")
     set_aside(ts < pd.Timestamp(rules.min_date, tz="UTC"), "date_too_old")
-    set_aside(ts > pd.Timestamp(now).tz_convert("UTC") if pd.Timestamp(now).tzinfo else
-              ts > pd.Timestamp(now, tz="UTC"), "future_date")
+    now_utc = pd.Timestamp(now)
+    now_utc = now_utc.tz_localize("UTC") if now_utc.tzinfo is None else now_utc.tz_convert("UTC")
+    set_aside(ts > now_utc, "future_date")
     if not rules.keep_duplicates:
         valid = reason.isna()
         dup = pd.Series(False, index=raw.index)

@@ -276,6 +276,7 @@ def test_the_real_online_retail_file_imports_and_adds_up(tmp_path):
     assert o["set_aside"] == {"non_product_code": 2_950, "nonpositive_price": 2_497, "absurd_quantity": 4,
                               "duplicate_line": 5_257}
     assert (k["customers"], k["guest_lines"], k["return_lines"]) == (4_361, 131_549, 8_666)
+    assert k["products"] == 3_811  # 4,070 codes read; non-products gone and 15056bl merged into 15056BL
     assert (k["first_order_ts"], k["last_order_ts"]) == ("2010-12-01T08:26:00+00:00", "2011-12-09T12:50:00+00:00")
     engine = DuckDBEngine.over_lake(lake)
     summary = engine.query("lake_summary", {"cutoff": "2012-01-01"}).iloc[0]
@@ -333,3 +334,13 @@ def test_a_required_column_the_preset_cannot_find_is_named(tmp_path, capsys):
     assert "no column for unit_price (the preset looks for UnitPrice or Price)" in err and err.count("\n") == 1
     assert cli(["import", str(path), "--preset", "online-retail", "--map", "Cost=unit_price",
                 "--lake", str(tmp_path / "lake")]) == 0
+
+
+def test_the_preset_merges_product_codes_that_differ_only_in_case(tmp_path):
+    path = write_csv(tmp_path / "case.csv", "1,15056BL,PARASOL,1,2011-01-05 10:00:00,5.95,7,UK\n"
+                                            "2,15056bl,PARASOL,2,2011-01-06 10:00:00,5.95,7,UK\n")
+    import_files(path, lake=tmp_path / "lake", preset="online-retail", now=NOW)
+    assert read_orders(tmp_path / "lake")["product_id"].tolist() == ["15056BL", "15056BL"]
+    import_files(path, lake=tmp_path / "plain", now=NOW, maps={"InvoiceNo": "order_id", "StockCode": "product_id",
+                 "Quantity": "quantity", "InvoiceDate": "order_ts", "UnitPrice": "unit_price"})
+    assert read_orders(tmp_path / "plain")["product_id"].tolist() == ["15056BL", "15056bl"]  # generic: as written
