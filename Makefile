@@ -38,3 +38,8 @@ bench-data: setup
 .PHONY: bench-api
 bench-api: setup
 	nice $(BIN)/python bench/bench_api.py
+
+# Importer benchmark: the real Online Retail file (../shared/data) into a lake, then every query on it (bench/RESULTS.md).
+.PHONY: bench-importer
+bench-importer: setup
+	nice $(BIN)/python bench/bench_importer.py
