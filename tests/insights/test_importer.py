@@ -344,3 +344,35 @@ def test_the_preset_merges_product_codes_that_differ_only_in_case(tmp_path):
     import_files(path, lake=tmp_path / "plain", now=NOW, maps={"InvoiceNo": "order_id", "StockCode": "product_id",
                  "Quantity": "quantity", "InvoiceDate": "order_ts", "UnitPrice": "unit_price"})
     assert read_orders(tmp_path / "plain")["product_id"].tolist() == ["15056BL", "15056bl"]  # generic: as written
+
+
+def test_random_dirty_rows_never_crash_and_every_kept_row_meets_the_contract(tmp_path):
+    import random
+
+    rng = random.Random(7)
+    pools = [
+        ["536365", "C536366", "", " 42 ", "A1"],                                              # InvoiceNo
+        ["85123A", "POST", "", "gift_0001_10", "d", "22633", "x" * 300],                       # StockCode
+        ['"quoted, comma"', "", "caf\u00e9", '"two\nlines"', "\u00a3"],                       # Description
+        ["6", "-2", "0", "1.5", "abc", "", "99999999999", "1e400", " 3 "],                    # Quantity
+        ["2011-06-01 08:26:00", "2011-13-01 00:00:00", "", "12/31/2010 8:26", "2099-01-01", "1970-01-01",
+         "2011-03-27 01:30:00", "2011-06-01T08:26:00+05:30"],                                  # InvoiceDate
+        ["2.55", "0", "-1", "nan", "inf", "", "1,000.50", "2,5", "1e9"],                      # UnitPrice
+        ["17850.0", "", "12583", "abc", "1e20"],                                               # CustomerID
+        ["United Kingdom", "", "\u00c9ire"],                                                   # Country
+    ]
+    lines = [",".join(rng.choice(pool) for pool in pools) + "\n" for _ in range(400)]
+    lines += ["1,2,3\n", "too,many,fields,a,b,c,d,e,f,g\n"]
+    path = write_csv(tmp_path / "fuzz.csv", "".join(lines))
+    report = import_files(path, lake=tmp_path / "lake", preset="online-retail", now=NOW)
+    o = report["orders"]
+    assert o["rows_kept"] + sum(o["set_aside"].values()) == o["rows_read"] >= 402 - 1
+    assert o["set_aside"]["malformed_line"] >= 2
+    kept = read_orders(tmp_path / "lake")
+    assert len(kept) == o["rows_kept"] > 0
+    assert kept["order_id"].notna().all() and kept["product_id"].notna().all()
+    assert (kept["unit_price"] > 0).all() and (kept["unit_price"] <= 100_000).all()
+    assert (kept["quantity"] != 0).all() and (kept["quantity"].abs() <= 10_000).all()
+    assert (kept["order_ts"] >= pd.Timestamp("1990-01-01")).all() and (kept["order_ts"] <= pd.Timestamp(NOW.replace(
+        tzinfo=None))).all()
+    assert not kept["product_id"].isin(["POST", "D", "GIFT_0001_10"]).any()
