@@ -32,9 +32,10 @@ from insights.errors import InsightError, SnapshotUnavailable
 
 __all__ = ["lambda_handler", "configure", "http_app", "rest_app", "runtime"]
 
-SERVICE = "demand-insights"
+# Powertools' own variables (set by Terraform) name the service and namespace; these are the local defaults.
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "demand-insights-api"
 logger = Logger(service=SERVICE)
-metrics = Metrics(namespace="DemandInsights", service=SERVICE)
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "DemandInsights", service=SERVICE)
 
 
 def _tracer() -> Any:

@@ -81,7 +81,7 @@ def event_kind(event: Any) -> str:
         return "rest"
     if event.get("source") == "aws.events" or event.get("detail-type") == "Scheduled Event":
         return "scheduled"
-    if "action" in event and "requestContext" not in event:
+    if "requestContext" not in event and any(k in event for k in ("action", "as_of", "scheduled_time")):
         return "scheduled"  # EventBridge Scheduler delivers the target input as is: {"action": ..., "as_of": ...}
     return "unknown"
 
