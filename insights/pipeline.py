@@ -125,7 +125,7 @@ def run_refresh(*, engine: Any, store: SnapshotStore, sides: Sequence[Side], as_
                 observer: Observer | None = None, metrics: MetricsSink | None = None,
                 log: logging.Logger | None = None) -> RefreshResult:
     """Run the five stages for ``as_of`` (order lines before that day) and publish one snapshot version."""
-    run = _Run(engine, store, list(sides), as_of, policy, force_retrain, trigger,
+    run = _Run(_Canonical(engine), store, list(sides), as_of, policy, force_retrain, trigger,
                observer or _Quiet(), metrics or _Quiet(), log or logging.getLogger("insights.refresh"))
     try:
         result = run.execute()
@@ -136,6 +136,25 @@ def run_refresh(*, engine: Any, store: SnapshotStore, sides: Sequence[Side], as_
         run.cleanup()
     run.metrics.emit("RefreshSucceeded", 1, "Count", {"trigger": trigger})
     return result
+
+
+class _Canonical:
+    """The engine with every float column rounded to ``decimals``: parallel aggregation (DuckDB threads, Athena
+    workers) sums in a varying order, so the last bits of a sum change from run to run; rounding makes the
+    same lake give the same features, hence the same snapshot."""
+
+    def __init__(self, engine: Any, decimals: int = 6) -> None:
+        self.inner, self.decimals = engine, decimals
+
+    def query(self, name: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        frame = self.inner.query(name, params)
+        for col in frame.columns:
+            if pd.api.types.is_float_dtype(frame[col].dtype):
+                frame[col] = frame[col].round(self.decimals)
+        return frame
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
 
 
 class _Run:
@@ -160,7 +179,8 @@ class _Run:
             report.status, report.seconds = "failed", round(time.perf_counter() - started, 3)
             self.reports.append(report)
             self.observer.stage_finished(report)
-            self.log.error("stage failed", extra={"stage": name, "as_of": self.iso, "error": repr(exc)[:500]})
+            self.log.error(f"stage {name} failed: {exc!r:.300}", extra={"stage": name, "as_of": self.iso,
+                                                                         "error": repr(exc)[:500]})
             self.metrics.emit("StageFailed", 1, "Count", {"stage": name})
             exc.add_note(f"refresh {self.iso}: stage {name!r} failed; nothing was published "
                          f"(latest is still {self.previous!r})")
@@ -248,7 +268,7 @@ class _Run:
         if side in getattr(self, "active", []):
             self.active.remove(side)
         rep.notes.append(f"{side.name} skipped: {reason}")
-        self.log.warning("side skipped", extra={"side": side.name, "reason": reason})
+        self.log.warning(f"side {side.name} skipped: {reason}", extra={"side": side.name, "reason": reason})
         self.metrics.emit("SideSkipped", 1, "Count", {"side": side.name})
 
     # -- train or reuse --

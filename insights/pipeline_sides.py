@@ -19,19 +19,38 @@ __all__ = ["CustomerSide", "ProductSide", "holdout_metrics"]
 
 
 def holdout_metrics(metadata: dict[str, Any]) -> dict[str, float]:
-    """Flat ``{<model>_<metric>: value}`` from every ``<model>.holdout`` dict of a models' metadata."""
+    """Flat ``{<model>_<metric>: value}`` from the ``holdout`` blocks of a models' metadata.
+
+    A block split into calibrated/uncalibrated reports the calibrated numbers; a block keyed by candidate
+    models reports the chosen one (``section["model"]``); counts (``n``) are left out.
+    """
     out: dict[str, float] = {}
     for model, section in sorted(metadata.items()):
         if not isinstance(section, dict):
             continue
         for key in ("holdout", "spend_holdout", "orders_holdout"):
             block = section.get(key)
-            if isinstance(block, dict):
-                prefix = model if key == "holdout" else f"{model}_{key.removesuffix('_holdout')}"
-                for metric, value in sorted(block.items()):
-                    if isinstance(value, Real) and not isinstance(value, bool) and np.isfinite(value):
-                        out[f"{prefix}_{metric}"] = float(value)
+            if not isinstance(block, dict):
+                continue
+            if isinstance(block.get("calibrated"), dict):
+                block = block["calibrated"]
+            elif isinstance(block.get(str(section.get("model"))), dict):
+                block = block[str(section["model"])]
+            prefix = model if key == "holdout" else f"{model}_{key.removesuffix('_holdout')}"
+            for metric, value in _leaves(block):
+                if metric != "n":
+                    out[f"{prefix}_{metric}"] = value
     return out
+
+
+def _leaves(block: dict[str, Any], prefix: str = "") -> list[tuple[str, float]]:
+    found = []
+    for name, value in sorted(block.items()):
+        if isinstance(value, dict) and not prefix:
+            found += _leaves(value, f"{name}_")
+        elif isinstance(value, Real) and not isinstance(value, bool) and np.isfinite(value):
+            found.append((f"{prefix}{name}", float(value)))
+    return found
 
 
 @dataclass
@@ -122,7 +141,7 @@ class ProductSide:
         from insights.product_scoring import train_product_models
 
         return train_product_models(engine, as_of, horizon_days=self.horizon_days, level=self.level,
-                                    random_state=self.random_state)
+                                    random_state=self.random_state, history_days=self.history_days)
 
     def save(self, models: Any, folder: Path) -> None:
         models.save(folder)
