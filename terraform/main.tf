@@ -22,14 +22,13 @@ locals {
   # --- Buckets ---
   bucket_suffix = "${local.account_id}-${local.region}"
   create_lake   = var.existing_lake_bucket == null
-  buckets = merge(
-    local.create_lake ? { lake = "${var.name_prefix}-lake-${local.bucket_suffix}" } : {},
-    {
-      snapshots      = "${var.name_prefix}-snapshots-${local.bucket_suffix}"
-      athena_results = "${var.name_prefix}-athena-results-${local.bucket_suffix}"
-      artifacts      = "${var.name_prefix}-artifacts-${local.bucket_suffix}"
-    },
-  )
+  all_buckets = {
+    lake           = "${var.name_prefix}-lake-${local.bucket_suffix}"
+    snapshots      = "${var.name_prefix}-snapshots-${local.bucket_suffix}"
+    athena_results = "${var.name_prefix}-athena-results-${local.bucket_suffix}"
+    artifacts      = "${var.name_prefix}-artifacts-${local.bucket_suffix}"
+  }
+  buckets               = { for k, v in local.all_buckets : k => v if k != "lake" || local.create_lake }
   lake_bucket           = local.create_lake ? local.buckets.lake : var.existing_lake_bucket
   snapshots_bucket      = local.buckets.snapshots
   athena_results_bucket = local.buckets.athena_results
