@@ -43,3 +43,30 @@ bench-api: setup
 .PHONY: bench-importer
 bench-importer: setup
 	nice $(BIN)/python bench/bench_importer.py
+
+# Deploy: the Lambda package and the offline checks of the Terraform stack (docs/deploy.md).
+TF_ENV         := TF_CLI_CONFIG_FILE=/dev/null TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1
+TF_PLUGIN_DIR  ?= /opt/tf-plugins
+CHECKOV_VENV   ?= build/checkov-venv
+CHECKOV_VERSION ?= 3.3.30
+.PHONY: package tf-check checkov
+
+# dist/deployment.zip for the python3.12 x86_64 runtime, size-checked and smoke-tested (needs python3.12).
+package: setup
+	./build.sh
+
+# fmt, init against the local provider mirror, validate, terraform test (mocked AWS), Glue vs contract.
+tf-check: setup
+	cd terraform && $(TF_ENV) terraform fmt -check -recursive
+	cd terraform && $(TF_ENV) terraform init -backend=false -plugin-dir=$(TF_PLUGIN_DIR) -input=false -no-color >/dev/null
+	cd terraform && $(TF_ENV) terraform validate -no-color
+	cd terraform && $(TF_ENV) terraform test -no-color
+	$(BIN)/python -m pytest -q tests/deploy
+
+# checkov in its own virtualenv (it pins an older boto3 than the project's).
+$(CHECKOV_VENV)/bin/checkov:
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet checkov==$(CHECKOV_VERSION)
+
+checkov: $(CHECKOV_VENV)/bin/checkov
+	$(CHECKOV_VENV)/bin/checkov -d terraform --framework terraform --quiet --compact --skip-download
