@@ -12,7 +12,10 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.metrics import MetricUnit
 
 from insights.api_routes import ROUTES, register_routes
@@ -83,6 +86,10 @@ def _build(resolver_cls: type) -> Any:
             return _error(400, "malformed_request", "the request body is not valid JSON", errors)
         names = ", ".join(dict.fromkeys(e["field"] for e in errors))
         return _error(422, "validation_error", f"invalid request: {names}", errors)
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _unsupported(exc: RequestUnsupportedContentType) -> Response:
+        return _error(415, "unsupported_media_type", "send the body as application/json")
 
     @app.exception_handler(ValueError)
     def _bad_value(exc: ValueError) -> Response:

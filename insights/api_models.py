@@ -59,6 +59,7 @@ ERROR_RESPONSES: dict[int, dict[str, Any]] = {
     401: _err("missing or invalid bearer token (see the WWW-Authenticate header)"),
     403: _err("the token lacks the insights:read scope"),
     404: _err("unknown product"),
+    415: _err("the body is not application/json"),
     422: _err("validation failed (details name the field and the rule) or too little data to answer"),
     503: _err("no snapshot published yet (see Retry-After)"),
 }

@@ -43,12 +43,12 @@ def register_routes(app: Any, runtime: ApiRuntime) -> None:
     def get_segments(n_clusters: Annotated[int | None, Query(ge=2, le=10)] = None) -> dict:
         return customers.segments(runtime.snapshot(), n_clusters=n_clusters)
 
-    @app.post(f"{PREFIX}/clv", tags=["customers"], security=SECURITY, responses=_errors(400, *_AUTHED),
+    @app.post(f"{PREFIX}/clv", tags=["customers"], security=SECURITY, responses=_errors(400, 415, *_AUTHED),
               summary="Predicted customer lifetime value for up to 1000 customers")
     def post_clv(body: CustomerIdsRequest) -> dict:
         return customers.clv(runtime.snapshot(), body.customer_ids)
 
-    @app.post(f"{PREFIX}/churn", tags=["customers"], security=SECURITY, responses=_errors(400, *_AUTHED),
+    @app.post(f"{PREFIX}/churn", tags=["customers"], security=SECURITY, responses=_errors(400, 415, *_AUTHED),
               summary="Churn probability, risk level and factors for up to 1000 customers")
     def post_churn(body: CustomerIdsRequest) -> dict:
         return customers.churn(runtime.snapshot(), body.customer_ids)
@@ -61,19 +61,19 @@ def register_routes(app: Any, runtime: ApiRuntime) -> None:
         return customers.at_risk_customers(runtime.snapshot(), threshold=threshold, limit=limit,
                                            with_pii=bool(principal and principal.has(SCOPE_PII)))
 
-    @app.post(f"{PREFIX}/forecast", tags=["products"], security=SECURITY, responses=_errors(400, 404, *_AUTHED),
+    @app.post(f"{PREFIX}/forecast", tags=["products"], security=SECURITY, responses=_errors(400, 415, 404, *_AUTHED),
               summary="Daily demand forecast with intervals, 1..90 days, optionally under a planned price")
     def post_forecast(body: ForecastRequest) -> dict:
         return products.forecast(runtime.snapshot(), product_id=body.product_id, forecast_days=body.forecast_days,
                                  planned_price=body.planned_price)
 
     @app.post(f"{PREFIX}/price-elasticity", tags=["products"], security=SECURITY,
-              responses=_errors(400, 404, *_AUTHED), summary="Price elasticity of demand (log-log with controls)")
+              responses=_errors(400, 415, 404, *_AUTHED), summary="Price elasticity of demand (log-log with controls)")
     def post_price_elasticity(body: ProductRequest) -> dict:
         return products.price_elasticity(runtime.snapshot(), product_id=body.product_id)
 
     @app.post(f"{PREFIX}/price-optimization", tags=["products"], security=SECURITY,
-              responses=_errors(400, 404, *_AUTHED), summary="Guarded profit-maximizing price from the elasticity")
+              responses=_errors(400, 415, 404, *_AUTHED), summary="Guarded profit-maximizing price from the elasticity")
     def post_price_optimization(body: PriceOptimizationRequest) -> dict:
         s = runtime.settings
         return products.price_optimization(
@@ -84,12 +84,11 @@ def register_routes(app: Any, runtime: ApiRuntime) -> None:
     @app.get(f"{PREFIX}/health", tags=["operations"], responses=_errors(503),
              summary="Liveness and the live snapshot's version and age (no auth)")
     def get_health() -> dict:
-        snapshot = runtime.snapshot()  # 503 when there is none
-        status = runtime.cache.status()
+        runtime.snapshot()  # 503 when there is none
+        status = runtime.cache.status()  # version and age only: row counts are business data, and this is public
         return {"status": "ok", "snapshot": {k: status.get(k) for k in ("version", "as_of", "created_at",
                                                                        "age_seconds")},
-                "recheck_seconds": status["recheck_seconds"], "store_error": status["last_error"],
-                "tables": {name: snapshot.table(name).n_rows for name in snapshot.tables}}
+                "recheck_seconds": status["recheck_seconds"], "store_error": status["last_error"]}
 
     @app.get(f"{PREFIX}/openapi.json", include_in_schema=False)
     def get_openapi():  # no annotation: the validator would try to model Response

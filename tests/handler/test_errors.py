@@ -128,3 +128,10 @@ def test_non_finite_numbers_are_rejected(invoke, token, value):
     raw = json.dumps(body).replace(f'"{value}"', "NaN" if value == "nan" else "Infinity")
     err = _error(invoke(v2("POST", f"{P}/price-optimization", token=token(), raw_body=raw)), 422)
     assert err["details"][0]["field"] == "current_price"
+
+
+def test_a_body_that_is_not_json_content_is_415(invoke, token):
+    event = v2("POST", f"{P}/clv", token=token(), body={"customer_ids": ["C001"]})
+    event["headers"]["content-type"] = "text/plain"
+    err = _error(invoke(event), 415)
+    assert err["code"] == "unsupported_media_type"
