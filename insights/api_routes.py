@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -56,10 +56,12 @@ def register_routes(app: Any, runtime: ApiRuntime) -> None:
     @app.get(f"{PREFIX}/at-risk-customers", tags=["customers"], security=SECURITY, responses=_errors(*_AUTHED),
              summary="Customers above a churn threshold, by value at risk; emails only with customers:pii")
     def get_at_risk(threshold: Annotated[float, Query(ge=0.0, le=1.0, allow_inf_nan=False)] = 0.5,
-                    limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict:
+                    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                    order_by: Annotated[Literal["value_at_risk", "churn_probability"], Query()] = "value_at_risk"
+                    ) -> dict:
         principal = runtime.principal()
         return customers.at_risk_customers(runtime.snapshot(), threshold=threshold, limit=limit,
-                                           with_pii=bool(principal and principal.has(SCOPE_PII)))
+                                           with_pii=bool(principal and principal.has(SCOPE_PII)), order_by=order_by)
 
     @app.post(f"{PREFIX}/forecast", tags=["products"], security=SECURITY, responses=_errors(400, 415, 404, *_AUTHED),
               summary="Daily demand forecast with intervals, 1..90 days, optionally under a planned price")

@@ -13,9 +13,10 @@ import numpy as np
 from insights.errors import InsufficientData
 from insights.snapshot import ColumnTable, Snapshot
 
-__all__ = ["segments", "clv", "churn", "at_risk_customers", "AT_RISK_LEVELS"]
+__all__ = ["segments", "clv", "churn", "at_risk_customers", "AT_RISK_LEVELS", "ORDER_BY"]
 
 AT_RISK_LEVELS = ("High", "Critical")  # risk levels counted as "at risk" in the churn summary
+ORDER_BY = ("value_at_risk", "churn_probability")
 _MIN_K, _MAX_K = 2, 10
 
 
@@ -111,16 +112,22 @@ def churn(snapshot: Snapshot, customer_ids: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def at_risk_customers(snapshot: Snapshot, *, threshold: float, limit: int, with_pii: bool) -> dict[str, Any]:
-    """Customers with churn probability >= threshold, by value at risk (churn probability x CLV) descending."""
+def at_risk_customers(snapshot: Snapshot, *, threshold: float, limit: int, with_pii: bool,
+                      order_by: str = "value_at_risk") -> dict[str, Any]:
+    """Customers with churn probability >= threshold, by value at risk (churn probability x CLV) descending,
+    or by churn probability descending; ties by customer_id."""
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold must be within [0, 1], got {threshold}")
     if limit < 1:
         raise ValueError(f"limit must be at least 1, got {limit}")
+    if order_by not in ORDER_BY:
+        raise ValueError(f"order_by must be one of {ORDER_BY}, got {order_by!r}")
     table = snapshot.table("customers")
-    order = snapshot.table("at_risk")["order"]
     prob = table["churn_probability"]
-    rows = _first_matching(order, prob, threshold, limit)
+    if order_by == "value_at_risk":
+        rows = _first_matching(snapshot.table("at_risk")["order"], prob, threshold, limit)
+    else:
+        rows = _top_probability(np.asarray(prob), threshold, limit)
     total_above = int(np.count_nonzero(np.asarray(prob) >= threshold))
     fields = ["customer_id", "churn_probability", "risk_level", "recency_days", "frequency", "monetary_total",
               "predicted_clv", "value_at_risk"] + (["email"] if with_pii else [])
@@ -146,9 +153,20 @@ def at_risk_customers(snapshot: Snapshot, *, threshold: float, limit: int, with_
         "threshold": threshold,
         "limit": limit,
         "total_above_threshold": total_above,
-        "order_by": "value_at_risk",
+        "order_by": order_by,
         "as_of": snapshot.as_of,
     }
+
+
+def _top_probability(prob: np.ndarray, threshold: float, limit: int) -> np.ndarray:
+    """Rows of the ``limit`` highest probabilities >= threshold, descending, ties by row (= customer_id) order."""
+    rows = np.flatnonzero(prob >= threshold)
+    p = prob[rows]
+    if rows.size > limit:  # keep everything tied with the limit-th largest, then sort only those
+        kth = np.partition(p, rows.size - limit)[rows.size - limit]
+        keep = p >= kth
+        rows, p = rows[keep], p[keep]
+    return rows[np.lexsort((rows, -p))][:limit]
 
 
 def _first_matching(order: np.ndarray, prob: np.ndarray, threshold: float, limit: int) -> np.ndarray:

@@ -167,3 +167,11 @@ def test_a_named_http_api_stage_is_routed_and_authorized_like_default(invoke, to
     event["rawPath"] = f"/prod{P}/segments"
     assert invoke(event)["statusCode"] == 401  # still protected
     assert invoke(with_token(event, token()))["statusCode"] == 200
+
+
+def test_at_risk_order_by_is_validated_and_applied(invoke, token):
+    r = invoke(v2("GET", f"{P}/at-risk-customers", query={"order_by": "churn_probability", "limit": "2"},
+                  token=token()))
+    assert [c["customer_id"] for c in body_of(r)["at_risk_customers"]] == ["C008", "C001"]
+    r = invoke(v2("GET", f"{P}/at-risk-customers", query={"order_by": "email"}, token=token()))
+    assert r["statusCode"] == 422 and body_of(r)["error"]["details"][0]["field"] == "order_by"

@@ -113,3 +113,24 @@ def test_at_risk_chunked_scan_matches_a_brute_force_filter():
         rows = customers._first_matching(order, prob, threshold, limit)
         expected = order[prob[order] >= threshold][:limit]
         np.testing.assert_array_equal(rows, expected)
+
+
+def test_at_risk_can_be_ordered_by_churn_probability(snap):
+    out = customers.at_risk_customers(snap, threshold=0.6, limit=3, with_pii=False, order_by="churn_probability")
+    assert [c["customer_id"] for c in out["at_risk_customers"]] == ["C008", "C001", "C004"]
+    assert out["order_by"] == "churn_probability" and out["total_above_threshold"] == 7
+
+
+def test_probability_order_matches_a_full_sort_with_ties_by_id():
+    rng = np.random.default_rng(3)
+    prob = np.round(rng.random(20_000), 2)  # many ties
+    for threshold, limit in [(0.0, 1000), (0.5, 37), (0.99, 1000), (1.0, 5)]:
+        rows = customers._top_probability(prob, threshold, limit)
+        idx = np.flatnonzero(prob >= threshold)
+        expected = idx[np.lexsort((idx, -prob[idx]))][:limit]
+        np.testing.assert_array_equal(rows, expected)
+
+
+def test_unknown_order_is_a_value_error(snap):
+    with pytest.raises(ValueError, match="order_by"):
+        customers.at_risk_customers(snap, threshold=0.5, limit=3, with_pii=False, order_by="email")
