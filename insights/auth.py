@@ -107,7 +107,7 @@ class Authenticator:
             raise AuthError(401, "invalid_token", "the token's issuer is not accepted") from None
         except jwt.MissingRequiredClaimError as exc:
             raise AuthError(401, "invalid_token", f"the token lacks the {exc.claim!r} claim") from None
-        except jwt.PyJWTError:
+        except (jwt.PyJWTError, TypeError, ValueError):  # a key of another type than alg (kid of an EC key on RS256)
             raise AuthError(401, "invalid_token", "the token's signature or claims are invalid") from None
         return Principal(subject=str(claims.get("sub", "")), scopes=_scopes(claims), claims=claims)
 
