@@ -1,0 +1,153 @@
+"""Customer intelligence for the daily refresh: train the customer models on time splits, score customers.
+
+The refresh calls exactly these (signatures are a contract):
+
+``train_customer_models(engine: QueryEngine, as_of: date, *, clv_horizon_days=365, churn_horizon_days=90,
+margin=None, random_state=0) -> CustomerModels``
+    Runs ``customer_features`` / ``customer_labels`` at the training cutoffs, applies the minimum-data gates
+    (``InsufficientData`` naming what is missing), fits segmentation, churn (+ 30-day purchase) and CLV models
+    and keeps their holdout metrics.
+``score_customers(models: CustomerModels, features: DataFrame, as_of: date) -> CustomerScores``
+    ``features`` = ``customer_features`` as of ``as_of``. ``CustomerScores.columns`` is the ``customers`` table
+    of docs/snapshot.md, ``.at_risk_order`` the ``at_risk`` table's ``order``, ``.docs`` the ``segments`` and
+    ``customer_models`` documents.
+``CustomerModels.save(folder)`` / ``CustomerModels.load(folder)`` / ``CustomerModels.metadata``.
+
+Time splits, for a label window h (the horizon, or shorter on short histories; see insights/customer_training.py):
+training slices have features as of ``as_of - 2h - 14i`` and labels in ``[cutoff, cutoff + h)``; the
+validation (calibration, model choice) slice has features as of ``as_of - h`` and labels in ``[as_of - h, as_of)``;
+scoring uses features as of ``as_of``. No query ever reads an order on or after ``as_of``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from insights.customer_training import CustomerModels, _json_safe, train_customer_models
+from models._features import feature_matrix
+from models.churn import RISK_LEVELS, RISK_THRESHOLDS, risk_levels
+from models.clv import CLV_SEGMENT_QUANTILES, clv_segments, simple_clv
+from models.segmentation import rfm_scores
+
+__all__ = ["train_customer_models", "score_customers", "CustomerModels", "CustomerScores", "SEGMENT_KS",
+           "CUSTOMER_COLUMNS"]
+
+SEGMENT_KS = tuple(range(2, 11))
+CUSTOMER_COLUMNS = (
+    "customer_id", "email", "recency_days", "frequency", "monetary_total", "r_score", "f_score", "m_score",
+    "segment", *(f"segment_k{k}" for k in SEGMENT_KS), "churn_probability", "risk_level",
+    "churn_factor_1", "churn_factor_2", "churn_factor_3", "churn_contrib_1", "churn_contrib_2", "churn_contrib_3",
+    "predicted_clv", "clv_segment", "clv_method", "simple_clv", "predicted_orders", "next_order_date",
+    "spend_30d", "purchase_probability_30d", "value_at_risk",
+)
+
+
+@dataclass
+class CustomerScores:
+    """The ``customers`` columns (sorted by customer_id), the at-risk order and the two documents."""
+
+    columns: dict[str, np.ndarray]
+    at_risk_order: np.ndarray
+    docs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_customers(self) -> int:
+        return int(self.columns["customer_id"].shape[0])
+
+
+def score_customers(models: CustomerModels, features: pd.DataFrame, as_of: date) -> CustomerScores:
+    """Score every customer of ``features`` (``customer_features`` as of ``as_of``) with ``models``."""
+    frame = features.sort_values("customer_id", kind="stable").reset_index(drop=True)
+    # Money sums arrive in file order from the engine: round away last-bit noise so scores reproduce exactly.
+    floats = frame.select_dtypes("float").columns
+    frame[floats] = frame[floats].round(9)
+    X = feature_matrix(frame)
+    n = len(frame)
+    meta = models.metadata
+    cols: dict[str, np.ndarray] = {
+        "customer_id": _strings(frame["customer_id"]),
+        "email": _strings(frame["email"]) if "email" in frame else np.full(n, "", dtype="<U1"),
+        "recency_days": frame["recency_days"].to_numpy(dtype="int32"),
+        "frequency": frame["frequency"].to_numpy(dtype="int32"),
+        "monetary_total": frame["monetary_total"].to_numpy(dtype="float64"),
+    }
+    cols["r_score"], cols["f_score"], cols["m_score"] = rfm_scores(
+        cols["recency_days"], cols["frequency"], cols["monetary_total"])
+
+    seg = models.segmenter
+    names_auto = np.asarray(seg.segment_names(), dtype=str)
+    cols["segment"] = names_auto[seg.predict(frame)] if n else np.zeros(0, dtype="<U1")
+    solutions: dict[str, Any] = {}
+    for k in SEGMENT_KS:
+        if k in seg.solutions_:
+            cols[f"segment_k{k}"] = seg.predict(frame, k) if n else np.zeros(0, dtype=np.int8)
+            solutions[str(k)] = {"k": k, "silhouette": round(seg.solutions_[k].silhouette, 6),
+                                 "segments": seg.profiles(frame, k) if n else []}
+        else:  # fewer distinct customers than k + 1: not fitted
+            cols[f"segment_k{k}"] = np.full(n, -1, dtype=np.int8)
+
+    churn_scale = meta["churn"]["scale"]
+    churn = models.churn.predict_proba(X) if n else np.zeros(0)
+    if churn_scale != 1.0:  # short history: P(no purchase in h)^(H/h), a constant-hazard extrapolation
+        churn = churn ** churn_scale
+    cols["churn_probability"] = churn.astype("float64")
+    cols["risk_level"] = risk_levels(churn)
+    names, contrib = models.churn.top_factors(X, 3) if n else (np.zeros((0, 3), dtype="<U1"), np.zeros((0, 3)))
+    for i in range(3):
+        cols[f"churn_factor_{i + 1}"] = names[:, i].astype(str)
+        cols[f"churn_contrib_{i + 1}"] = contrib[:, i].astype("float64")
+
+    clv_meta = meta["clv"]
+    margin = 1.0 if meta.get("margin") is None else float(meta["margin"])
+    simple = simple_clv(frame["avg_order_value"], frame["frequency"], frame["customer_age_days"],
+                        horizon_days=clv_meta["horizon_days"], margin=meta.get("margin"))
+    learned = models.clv.predict(X) * clv_meta["scale"] * margin if n else np.zeros(0)
+    ok = np.isfinite(learned)
+    cols["predicted_clv"] = np.where(ok, learned, simple.value).astype("float64")
+    cols["clv_segment"], clv_thresholds = clv_segments(cols["predicted_clv"])
+    cols["clv_method"] = np.where(ok, clv_meta["model"], "simple_formula").astype("<U14")
+    cols["simple_clv"] = simple.value.astype("float64")
+    orders = models.orders.predict(X) * clv_meta["scale"] if n else np.zeros(0)
+    cols["predicted_orders"] = orders.astype("float64")
+    cols["next_order_date"] = _next_order_dates(orders, clv_meta["horizon_days"], as_of)
+    cols["spend_30d"] = (models.spend_30d.predict(X) * meta["purchase_30d"]["scale"] if n else np.zeros(0))
+    p_none = models.purchase_30d.predict_proba(X) if n else np.zeros(0)
+    cols["purchase_probability_30d"] = (1.0 - p_none ** meta["purchase_30d"]["scale"]).astype("float64")
+    cols["value_at_risk"] = (cols["churn_probability"] * cols["predicted_clv"]).astype("float64")
+    cols = {name: cols[name] for name in CUSTOMER_COLUMNS}
+
+    # value at risk descending, ties by customer_id (rows are sorted by it, so by row index)
+    order = np.lexsort((np.arange(n), -cols["value_at_risk"])).astype(np.int32)
+    docs = {
+        "segments": {"auto_k": int(seg.k_), "silhouette": round(seg.silhouette_, 6), "elbow": seg.elbow_,
+                     "solutions": solutions},
+        "customer_models": {
+            **meta, "scored_as_of": as_of.isoformat(), "n_customers": n,
+            "risk_thresholds": {lvl: lo for lvl, lo in zip(RISK_LEVELS, (0.0, *RISK_THRESHOLDS), strict=True)},
+            "clv_segment_thresholds": {"quantiles": {"Medium": CLV_SEGMENT_QUANTILES[0],
+                                                     "High": CLV_SEGMENT_QUANTILES[1]},
+                                       "Medium": clv_thresholds[0], "High": clv_thresholds[1]},
+        },
+    }
+    return CustomerScores(columns=cols, at_risk_order=order, docs=_json_safe(docs))
+
+
+def _strings(series: pd.Series) -> np.ndarray:
+    values = series.astype("object").where(series.notna(), "").astype(str).to_numpy()
+    width = max(1, max((len(v) for v in values), default=1))
+    return values.astype(f"<U{width}")
+
+
+def _next_order_dates(orders: np.ndarray, horizon_days: int, as_of: date) -> np.ndarray:
+    """as_of + the expected wait 1 / rate (rate = predicted orders / horizon), "" beyond the horizon."""
+    out = np.full(orders.shape[0], "", dtype="<U10")
+    for i, o in enumerate(orders):
+        if o > 0 and horizon_days / o <= horizon_days:
+            out[i] = (as_of + timedelta(days=math.ceil(horizon_days / o))).isoformat()
+    return out

@@ -1,0 +1,65 @@
+"""Feature preparation shared by the customer models: the ``customer_features`` query -> a numeric matrix.
+
+Pure functions over pandas; no I/O. The input is one row per customer as returned by
+``athena/queries/customer_features.sql`` (columns below); the output adds a few ratios that trees
+cannot form on their own and drops identifiers, dates and PII.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["BASE_COLUMNS", "FEATURE_NAMES", "RFM_COLUMNS", "feature_matrix", "check_columns"]
+
+#: numeric columns of the ``customer_features`` query used as model inputs.
+BASE_COLUMNS: tuple[str, ...] = (
+    "recency_days", "frequency", "monetary_total", "customer_age_days", "avg_order_value",
+    "mean_days_between_orders", "std_days_between_orders",
+    "orders_30d", "orders_90d", "orders_180d", "orders_365d",
+    "spend_30d", "spend_90d", "spend_180d", "spend_365d",
+    "distinct_products", "return_rate", "spend_trend",
+)
+
+#: derived columns (see :func:`feature_matrix`).
+DERIVED_COLUMNS: tuple[str, ...] = (
+    "active_span_days", "orders_per_30d", "spend_per_30d", "recency_over_gap", "last_90d_share",
+)
+
+FEATURE_NAMES: tuple[str, ...] = BASE_COLUMNS + DERIVED_COLUMNS
+
+RFM_COLUMNS: tuple[str, ...] = ("recency_days", "frequency", "monetary_total")
+
+
+def check_columns(frame: pd.DataFrame, columns: tuple[str, ...]) -> None:
+    """Raise ``ValueError`` naming the columns of ``columns`` that ``frame`` lacks."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"customer features lack columns: {', '.join(missing)}")
+
+
+def feature_matrix(frame: pd.DataFrame) -> pd.DataFrame:
+    """Model inputs, float64, in :data:`FEATURE_NAMES` order, same index as ``frame``.
+
+    Derived columns:
+    - ``active_span_days``: days between first and last purchase (BG/NBD's t_x).
+    - ``orders_per_30d`` / ``spend_per_30d``: lifetime rates; ages under 30 days count as 30 so a
+      first-week customer is not extrapolated from a single order.
+    - ``recency_over_gap``: recency divided by the customer's mean gap between orders (NaN with one order):
+      how overdue the next order is.
+    - ``last_90d_share``: share of lifetime orders placed in the last 90 days.
+    Missing values stay NaN (LightGBM routes them; the random forest path fills them).
+    """
+    check_columns(frame, BASE_COLUMNS)
+    out = frame.loc[:, list(BASE_COLUMNS)].astype("float64").copy()
+    age = out["customer_age_days"].clip(lower=30.0)
+    out["active_span_days"] = (out["customer_age_days"] - out["recency_days"]).clip(lower=0.0)
+    out["orders_per_30d"] = out["frequency"] * 30.0 / age
+    out["spend_per_30d"] = out["monetary_total"] * 30.0 / age
+    gap = out["mean_days_between_orders"].where(out["mean_days_between_orders"] > 0)
+    out["recency_over_gap"] = out["recency_days"] / gap
+    out["last_90d_share"] = out["orders_90d"] / out["frequency"].clip(lower=1.0)
+    out = out.replace([np.inf, -np.inf], np.nan)
+    # Sums of money come back from the engine in file order, so the last bits can differ between two
+    # reads of the same orders; 9 decimals keep every real difference and make the inputs reproducible.
+    return out.loc[:, list(FEATURE_NAMES)].round(9)

@@ -1,0 +1,183 @@
+"""Customer scoring end to end on small synthetic lakes: columns, order, docs, gates, paths, leaks, storage."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from customer_synth import directory, synthetic_orders  # noqa: E402
+
+from athena.duckdb_engine import DuckDBEngine  # noqa: E402
+from insights.customer_scoring import (  # noqa: E402
+    CUSTOMER_COLUMNS,
+    CustomerModels,
+    score_customers,
+    train_customer_models,
+)
+from insights.errors import InsufficientData  # noqa: E402
+from insights.lake import write_lake  # noqa: E402
+
+AS_OF = dt.date(2024, 1, 1)  # the synthetic history spans 2023-01-03 .. 2024-02-06
+CLV_H, CHURN_H = 120, 60
+
+
+def _engine(tmp_path_factory, name: str, orders: pd.DataFrame) -> DuckDBEngine:
+    lake = tmp_path_factory.mktemp(name) / "lake"
+    write_lake(lake, orders, directory(orders))
+    return DuckDBEngine.over_lake(lake, threads=1)
+
+
+def _score(engine: DuckDBEngine, as_of: dt.date = AS_OF, **kw):
+    models = train_customer_models(engine, as_of, clv_horizon_days=CLV_H, churn_horizon_days=CHURN_H, **kw)
+    features = engine.query("customer_features", {"cutoff": as_of.isoformat()})
+    return models, features, score_customers(models, features, as_of)
+
+
+@pytest.fixture(scope="module")
+def orders() -> pd.DataFrame:
+    return synthetic_orders(300, seed=7)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, orders):
+    engine = _engine(tmp_path_factory, "base", orders)
+    return _score(engine)
+
+
+def test_scores_have_exactly_the_snapshot_columns_sorted_by_customer(trained):
+    _, features, scores = trained
+    cols = scores.columns
+    assert tuple(cols) == CUSTOMER_COLUMNS
+    n = len(features)
+    assert all(v.shape == (n,) for v in cols.values())
+    assert (cols["customer_id"][:-1] < cols["customer_id"][1:]).all()
+    for name in ("customer_id", "email", "segment", "risk_level", "clv_segment", "clv_method", "next_order_date",
+                 "churn_factor_1"):
+        assert cols[name].dtype.kind == "U", name
+    assert cols["next_order_date"].dtype == np.dtype("<U10")
+    assert all(cols[f"segment_k{k}"].dtype == np.int8 for k in range(2, 11))
+    assert cols["email"][0].endswith("@example.com")
+    assert set(cols["risk_level"]) <= {"Low", "Medium", "High", "Critical"}
+    assert set(cols["clv_segment"]) == {"Low", "Medium", "High"}
+    for name in ("r_score", "f_score", "m_score"):
+        assert cols[name].min() == 1 and cols[name].max() == 5
+    p = cols["churn_probability"]
+    assert ((p >= 0) & (p <= 1)).all() and p.std() > 0
+    np.testing.assert_allclose(cols["value_at_risk"], p * cols["predicted_clv"])
+    assert (cols["predicted_clv"] >= 0).all() and (cols["predicted_orders"] >= 0).all()
+    dates = cols["next_order_date"][cols["next_order_date"] != ""]
+    assert len(dates) and all(AS_OF.isoformat() < d <= (AS_OF + dt.timedelta(CLV_H)).isoformat() for d in dates)
+
+
+def test_at_risk_order_is_value_at_risk_descending_ties_by_customer_id(trained):
+    _, _, scores = trained
+    order = scores.at_risk_order
+    assert order.dtype == np.int32 and sorted(order.tolist()) == list(range(scores.n_customers))
+    var = scores.columns["value_at_risk"][order]
+    assert (np.diff(var) <= 0).all()
+    ties = np.flatnonzero(np.diff(var) == 0)
+    assert all(order[i] < order[i + 1] for i in ties)
+
+
+def test_segment_docs_hold_every_k_with_counts_matching_the_columns(trained):
+    _, _, scores = trained
+    doc = scores.docs["segments"]
+    assert sorted(int(k) for k in doc["solutions"]) == list(range(2, 11))
+    assert [e["k"] for e in doc["elbow"]] == list(range(2, 11))
+    auto = doc["solutions"][str(doc["auto_k"])]
+    assert auto["silhouette"] == max(s["silhouette"] for s in doc["solutions"].values())
+    for k, sol in doc["solutions"].items():
+        ids = scores.columns[f"segment_k{k}"]
+        names = [s["segment"] for s in sol["segments"]]
+        assert len(set(names)) == len(names) == int(k)
+        assert [s["count"] for s in sol["segments"]] == np.bincount(ids, minlength=int(k)).tolist()
+        assert abs(sum(s["percentage"] for s in sol["segments"]) - 100) < 0.1
+    auto_names = [s["segment"] for s in auto["segments"]]
+    assert (np.asarray(auto_names)[scores.columns[f"segment_k{doc['auto_k']}"]] == scores.columns["segment"]).all()
+    json.dumps(scores.docs, allow_nan=False)
+
+
+def test_model_metadata_records_paths_metrics_and_drift_stats(trained):
+    models, _, scores = trained
+    meta = models.metadata
+    assert meta["churn"]["path"] == "full_label_window" and meta["churn"]["label_window_days"] == CHURN_H
+    assert meta["clv"]["model"] in ("random_forest", "lightgbm")
+    assert set(meta["clv"]["holdout"]) == {"random_forest", "lightgbm"}
+    holdout = meta["churn"]["holdout"]["calibrated"]
+    assert {"roc_auc", "pr_auc", "brier", "log_loss", "ece"} <= set(holdout)
+    assert holdout["roc_auc"] > 0.6
+    assert meta["churn"]["validation_cutoff"] == (AS_OF - dt.timedelta(CHURN_H)).isoformat()
+    assert max(meta["churn"]["train_cutoffs"]) == (AS_OF - dt.timedelta(2 * CHURN_H)).isoformat()
+    assert meta["feature_stats"]["recency_days"]["std"] > 0
+    doc = scores.docs["customer_models"]
+    assert doc["risk_thresholds"] == {"Low": 0.0, "Medium": 0.3, "High": 0.5, "Critical": 0.7}
+    assert doc["clv_segment_thresholds"]["High"] >= doc["clv_segment_thresholds"]["Medium"]
+    json.dumps(meta, allow_nan=False)
+
+
+def test_saved_models_rescore_identically(trained, tmp_path):
+    models, features, scores = trained
+    models.save(tmp_path / "m")
+    again = score_customers(CustomerModels.load(tmp_path / "m"), features, AS_OF)
+    for name, col in scores.columns.items():
+        np.testing.assert_array_equal(again.columns[name], col, err_msg=name)
+    np.testing.assert_array_equal(again.at_risk_order, scores.at_risk_order)
+    assert json.loads((tmp_path / "m" / "metadata.json").read_text())["version"] == models.metadata["version"]
+
+
+def test_later_orders_change_nothing_as_of_the_cutoff_and_training_is_deterministic(tmp_path_factory, orders,
+                                                                                       trained):
+    _, features, scores = trained
+    later = synthetic_orders(300, seed=99, start=AS_OF.isoformat(), days=60)
+    later = later[later["order_ts"].dt.date >= AS_OF]
+    assert len(later)
+    engine = _engine(tmp_path_factory, "appended", pd.concat([orders, later], ignore_index=True))
+    models2, features2, scores2 = _score(engine)
+    pd.testing.assert_frame_equal(features2, features)
+    for name, col in scores.columns.items():
+        np.testing.assert_array_equal(scores2.columns[name], col, err_msg=name)
+    np.testing.assert_array_equal(scores2.at_risk_order, scores.at_risk_order)
+    assert scores2.docs == scores.docs
+
+
+def test_short_history_takes_the_shorter_label_window_and_says_so(tmp_path_factory):
+    orders = synthetic_orders(300, seed=3, days=150, churn_days=80)
+    engine = _engine(tmp_path_factory, "short", orders)
+    as_of = dt.date(2023, 5, 31)  # ~148 days of history: < 30 + 2 x 60
+    models, _, scores = _score(engine, as_of)
+    churn = models.metadata["churn"]
+    assert churn["path"] == "short_history"
+    assert churn["label_window_days"] < CHURN_H and churn["label_window_days"] % 7 == 0
+    assert churn["scale"] == pytest.approx(CHURN_H / churn["label_window_days"])
+    assert models.metadata["clv"]["path"] == "short_history"
+    assert scores.docs["customer_models"]["churn"]["path"] == "short_history"
+    assert np.isfinite(scores.columns["churn_probability"]).all()
+
+
+def test_too_few_customers_is_insufficient_data(tmp_path_factory):
+    engine = _engine(tmp_path_factory, "few", synthetic_orders(20, seed=1))
+    with pytest.raises(InsufficientData) as err:
+        train_customer_models(engine, AS_OF)
+    assert err.value.missing == "customers" and err.value.available < 50
+
+
+def test_too_short_history_is_insufficient_data(tmp_path_factory):
+    engine = _engine(tmp_path_factory, "brief", synthetic_orders(200, seed=2, days=70))
+    with pytest.raises(InsufficientData) as err:
+        train_customer_models(engine, dt.date(2023, 3, 10))
+    assert err.value.missing == "history" and err.value.required == 86
+
+
+def test_single_label_class_is_insufficient_data(tmp_path_factory):
+    # everyone buys every few days and nobody leaves: no churned customer to learn from
+    engine = _engine(tmp_path_factory, "loyal", synthetic_orders(80, seed=5, churn_days=0, rate_scale=1.0))
+    with pytest.raises(InsufficientData) as err:
+        train_customer_models(engine, AS_OF, clv_horizon_days=CLV_H, churn_horizon_days=CHURN_H)
+    assert err.value.missing == "churn label classes"
