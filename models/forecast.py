@@ -1,0 +1,387 @@
+"""One global gradient-boosted demand model across products, direct multi-horizon, with conformal intervals.
+
+The strategy is *direct* (horizon as a feature), not recursive: a row is (product, origin o, horizon k) with
+features computed from days strictly before o and calendar/price features of the target day o + k, so one
+model forecasts days 0..H-1 without feeding its own predictions back (no compounding error, and the interval
+width can be calibrated per horizon). Quantity features and the target are divided by the product's recent
+level (``scale``: mean units per day over the 56 days before the origin) so one model serves products that sell
+1 or 1,000 units a day; predictions are multiplied back and clipped at zero.
+
+Intervals are split-conformal: the model is first fitted on targets before a validation window, stopped early
+on it, and the scaled residuals on that window give per-horizon-bucket quantiles; the final model is refitted on
+all data with the early-stopped number of trees and reuses those quantiles.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from models.forecast_features import FEATURES, PRICE_FEATURES, Panel, build_panel, make_rows
+
+__all__ = ["DemandForecaster", "ForecastResult", "Panel", "build_panel", "FEATURES", "HORIZON_BUCKETS"]
+
+# objective name -> (xgboost, lightgbm) objective
+_OBJECTIVES = {"squared": ("reg:squarederror", "regression"), "tweedie": ("reg:tweedie", "tweedie"),
+               "absolute": ("reg:absoluteerror", "l1"), "huber": ("reg:pseudohubererror", "huber")}
+# Upper ends (exclusive) of the horizon buckets that get their own conformal quantiles.
+HORIZON_BUCKETS = (7, 14, 28, 56, 91)
+
+
+@dataclass(frozen=True)
+class ForecastResult:
+    """Forecasts for ``product_ids`` (rows) and days ``as_of + 0 .. H-1`` (columns); never negative."""
+
+    product_ids: np.ndarray
+    predicted: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    whatif: np.ndarray | None = None  # (n, len(multipliers), H): point forecasts under price x multiplier
+
+
+class DemandForecaster(BaseEstimator):
+    """A global direct multi-horizon demand model (XGBoost or LightGBM) with conformal intervals.
+
+    Parameters
+    ----------
+    horizon_days : int
+        Days forecast from the origin (day 0 = the first day without data).
+    level : float
+        Nominal coverage of the interval (0.8 = 10th to 90th percentile).
+    backend : {"xgboost", "lightgbm"}
+    validation_days : int
+        Length of the time-based validation window (early stopping and conformal calibration).
+    min_history_days, min_sale_days : int
+        Eligibility: days since the first sale and sale days in the last 365 days.
+    origin_step : int
+        Days between training origins.
+    max_train_rows : int
+        Training rows are sampled down to this many (fixed seed).
+    """
+
+    def __init__(self, *, horizon_days: int = 90, level: float = 0.8, backend: str = "xgboost",
+                 validation_days: int = 28, min_history_days: int = 56, min_sale_days: int = 10,
+                 origin_step: int = 7, max_train_rows: int = 400_000, n_estimators: int = 2000,
+                 learning_rate: float = 0.05, max_depth: int = 6, early_stopping_rounds: int = 50,
+                 objective: str = "squared", target_cap: float | None = 10.0, train_price: str = "realized",
+                 n_jobs: int = 2, random_state: int | None = 0):
+        self.horizon_days = horizon_days
+        self.level = level
+        self.backend = backend
+        self.validation_days = validation_days
+        self.min_history_days = min_history_days
+        self.min_sale_days = min_sale_days
+        self.origin_step = origin_step
+        self.max_train_rows = max_train_rows
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.max_depth = max_depth
+        self.early_stopping_rounds = early_stopping_rounds
+        self.objective = objective
+        self.target_cap = target_cap
+        self.train_price = train_price
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, panel: Panel) -> DemandForecaster:
+        """Fit on every eligible product of ``panel`` (its days are the observed history)."""
+        self._validate_params()
+        eligible = self.eligible(panel)
+        if not eligible.any():
+            raise ValueError(f"no product has {self.min_history_days} days of history and {self.min_sale_days} "
+                             f"sale days: nothing to fit (panel of {panel.n_products} products, {panel.n_days} days)")
+        rng = np.random.default_rng(self.random_state)
+        end = panel.n_days
+        val_start = end - self.validation_days
+        train = self._training_rows(panel, eligible, target_end=val_start, rng=rng)
+        val = self._validation_rows(panel, eligible, val_start, end, rng)
+        if train[0].size == 0 or val[0].size == 0:
+            raise ValueError(f"panel of {panel.n_days} days is too short for {self.min_history_days} days of history "
+                             f"plus a {self.validation_days}-day validation window")
+        realized = self.train_price == "realized"
+        Xt, yt, st = make_rows(panel, *train, realized_price=realized)
+        Xv, yv, sv = make_rows(panel, *val, realized_price=False)
+        # one-off wholesale orders (e.g. 80,995 units in a day) would dominate the loss: cap the scaled target
+        cap = np.inf if self.target_cap is None else self.target_cap
+        yt_fit, yv_fit = np.minimum(yt, cap), np.minimum(yv, cap)
+        booster, best_iter = _fit_booster(self, Xt, yt_fit, st, Xv, yv_fit, sv, early_stopping=True)
+        pred_v = _predict_booster(self.backend, booster, Xv)
+        self.best_iteration_ = int(best_iter)
+        self.conformal_ = _conformal_table(yv, pred_v, sv, val[2], self.level)
+        self.validation_metrics_ = _metrics(yv * sv, np.maximum(pred_v * sv, 0.0),
+                                            *self._bounds(pred_v, sv, val[2], self.conformal_))
+        full = self._training_rows(panel, eligible, target_end=end, rng=rng)
+        Xf, yf, sf = make_rows(panel, *full, realized_price=realized)
+        self.booster_, _ = _fit_booster(self, Xf, np.minimum(yf, cap), sf, None, None, None, early_stopping=False,
+                                        n_estimators=self.best_iteration_ + 1)
+        self.feature_names_ = list(FEATURES)
+        self.feature_importance_ = _importance(self.backend, self.booster_, self.feature_names_)
+        self.feature_summary_ = _feature_summary(Xf, self.feature_names_)
+        self.n_train_rows_ = int(Xf.shape[0])
+        self.n_products_fitted_ = int(eligible.sum())
+        return self
+
+    def eligible(self, panel: Panel) -> np.ndarray:
+        """Boolean mask of products with enough history for the model (the rest need a fallback)."""
+        end = panel.n_days
+        age = end - panel.first_index
+        recent = panel.quantity[:, max(0, end - 365):end]
+        sale_days = np.sum(np.nan_to_num(recent) > 0, axis=1)
+        return (age >= self.min_history_days) & (sale_days >= self.min_sale_days)
+
+    # ------------------------------------------------------------------ predict
+    def predict(self, panel: Panel, *, rows: np.ndarray | None = None,
+                price_multipliers: tuple[float, ...] = ()) -> ForecastResult:
+        """Forecast days ``panel.n_days + 0 .. H-1`` for ``rows`` of the panel (default: the eligible ones).
+
+        The planned price is the last observed price; ``price_multipliers`` adds what-if point forecasts with
+        the planned price multiplied by each factor (the other features unchanged).
+        """
+        check_is_fitted(self, "booster_")
+        rows = np.flatnonzero(self.eligible(panel)) if rows is None else np.asarray(rows, dtype=np.int64)
+        H, origin = self.horizon_days, panel.n_days
+        ii = np.repeat(rows, H)
+        oo = np.full(ii.shape, origin, dtype=np.int64)
+        kk = np.tile(np.arange(H, dtype=np.int64), rows.size)
+        X, _, s = make_rows(panel, ii, oo, kk, with_target=False, realized_price=False)
+        raw = _predict_booster(self.backend, self.booster_, X)
+        lo, hi = self._bounds(raw, s, kk, self.conformal_)
+        point = np.maximum(raw * s, 0.0).reshape(rows.size, H)
+        whatif = None
+        if price_multipliers:
+            whatif = np.empty((rows.size, len(price_multipliers), H))
+            for j, m in enumerate(price_multipliers):
+                Xm, _, _ = make_rows(panel, ii, oo, kk, with_target=False, realized_price=False,
+                                           price_multiplier=float(m))
+                whatif[:, j, :] = np.maximum(_predict_booster(self.backend, self.booster_, Xm) * s, 0.0
+                                             ).reshape(rows.size, H)
+        return ForecastResult(panel.product_ids[rows], point, lo.reshape(rows.size, H), hi.reshape(rows.size, H),
+                              whatif)
+
+    def _bounds(self, raw: np.ndarray, scale: np.ndarray, k: np.ndarray,
+                table: dict[str, list[float]]) -> tuple[np.ndarray, np.ndarray]:
+        b = np.searchsorted(np.asarray(HORIZON_BUCKETS), k, side="right")
+        b = np.minimum(b, len(HORIZON_BUCKETS) - 1)
+        point = raw * scale
+        lo = np.asarray(table["lower"])[b] * scale + point
+        hi = np.asarray(table["upper"])[b] * scale + point
+        point = np.maximum(point, 0.0)
+        return np.clip(lo, 0.0, point), np.maximum(hi, point)
+
+    # ------------------------------------------------------------------ rows
+    def _training_rows(self, panel: Panel, eligible: np.ndarray, *, target_end: int,
+                       rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(product, origin, horizon) triples with every target before ``target_end``, sampled down."""
+        H, parts = self.horizon_days, []
+        for i in np.flatnonzero(eligible):
+            first = panel.first_index[i] + 28  # a month of history before the first origin
+            origins = np.arange(target_end - 1, first - 1, -self.origin_step)
+            for o in origins:
+                k = np.arange(min(H, target_end - o))
+                parts.append((np.full(k.size, i), np.full(k.size, o), k))
+        return _concat_sample(parts, self.max_train_rows, rng)
+
+    def _validation_rows(self, panel: Panel, eligible: np.ndarray, start: int, end: int,
+                         rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Targets in [start, end) from weekly origins at and before ``start``: every horizon is represented."""
+        H, parts = self.horizon_days, []
+        for i in np.flatnonzero(eligible):
+            first = panel.first_index[i] + 28
+            for o in range(start, max(first, start - H) - 1, -7):
+                k = np.arange(max(0, start - o), min(H, end - o))
+                if k.size:
+                    parts.append((np.full(k.size, i), np.full(k.size, o), k))
+        return _concat_sample(parts, self.max_train_rows // 2, rng)
+
+    def _validate_params(self) -> None:
+        if not 0 < self.level < 1:
+            raise ValueError(f"level must be in (0, 1), got {self.level}")
+        if self.backend not in ("xgboost", "lightgbm"):
+            raise ValueError(f"backend must be 'xgboost' or 'lightgbm', got {self.backend!r}")
+        if not 1 <= self.horizon_days <= HORIZON_BUCKETS[-1] - 1:
+            raise ValueError(f"horizon_days must be in 1..{HORIZON_BUCKETS[-1] - 1}, got {self.horizon_days}")
+        if self.validation_days < 7:
+            raise ValueError(f"validation_days must be >= 7, got {self.validation_days}")
+        if self.objective not in _OBJECTIVES:
+            raise ValueError(f"objective must be one of {sorted(_OBJECTIVES)}, got {self.objective!r}")
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, folder: str | Path) -> None:
+        """Write the booster (the library's own text format, no pickle) and the fitted state as JSON."""
+        check_is_fitted(self, "booster_")
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        if self.backend == "xgboost":
+            self.booster_.save_model(str(folder / "booster.json"))
+        else:
+            (folder / "booster.txt").write_text(self.booster_.model_to_string())
+        state = {"params": self.get_params(), "best_iteration": self.best_iteration_,
+                 "conformal": self.conformal_, "validation_metrics": self.validation_metrics_,
+                 "feature_names": self.feature_names_, "feature_importance": self.feature_importance_,
+                 "feature_summary": self.feature_summary_, "n_train_rows": self.n_train_rows_,
+                 "n_products_fitted": self.n_products_fitted_}
+        (folder / "forecaster.json").write_text(json.dumps(state, indent=1))
+
+    @classmethod
+    def load(cls, folder: str | Path) -> DemandForecaster:
+        folder = Path(folder)
+        state = json.loads((folder / "forecaster.json").read_text())
+        model = cls(**state["params"])
+        if model.backend == "xgboost":
+            import xgboost as xgb
+
+            model.booster_ = xgb.Booster()
+            model.booster_.load_model(str(folder / "booster.json"))
+        else:
+            import lightgbm as lgb
+
+            model.booster_ = lgb.Booster(model_str=(folder / "booster.txt").read_text())
+        if list(state["feature_names"]) != list(FEATURES):
+            raise ValueError(f"saved model's features {state['feature_names']} differ from this code's {FEATURES}")
+        model.best_iteration_ = state["best_iteration"]
+        model.conformal_ = state["conformal"]
+        model.validation_metrics_ = state["validation_metrics"]
+        model.feature_names_ = state["feature_names"]
+        model.feature_importance_ = state["feature_importance"]
+        model.feature_summary_ = state["feature_summary"]
+        model.n_train_rows_ = state["n_train_rows"]
+        model.n_products_fitted_ = state["n_products_fitted"]
+        return model
+
+
+# ---------------------------------------------------------------------- private kernels (valid input assumed)
+def _concat_sample(parts, cap: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if not parts:
+        e = np.empty(0, dtype=np.int64)
+        return e, e, e
+    i = np.concatenate([p[0] for p in parts]).astype(np.int64)
+    o = np.concatenate([p[1] for p in parts]).astype(np.int64)
+    k = np.concatenate([p[2] for p in parts]).astype(np.int64)
+    if i.size > cap:
+        keep = np.sort(rng.choice(i.size, size=cap, replace=False))
+        i, o, k = i[keep], o[keep], k[keep]
+    return i, o, k
+
+
+def _fit_booster(est: DemandForecaster, Xt, yt, st, Xv, yv, sv, *, early_stopping: bool,
+                 n_estimators: int | None = None):
+    """Train on scaled targets, each row weighted by its scale (so big sellers count as in unit-weighted WAPE)."""
+    n_trees = n_estimators or est.n_estimators
+    mono = [(-1 if f in PRICE_FEATURES else 0) for f in FEATURES]
+    if est.backend == "xgboost":
+        import xgboost as xgb
+
+        params = {"objective": _OBJECTIVES[est.objective][0],
+                  "eta": est.learning_rate, "max_depth": est.max_depth, "subsample": 0.8,
+                  "colsample_bytree": 0.8, "min_child_weight": 5.0, "lambda": 1.0, "tree_method": "hist",
+                  "nthread": est.n_jobs, "seed": est.random_state or 0,
+                  "monotone_constraints": "(" + ",".join(map(str, mono)) + ")"}
+        dtrain = xgb.DMatrix(Xt, label=yt, weight=st, feature_names=list(FEATURES), missing=np.nan)
+        evals, kw = [], {}
+        if early_stopping:
+            dval = xgb.DMatrix(Xv, label=yv, weight=sv, feature_names=list(FEATURES), missing=np.nan)
+            evals, kw = [(dval, "validation")], {"early_stopping_rounds": est.early_stopping_rounds}
+        booster = xgb.train(params, dtrain, num_boost_round=n_trees, evals=evals, verbose_eval=False, **kw)
+        best = booster.best_iteration if early_stopping else n_trees - 1
+        return booster, best
+    import lightgbm as lgb
+
+    params = {"objective": _OBJECTIVES[est.objective][1],
+              "learning_rate": est.learning_rate, "num_leaves": 2 ** est.max_depth - 1, "max_depth": est.max_depth,
+              "bagging_fraction": 0.8, "bagging_freq": 1, "feature_fraction": 0.8, "min_child_weight": 5.0,
+              "num_threads": est.n_jobs, "seed": est.random_state or 0, "deterministic": True, "verbose": -1,
+              "monotone_constraints": mono}
+    dtrain = lgb.Dataset(Xt, label=yt, weight=st, feature_name=list(FEATURES), free_raw_data=False)
+    callbacks, valid = [], []
+    if early_stopping:
+        valid = [lgb.Dataset(Xv, label=yv, weight=sv, reference=dtrain)]
+        callbacks = [lgb.early_stopping(est.early_stopping_rounds, verbose=False)]
+    booster = lgb.train(params, dtrain, num_boost_round=n_trees, valid_sets=valid, callbacks=callbacks)
+    best = (booster.best_iteration - 1) if early_stopping and booster.best_iteration > 0 else n_trees - 1
+    return booster, best
+
+
+def _predict_booster(backend: str, booster, X: np.ndarray) -> np.ndarray:
+    if backend == "xgboost":
+        import xgboost as xgb
+
+        return booster.predict(xgb.DMatrix(X, feature_names=list(FEATURES), missing=np.nan),
+                               iteration_range=(0, booster.best_iteration + 1) if _has_best(booster) else (0, 0))
+    return booster.predict(X, num_iteration=booster.best_iteration or None)
+
+
+def _has_best(booster) -> bool:
+    try:
+        return booster.best_iteration is not None
+    except AttributeError:
+        return False
+
+
+def _conformal_table(y: np.ndarray, pred: np.ndarray, scale: np.ndarray, k: np.ndarray,
+                     level: float) -> dict[str, list[float]]:
+    """Per horizon bucket: the (1-level)/2 and (1+level)/2 quantiles of scaled residuals y/scale - pred."""
+    resid = y - pred
+    b = np.minimum(np.searchsorted(np.asarray(HORIZON_BUCKETS), k, side="right"), len(HORIZON_BUCKETS) - 1)
+    lo_q, hi_q = (1 - level) / 2, (1 + level) / 2
+    lower, upper, counts = [], [], []
+    for j in range(len(HORIZON_BUCKETS)):
+        r = resid[b == j]
+        if r.size < 30:  # too few: borrow every residual
+            r = resid
+        lower.append(float(np.quantile(r, lo_q)))
+        upper.append(float(np.quantile(r, hi_q)))
+        counts.append(int((b == j).sum()))
+    return {"buckets": list(HORIZON_BUCKETS), "lower": lower, "upper": upper, "n": counts}
+
+
+def _metrics(y: np.ndarray, p: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> dict[str, float]:
+    denom = max(float(np.abs(y).sum()), 1e-9)
+    return {"wape": float(np.abs(y - p).sum() / denom), "bias": float((p - y).sum() / denom),
+            "rmse": float(np.sqrt(np.mean((y - p) ** 2))), "coverage": float(np.mean((y >= lo) & (y <= hi))),
+            "mean_width": float(np.mean(hi - lo)), "n": int(y.size)}
+
+
+def _importance(backend: str, booster, names: list[str]) -> list[dict[str, Any]]:
+    if backend == "xgboost":
+        raw = booster.get_score(importance_type="total_gain")
+        gains = np.array([raw.get(n, 0.0) for n in names])
+    else:
+        gains = booster.feature_importance(importance_type="gain").astype(float)
+    total = gains.sum() or 1.0
+    order = np.argsort(-gains, kind="stable")
+    return [{"feature": names[j], "importance": round(float(gains[j] / total), 6)} for j in order]
+
+
+def _feature_summary(X: np.ndarray, names: list[str]) -> dict[str, dict[str, float]]:
+    """Per feature: mean, std and quantiles of the training rows (the refresh compares them for drift)."""
+    out = {}
+    for j, n in enumerate(names):
+        col = X[:, j][np.isfinite(X[:, j])]
+        if col.size == 0:
+            out[n] = {"missing": 1.0}
+            continue
+        q = np.quantile(col, [0.05, 0.25, 0.5, 0.75, 0.95])
+        out[n] = {"mean": float(col.mean()), "std": float(col.std()), "p05": float(q[0]), "p25": float(q[1]),
+                  "p50": float(q[2]), "p75": float(q[3]), "p95": float(q[4]),
+                  "missing": float(1 - col.size / X.shape[0])}
+    return out
+
+
+def to_frame(result: ForecastResult, start: pd.Timestamp) -> pd.DataFrame:
+    """Long frame (product_id, date, predicted_quantity, confidence_lower, confidence_upper) of a result."""
+    n, H = result.predicted.shape
+    return pd.DataFrame({
+        "product_id": np.repeat(result.product_ids, H),
+        "date": np.tile(pd.date_range(start, periods=H, freq="D").values, n),
+        "predicted_quantity": result.predicted.ravel(),
+        "confidence_lower": result.lower.ravel(),
+        "confidence_upper": result.upper.ravel(),
+    })
