@@ -142,6 +142,7 @@ def _dispatch(event: dict[str, Any], context: Any) -> dict[str, Any]:
         metrics.add_metric(name="ScheduledEvents", unit=MetricUnit.Count, value=1)
         return run_scheduled(event, runtime.settings)
     if kind == "unknown":
+        metrics.add_metric(name="UnsupportedEvents", unit=MetricUnit.Count, value=1)
         logger.error("unsupported event shape", extra={"keys": sorted(event)[:20] if isinstance(event, dict) else []})
         raise ValueError("unsupported event: expected API Gateway (payload 1.0 or 2.0) or a scheduled event")
     return _serve(event, context, http_app if kind == "http" else rest_app)
