@@ -130,9 +130,9 @@ class ChurnModel(BaseEstimator):
         self.feature_names_ = [str(c) for c in X.columns]
         self.booster_ = lgb.LGBMClassifier(
             n_estimators=self.n_estimators, learning_rate=self.learning_rate, num_leaves=self.num_leaves,
-            min_child_samples=_min_child(self.min_child_samples, y.size), subsample=0.8, subsample_freq=1, colsample_bytree=0.8,
-            reg_lambda=1.0, random_state=self.random_state, n_jobs=1, deterministic=True, force_row_wise=True,
-            verbose=-1,
+            min_child_samples=_min_child(self.min_child_samples, y.size), subsample=0.8, subsample_freq=1,
+            colsample_bytree=0.8, reg_lambda=1.0, random_state=self.random_state, n_jobs=1, deterministic=True,
+            force_row_wise=True, verbose=-1,
         ).fit(X, y)
         gain = self.booster_.booster_.feature_importance(importance_type="gain")
         total = float(gain.sum()) or 1.0
