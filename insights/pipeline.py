@@ -290,13 +290,15 @@ class _Run:
             side.save(models, folder)
             (folder / DRIFT_FILE).write_text(json.dumps(
                 {k: reference_bins(v) for k, v in sorted(current.items())}, sort_keys=True))
+            seconds = round(time.perf_counter() - started, 3)
             info = {"trained_as_of": self.iso, "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                    "train_seconds": round(time.perf_counter() - started, 3), "decision": f"trained: {reason}",
+                    "train_seconds": seconds, "decision": f"trained: {reason}",
                     "model_version": f"{side.name}-{self.iso}-{_folder_hash(folder)[:8]}"}
             self.metrics.emit("Retrained", 1, "Count", {"side": side.name})
         loaded = side.load(folder)
         info["metadata"] = _jsonable(side.describe(loaded))
-        rep.notes.append(f"{side.name} {info['decision']}")
+        took = f" in {info['train_seconds']:.1f} s" if "train_seconds" in info else ""
+        rep.notes.append(f"{side.name} {info['decision']}{took}")
         self.observer.stage_advanced("train", side.name)
         return {**info, "loaded": loaded}
 

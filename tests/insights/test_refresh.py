@@ -443,3 +443,56 @@ def replace_ns(ns: argparse.Namespace, **kw) -> argparse.Namespace:
 def test_policy_reads_settings():
     p = RefreshPolicy.from_settings(replace(Settings(), retrain_after_days=7, drift_threshold=0.5))
     assert (p.retrain_after_days, p.drift_threshold) == (7, 0.5)
+
+
+# ------------------------------------------------------------------------------ drift and Athena retries
+
+def test_psi_is_near_zero_for_the_same_population_and_large_for_a_shift():
+    from insights.pipeline_drift import psi, reference_bins
+
+    rng = np.random.default_rng(0)
+    ref = reference_bins(rng.gamma(2.0, 30.0, 5000))
+    assert psi(ref, rng.gamma(2.0, 30.0, 5000)) < 0.02
+    assert psi(ref, rng.gamma(2.0, 30.0, 5000) + 40) > 0.2
+    with_missing = np.append(rng.gamma(2.0, 30.0, 4000), np.full(1000, np.nan))
+    assert psi(ref, with_missing) > 0.2  # a feature that went missing for a fifth of rows is drift too
+
+
+def test_athena_throttling_is_retried_then_the_refresh_fails_and_publishes_nothing(lake, tmp_path):
+    from athena.athena_engine import AthenaEngine
+
+    class ThrottledCursor:
+        query_id = "q-1"
+
+        def execute(self, sql, params):
+            raise RuntimeError("An error occurred (ThrottlingException): Rate exceeded")
+
+        def close(self):
+            pass
+
+    class Connection:
+        attempts = 0
+
+        def cursor(self, on_poll=None):
+            Connection.attempts += 1
+            return ThrottledCursor()
+
+    store = LocalSnapshotStore(tmp_path / "snaps")
+    good = refresh(lake, store).version
+    sleeps: list[float] = []
+    engine = AthenaEngine(Connection(), max_retries=3, backoff_s=2.0, sleep=sleeps.append)
+    with pytest.raises(DataAccessError) as info:
+        run_refresh(engine=engine, store=store, sides=[FakeCustomers()], as_of=AS_OF + timedelta(days=1))
+    assert info.value.state == "THROTTLED" and Connection.attempts == 4 and sleeps == [2.0, 4.0, 8.0]
+    assert any("stage 'extract' failed" in n for n in info.value.__notes__)
+    assert store.latest_version() == good
+
+
+def test_the_engine_follows_the_lake_setting(tmp_path, monkeypatch):
+    from athena.athena_engine import AthenaEngine
+
+    monkeypatch.setattr(AthenaEngine, "from_settings", classmethod(lambda cls, s: ("athena", s.athena_workgroup)))
+    assert refresh_mod.engine_from_settings(Settings(lake="s3://lake/prefix", athena_workgroup="wg")) == \
+        ("athena", "wg")
+    with pytest.raises(FileNotFoundError, match="no lake at"):
+        refresh_mod.engine_from_settings(Settings(lake=str(tmp_path / "missing")))
