@@ -36,7 +36,16 @@ class DuckDBEngine:
     def over_lake(
         cls, lake: str | Path, *, threads: int | None = None, memory_limit: str | None = None
     ) -> DuckDBEngine:
-        """An in-memory DuckDB with views over ``lake/orders`` (Hive partitions) and ``lake/customers``."""
+        """An in-memory DuckDB with views over ``lake/orders`` (Hive partitions) and ``lake/customers``.
+
+        A lake that is not a local folder is an error, not an empty result: the wrong path (or an s3:// lake,
+        which is Athena's) would otherwise answer every query with no rows.
+        """
+        if str(lake).startswith("s3://"):
+            raise DataAccessError(f"DuckDBEngine reads a local lake folder; {lake} is Athena's (use AthenaEngine)")
+        if not Path(lake).is_dir():
+            raise DataAccessError(f"no lake at {lake}: create one with `python -m insights sample` or "
+                                  "`python -m insights import`")
         con = duckdb.connect(":memory:")
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET integer_division = true")

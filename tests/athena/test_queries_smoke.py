@@ -59,3 +59,18 @@ def test_customer_features_reads_only_partitions_before_the_cutoff(duck):
         "EXPLAIN " + duck.sql_for("customer_features", {"cutoff": "2024-01-02"})).fetchall())
     scans = [part.split()[0].split("/") for part in plan.split("Scanning Files:")[1:]]
     assert scans and all(int(read) <= 3 < int(total) for read, total in scans), plan  # 2023-09-01 .. 2024-01-01
+
+
+def test_a_missing_or_remote_lake_is_an_error_not_an_empty_answer(tmp_path):
+    import pytest
+
+    from athena.duckdb_engine import DuckDBEngine
+    from athena.engine import DataAccessError
+
+    with pytest.raises(DataAccessError, match="no lake at"):
+        DuckDBEngine.over_lake(tmp_path / "typo")
+    with pytest.raises(DataAccessError, match="local lake folder"):
+        DuckDBEngine.over_lake("s3://bucket/lake")
+    (tmp_path / "empty").mkdir()
+    assert DuckDBEngine.over_lake(tmp_path / "empty").query("lake_summary", {"cutoff": "2024-01-01"}).iloc[0][
+        "order_lines"] == 0  # an existing lake without data is a valid, empty lake
