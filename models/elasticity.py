@@ -55,7 +55,7 @@ class ElasticityEstimate:
 
 def estimate_elasticity(dates: np.ndarray, quantity: np.ndarray, price: np.ndarray, *,
                         promo: np.ndarray | None = None, method: str = "poisson", min_observations: int = 30,
-                        min_log_price_std: float = 0.01, min_distinct_prices: int = 3,
+                        min_log_price_std: float = 0.01, min_distinct_prices: int = 2,
                         max_standard_error: float = 0.5, confidence: float = 0.95) -> ElasticityEstimate:
     """Estimate b in log E[Q] = a + b log P + day-of-week + season + trend (+ promo).
 
