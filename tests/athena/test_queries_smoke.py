@@ -74,3 +74,14 @@ def test_a_missing_or_remote_lake_is_an_error_not_an_empty_answer(tmp_path):
     (tmp_path / "empty").mkdir()
     assert DuckDBEngine.over_lake(tmp_path / "empty").query("lake_summary", {"cutoff": "2024-01-01"}).iloc[0][
         "order_lines"] == 0  # an existing lake without data is a valid, empty lake
+
+
+def test_parameters_are_rendered_as_escaped_literals_not_sql(duck):
+    import pytest
+
+    from athena.engine import DataAccessError
+
+    text = render(load_sql("lake_summary"), {"cutoff": "2024-03-01' OR '1'='1"})
+    assert "DATE '2024-03-01'' OR ''1''=''1'" in text  # one quoted string literal, quotes doubled
+    with pytest.raises(DataAccessError):  # not a date: the engine refuses it instead of running injected SQL
+        duck.query("lake_summary", {"cutoff": "2024-03-01' OR '1'='1"})
