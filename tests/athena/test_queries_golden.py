@@ -117,7 +117,7 @@ def test_lake_summary_matches_the_reference(duck, tiny_orders):
     assert lake_summary(tiny_orders, CUTOFF)["customers"] == 5  # c1, c2, c4, c5, c6: guests are not customers
 
 
-def test_features_as_of_a_cutoff_ignore_orders_added_later(tmp_path, tiny_orders, tiny_customers, duck):
+def test_answers_as_of_a_cutoff_ignore_orders_added_later(tmp_path, tiny_orders, tiny_customers, duck):
     later = [
         ("n1", "c1", "2024-03-01 00:00", "p1", 50, 5.0, "toys"),    # on the cutoff day
         ("n2", "c4", "2024-03-02 10:00", "p2", 1, 10.0, "books"),   # c4's first purchase, after the cutoff
@@ -127,8 +127,9 @@ def test_features_as_of_a_cutoff_ignore_orders_added_later(tmp_path, tiny_orders
     ]
     grown = tmp_path / "grown"
     write_lake(grown, orders_frame(ORDERS + later), tiny_customers)
-    before = duck.query("customer_features", {"cutoff": CUTOFF})
-    after = DuckDBEngine.over_lake(grown).query("customer_features", {"cutoff": CUTOFF})
-    pd.testing.assert_frame_equal(before, after)
+    grown_engine = DuckDBEngine.over_lake(grown)
+    for name, params in [("customer_features", {"cutoff": CUTOFF}), ("lake_summary", {"cutoff": CUTOFF}),
+                         ("daily_sales", {"start": "2023-01-01", "end": CUTOFF})]:
+        pd.testing.assert_frame_equal(duck.query(name, params), grown_engine.query(name, params), obj=name)
     assert not DuckDBEngine.over_lake(grown).query("customer_labels", {"cutoff": CUTOFF, "horizon_days": 60}).equals(
         duck.query("customer_labels", {"cutoff": CUTOFF, "horizon_days": 60}))  # the new rows are visible
