@@ -55,7 +55,7 @@ def record(out: Path) -> int:
 
         def query(self, name, params=None):
             frame = self.inner.query(name, params)
-            self.calls.append((name, dict(params or {}), frame.copy()))
+            self.calls.append((name, dict(params or {}), _portable(frame)))
             return frame
 
     engine = RecordingEngine(DuckDBEngine.over_lake(str(lake)))
@@ -65,9 +65,45 @@ def record(out: Path) -> int:
                             store=LocalSnapshotStore(snapshots), metrics=RecordingMetricsSink())
     with open(out / "queries.pkl", "wb") as f:
         pickle.dump(engine.calls, f, protocol=5)
+    (out / "dev_version.txt").write_text(str(summary.get("version")))
     print(f"record: {len(engine.calls)} queries recorded from a {400}-customer lake; dev refresh "
           f"{time.perf_counter() - started:.1f} s -> {summary.get('version')}")
     return 0
+
+
+def _portable(frame) -> dict:
+    """A frame as numpy arrays and Python objects only: the package has no pyarrow, and pandas 3 backs its
+    strings with pyarrow where pyarrow is installed, so a pickled dev frame would not load there."""
+    import numpy as np
+    import pandas as pd
+
+    columns = {}
+    for name in frame.columns:
+        col = frame[name]
+        if pd.api.types.is_string_dtype(col.dtype) or col.dtype == object:
+            columns[name] = ("str", col.to_numpy(dtype=object, na_value=None))
+        elif isinstance(col.dtype, np.dtype):
+            columns[name] = (None, col.to_numpy())
+        else:  # nullable extension dtypes (Int64, boolean, ...)
+            columns[name] = (str(col.dtype), col.to_numpy(dtype=object, na_value=None))
+    return {"index": list(frame.index), "columns": columns}
+
+
+def _frame(portable: dict):
+    """Rebuild a _portable frame with the dtypes pandas picks in this interpreter (python-backed strings)."""
+    import pandas as pd
+
+    data = {}
+    for name, (kind, values) in portable["columns"].items():
+        if kind == "str":
+            data[name] = pd.Series(values, dtype="str")
+        elif kind is None:
+            data[name] = pd.Series(values)
+        else:
+            data[name] = pd.Series(pd.array(values, dtype=kind))
+    frame = pd.DataFrame(data)
+    frame.index = pd.Index(portable["index"]) if len(portable["index"]) else frame.index
+    return frame
 
 
 def _date(text):
@@ -199,18 +235,23 @@ def check(package: Path, boto3_dir: Path, fixture: Path) -> int:
         def query(self, name, params=None):
             for rec_name, rec_params, frame in self.recorded:
                 if rec_name == name and rec_params == dict(params or {}):
-                    return frame.copy()
+                    return _frame(frame)
             raise AssertionError(f"the refresh asked for {name} {params}, which the record step never ran")
 
     started = time.perf_counter()
     summary = run_scheduled({"action": "retrain", "as_of": AS_OF}, load_settings(), engine=ReplayEngine(calls),
                             metrics=RecordingMetricsSink())
     print(f"  refresh: {time.perf_counter() - started:.1f} s -> version {summary.get('version')}")
+    # Version ids end in a hash of the snapshot's content: the package must compute what the dev venv computed.
+    dev_version = (fixture / "dev_version.txt").read_text()
+    assert summary["version"].rsplit("-", 1)[1] == dev_version.rsplit("-", 1)[1], (
+        f"the package's snapshot content differs from the dev venv's: {summary['version']} vs {dev_version}")
+    print(f"  same content hash as the dev venv's refresh of the same data ({dev_version.rsplit('-', 1)[1]})")
     maps = Path("/proc/self/maps").read_text() if Path("/proc/self/maps").exists() else ""
     if "lightgbm" in sys.modules and "libgomp.so.1" in maps:
         gomp = sorted({line.split()[-1] for line in maps.splitlines() if "libgomp.so.1" in line})
         print(f"  libgomp.so.1 loaded from: {gomp}")
-        assert any(g.startswith(str(package / "lib")) for g in gomp), f"lightgbm did not use the bundled libgomp: {gomp}"
+        assert any(g.startswith(str(package / "lib")) for g in gomp), f"lightgbm ignored the bundled libgomp: {gomp}"
 
     print("4. the API answers from the new snapshot (API Gateway HTTP API payload 2.0 events)")
     import jwt
@@ -227,17 +268,31 @@ def check(package: Path, boto3_dir: Path, fixture: Path) -> int:
     assert segments, "empty segments answer"
     at_risk = _call(handler, _http_event("GET", "/demand-insights/at-risk-customers", token=token,
                                          query={"threshold": 0, "limit": 5}), 200)
-    ids = [c["customer_id"] for c in at_risk.get("customers", [])][:3]
+    ids = [c["customer_id"] for c in at_risk.get("at_risk_customers", [])][:3]
     assert ids, f"no customers in the at-risk answer: {json.dumps(at_risk)[:300]}"
-    _call(handler, _http_event("POST", "/demand-insights/churn", token=token,
-                               body={"customer_ids": [*ids, "NO-SUCH-CUSTOMER"]}), 200)
+    churn = _call(handler, _http_event("POST", "/demand-insights/churn", token=token,
+                                       body={"customer_ids": [*ids, "NO-SUCH-CUSTOMER"]}), 200)
+    assert "NO-SUCH-CUSTOMER" in json.dumps(churn.get("not_found")), f"unknown id not listed: {churn}"
     _call(handler, _http_event("POST", "/demand-insights/clv", token=token, body={"customer_ids": ids}), 200)
+    import numpy as np
+
+    tables = snapshots / "versions" / summary["version"] / "tables"
+    products = np.load(tables / "forecast" / "product_id.npy")
+    status = np.load(tables / "forecast" / "status.npy")
+    assert len(products), "the refresh forecast no product"
+    product = str(products[int(np.argmax(status == "ok"))])
+    forecast = _call(handler, _http_event("POST", "/demand-insights/forecast", token=token,
+                                          body={"product_id": product, "forecast_days": 14}), 200)
+    assert len(json.dumps(forecast)) > 200, forecast
+    _call(handler, _http_event("POST", "/demand-insights/forecast", token=token,
+                               body={"product_id": "NO-SUCH-PRODUCT", "forecast_days": 14}), 404)
     _call(handler, _http_event("GET", "/demand-insights/openapi.json"), 200)
 
     print("5. every module came from the package, the boto3 folder or the standard library")
     allowed = [str(package), str(boto3_dir), sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"]]
-    strays = sorted({getattr(m, "__file__", None) or "" for m in list(sys.modules.values())} - {""})
-    strays = [f for f in strays if not any(f.startswith(a) for a in allowed)]
+    skip = ("__main__", "__mp_main__")  # this script (joblib aliases it as __mp_main__)
+    files = {n: getattr(m, "__file__", None) or "" for n, m in list(sys.modules.items()) if n not in skip}
+    strays = sorted(f"{n}: {f}" for n, f in files.items() if f and not any(f.startswith(a) for a in allowed))
     assert not strays, f"modules from outside the package: {strays[:10]}"
     print(f"  {len(sys.modules)} modules loaded, all from the package, boto3 or the standard library")
     print("smoke test passed")
