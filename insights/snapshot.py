@@ -14,8 +14,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ColumnTable", "Snapshot", "load_local_version", "snapshot_from_manifest", "write_table", "write_doc",
-           "file_digests", "content_hash", "sha256_file", "MANIFEST"]
+from insights.errors import InsufficientData
+
+__all__ = ["ColumnTable", "Snapshot", "MissingFromSnapshot", "load_local_version", "snapshot_from_manifest",
+           "write_table", "write_doc", "file_digests", "content_hash", "sha256_file", "MANIFEST"]
 
 MANIFEST = "manifest.json"
 
@@ -78,9 +80,13 @@ class Snapshot:
         return str(self.manifest.get("created_at", ""))
 
     def table(self, name: str) -> ColumnTable:
+        if name not in self.tables:
+            raise MissingFromSnapshot(self, "table", name)
         return self.tables[name]
 
     def doc(self, name: str) -> Any:
+        if name not in self.docs:
+            raise MissingFromSnapshot(self, "document", name)
         return self.docs[name]
 
     @classmethod
@@ -94,6 +100,20 @@ class Snapshot:
             tables={n: ColumnTable(dict(cols), cols.keys(), key=keys.get(n)) for n, cols in tables.items()},
             docs=dict(docs),
         )
+
+
+class MissingFromSnapshot(InsufficientData, KeyError):
+    """The snapshot has no such table or document (the refresh skipped that model family): the API answers 422.
+
+    Still a KeyError, so ``name in``-style callers that catch KeyError keep working.
+    """
+
+    def __init__(self, snapshot: Snapshot, kind: str, name: str) -> None:
+        skipped = sorted(k for k, v in (snapshot.manifest.get("sides") or {}).items() if v == "skipped")
+        why = f" (the refresh skipped: {', '.join(skipped)}; see the manifest's check_notes)" if skipped else ""
+        super().__init__(f"snapshot {snapshot.version} has no {name!r} {kind}{why}", missing=f"{kind}:{name}")
+
+    __str__ = InsufficientData.__str__
 
 
 class _LazyDocs(Mapping[str, Any]):
