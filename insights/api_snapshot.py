@@ -146,6 +146,12 @@ class SnapshotCache:
 
 def _warm(snapshot: Snapshot) -> None:
     """Map every column and parse every document now, so a later request never hits a missing file."""
+    for entry in snapshot.manifest.get("files", []):  # every file the manifest lists must be there
+        parts = str(entry.get("path", "")).split("/")
+        if len(parts) == 3 and parts[0] == "tables" and parts[2].endswith(".npy"):
+            snapshot.table(parts[1])[parts[2][:-4]]
+        elif len(parts) == 2 and parts[0] == "docs" and parts[1].endswith(".json"):
+            snapshot.doc(parts[1][:-5])
     for name in snapshot.tables:
         table = snapshot.table(name)
         for column in table:
