@@ -24,3 +24,26 @@ class Reply:
 
 def b64url(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def small_orders(start: str = "2025-01-01", days: int = 120, *, customers: int = 60, products: int = 6,
+                 lines: int = 900, seed: int = 3, skip_days: tuple[str, ...] = ()) -> Any:
+    """A small, valid order-line frame (contract columns) spread over ``days`` days, none on ``skip_days``."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    day = rng.integers(0, days, lines)
+    ts = pd.Timestamp(start, tz="UTC") + pd.to_timedelta(day, unit="D") + pd.to_timedelta(
+        rng.integers(0, 86_400, lines), unit="s")
+    frame = pd.DataFrame({
+        "order_id": [f"o{i // 3:05d}" for i in range(lines)],
+        "customer_id": [f"c{c:03d}" for c in rng.integers(0, customers, lines)],
+        "order_ts": ts,
+        "product_id": [f"p{p:02d}" for p in rng.integers(0, products, lines)],
+        "quantity": rng.integers(1, 6, lines),
+        "unit_price": rng.choice([2.5, 3.0, 4.0], lines),
+    })
+    if skip_days:
+        frame = frame[~frame["order_ts"].dt.strftime("%Y-%m-%d").isin(skip_days)]
+    return frame.reset_index(drop=True)
