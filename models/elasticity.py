@@ -2,10 +2,11 @@
 
 A naive regression of log units on log price lies when prices move with the season (higher in the busy
 months, promotions in the quiet ones) or with the trend. The controls take that variation out: day-of-week
-dummies, yearly Fourier terms (two pairs with a year of data, one with four months, none below) and a linear
-trend, plus a promotion dummy when the data has one. b is then identified by price changes *within* the
-season and trend. Standard errors are Newey-West (HAC), because what the controls miss (demand shocks that
-last days or weeks) makes daily residuals autocorrelated and plain OLS intervals too narrow.
+dummies, yearly Fourier terms (four pairs with a year of data, two with six months, one with four, none
+below) and a piecewise-linear trend with a knot every ~5 months, plus a promotion dummy when the data has
+one. b is then identified by price changes *within* the season and trend. Standard errors are Newey-West
+(HAC), because what the controls miss (demand shocks that last days or weeks) makes daily residuals
+autocorrelated and plain OLS intervals too narrow.
 
 Two estimators of the same constant-elasticity model:
 - ``method="poisson"`` (default): Poisson pseudo-maximum likelihood on every calendar day, zero-sales days
@@ -170,13 +171,18 @@ def _design(d: np.ndarray, lp: np.ndarray, promo: np.ndarray | None) -> tuple[np
             cols.append((dow == k).astype(float))
             names.append(f"dow_{k}")
     doy = (d - d.astype("datetime64[Y]").astype("datetime64[D]")).astype(np.int64) + 1.0
-    pairs = 2 if span >= 365 else (1 if span >= 120 else 0)
+    pairs = 4 if span >= 365 else (2 if span >= 180 else (1 if span >= 120 else 0))
     for k in range(1, pairs + 1):
         cols += [np.sin(2 * np.pi * k * doy / 365.25), np.cos(2 * np.pi * k * doy / 365.25)]
         names += [f"season_sin_{k}", f"season_cos_{k}"]
     if span >= 28:
         cols.append(days / 365.25)
         names.append("trend")
+    # a piecewise-linear trend (a knot every ~5 months): the customer base grows and churns unevenly, and a
+    # straight line leaves slow swings in the residuals that bias b and make its interval too narrow
+    for j, knot in enumerate(np.arange(1, int(span // 146)) * 146.0):
+        cols.append(np.maximum(days - knot, 0.0) / 365.25)
+        names.append(f"trend_knot_{j + 1}")
     if promo is not None and 0 < promo.mean() < 1:
         cols.append(promo)
         names.append("promo")
