@@ -153,4 +153,6 @@ cp tests/deploy/smoke_package.py "$SMOKE/smoke_package.py"
 env -i HOME="$SMOKE" PATH=/usr/bin:/bin LD_LIBRARY_PATH="$PKG/lib" TZ=UTC \
     "$PY312" -I "$SMOKE/smoke_package.py" check --package "$PKG" --boto3 "$BOTO_DIR" --fixture "$SMOKE" \
     || die "smoke test failed"
+say "The score Parquet the package wrote matches the Glue tables (read back with the dev venv's pyarrow)"
+"$DEV_PYTHON" tests/deploy/smoke_package.py verify-scores --fixture "$SMOKE" || die "score Parquet differs from the Glue tables"
 echo "built $ZIP"

@@ -16,6 +16,9 @@ the query (checks, training, scoring, publishing, serving) then runs from the pa
   4. answer GET /demand-insights/health and authenticated insight routes through handler.lambda_handler with
      API Gateway HTTP API (payload 2.0) events, from the snapshot just published;
   5. check that every loaded module came from the package, the boto3 folder or the standard library.
+
+``verify-scores`` (the dev venv, which has pyarrow): the score Parquet files the package wrote for analysts have
+exactly the columns and types of the Glue tables (athena/contract.json score_tables).
 """
 
 from __future__ import annotations
@@ -299,6 +302,31 @@ def check(package: Path, boto3_dir: Path, fixture: Path) -> int:
     return 0
 
 
+# Glue type -> the Arrow types Athena reads it from.
+_GLUE_TO_ARROW = {"string": ("string", "large_string"), "int": ("int32",), "bigint": ("int64",),
+                  "double": ("double",), "date": ("date32[day]",), "timestamp": ("timestamp[us]", "timestamp[ms]",
+                                                                                  "timestamp[ns]")}
+
+
+def verify_scores(fixture: Path) -> int:
+    """Dev venv: the score Parquet the package wrote has exactly the Glue tables' columns and types."""
+    import pyarrow.parquet as pq
+
+    contract = json.loads((Path(__file__).resolve().parents[2] / "athena" / "contract.json").read_text())
+    root = fixture / "pkg-snapshots" / "scores"
+    for table, spec in contract["score_tables"].items():
+        files = sorted(root.glob(f"{table}/as_of=*/*.parquet"))
+        assert files, f"the package's refresh wrote no {table} Parquet under {root}"
+        schema = pq.read_schema(files[0])
+        got = [(f.name, str(f.type)) for f in schema]
+        want = [c["name"] for c in spec["columns"]]
+        assert [n for n, _ in got] == want, f"{table}: columns {[n for n, _ in got]} != contract {want}"
+        for (name, arrow), col in zip(got, spec["columns"], strict=True):
+            assert arrow in _GLUE_TO_ARROW[col["type"]], f"{table}.{name}: Parquet {arrow}, Glue {col['type']}"
+        print(f"  {table}: {len(got)} columns match the Glue table ({files[0].relative_to(fixture)})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="mode", required=True)
@@ -308,9 +336,13 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--package", type=Path, required=True)
     c.add_argument("--boto3", type=Path, required=True)
     c.add_argument("--fixture", type=Path, required=True)
+    v = sub.add_parser("verify-scores")
+    v.add_argument("--fixture", type=Path, required=True)
     args = p.parse_args(argv)
     if args.mode == "record":
         return record(args.out.resolve())
+    if args.mode == "verify-scores":
+        return verify_scores(args.fixture.resolve())
     return check(args.package.resolve(), args.boto3.resolve(), args.fixture.resolve())
 
 
