@@ -242,4 +242,9 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: could not write the lake at {settings.lake}: {exc}", file=sys.stderr)
         return 1
     print(format_report(report))
+    o = report["orders"]
+    if o["rows_kept"] < 0.5 * o["rows_read"]:
+        top = max(o["set_aside"], key=o["set_aside"].get)
+        print(f"warning: {1 - o['rows_kept'] / o['rows_read']:.0%} of the rows were set aside (mostly {top}); "
+              "check the mapping, the preset and --timezone", file=sys.stderr)
     return 0

@@ -376,3 +376,10 @@ def test_random_dirty_rows_never_crash_and_every_kept_row_meets_the_contract(tmp
     assert (kept["order_ts"] >= pd.Timestamp("1990-01-01")).all() and (kept["order_ts"] <= pd.Timestamp(NOW.replace(
         tzinfo=None))).all()
     assert not kept["product_id"].isin(["POST", "D", "GIFT_0001_10"]).any()
+
+
+def test_a_mostly_rejected_import_warns_on_stderr(tmp_path, capsys):
+    path = write_csv(tmp_path / "m.csv", "1,A,x,1,2011-01-01 10:00:00,1.0,7,UK\n"
+                     + "2,POST,x,1,2011-01-01 10:00:00,1.0,7,UK\n" * 3)
+    assert cli(["import", str(path), "--preset", "online-retail", "--lake", str(tmp_path / "lake")]) == 0
+    assert "warning: 75% of the rows were set aside (mostly non_product_code)" in capsys.readouterr().err
