@@ -35,6 +35,7 @@ SECRET = "bench-secret-" + "b" * 40
 VERSION = "20261121T040000Z-2026-11-21-bench00"
 AS_OF = "2026-11-21"
 P = "/demand-insights"
+WHATIF = (0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3)
 SEGMENTS = ["Champions", "Loyal Customers", "Potential Loyalists", "New Customers", "At Risk", "Can't Lose Them",
             "Hibernating", "Lost", "Need Attention", "About To Sleep"]
 
@@ -88,7 +89,10 @@ def build_snapshot(root: Path, n_customers: int, n_products: int, seed: int = 0)
     write_table(folder, "forecast", {
         "product_id": pids, "method": np.where(status == "ok", "model", "tsb"), "status": status,
         "reference_price": rng.uniform(1, 50, m), "last_price": rng.uniform(1, 50, m),
-        "predicted_quantity": qty, "confidence_lower": qty * 0.7, "confidence_upper": qty * 1.3})
+        "predicted_quantity": qty, "confidence_lower": qty * 0.7, "confidence_upper": qty * 1.3,
+        # the model's what-if grid (price x multiplier); NaN for fallback products, as the refresh stores it
+        "whatif_quantity": np.where((status == "ok")[:, None, None],
+                                    qty[:, None, :] * np.asarray(WHATIF)[None, :, None] ** -1.2, np.nan)})
     coef = -rng.uniform(0.3, 2.5, m)
     se = rng.uniform(0.05, 0.3, m)
     pmin = rng.uniform(1, 20, m)
@@ -111,6 +115,7 @@ def build_snapshot(root: Path, n_customers: int, n_products: int, seed: int = 0)
     write_doc(folder, "segments", {"auto_k": 5, "elbow": [{"k": k, "inertia": 1e6 / k, "silhouette": 0.3}
                                                           for k in range(2, 11)], "solutions": solutions})
     write_doc(folder, "forecast_meta", {"level": 0.8, "method": "direct", "model": "lightgbm",
+                                        "whatif_price_multipliers": list(WHATIF),
                                         "feature_importance": [{"feature": f"f{i}", "importance": 1 / (i + 1)}
                                                                for i in range(20)]})
     write_doc(folder, "customer_models", {"churn": {"horizon_days": 90}, "clv": {"horizon_days": 365}})
