@@ -34,12 +34,12 @@ def customer_scores_frame(customers: Mapping[str, np.ndarray]) -> pd.DataFrame:
 
 
 def product_forecasts_frame(forecast: Mapping[str, np.ndarray], as_of: str) -> pd.DataFrame:
-    """One row per product and forecast day (day 0 = as_of) from the snapshot's 2-D ``forecast`` columns."""
+    """One row per forecast product and day (day 0 = as_of) from the snapshot's 2-D ``forecast`` columns."""
     ids = np.asarray(forecast["product_id"])
     pred = np.asarray(forecast["predicted_quantity"], dtype="float64")
     n, horizon = (pred.shape if pred.ndim == 2 else (ids.shape[0], 0))
     days = np.datetime64(as_of, "D") + np.arange(horizon)
-    return pd.DataFrame({
+    frame = pd.DataFrame({
         "product_id": np.repeat(ids, horizon),
         "date": np.tile(days, n).astype("datetime64[D]").astype(str),
         "predicted_quantity": pred.reshape(-1),
@@ -47,6 +47,8 @@ def product_forecasts_frame(forecast: Mapping[str, np.ndarray], as_of: str) -> p
         "confidence_upper": np.asarray(forecast["confidence_upper"], dtype="float64").reshape(-1),
         "method": np.repeat(np.asarray(forecast["method"]), horizon),
     })
+    # products with "insufficient_history" have no forecast (NaN rows in the snapshot): no analyst rows either
+    return frame[np.isfinite(pred.reshape(-1))].reset_index(drop=True)
 
 
 def write_score_table(frame: pd.DataFrame, table: str, path: str | Path) -> Path:
