@@ -21,14 +21,25 @@ locals {
     }]
   })
 
-  # Both functions: their own log group (created here, so no logs:CreateLogGroup) and X-Ray.
+  # Both functions: their own log group (created here, so no logs:CreateLogGroup), X-Ray, and their own
+  # KMS-encrypted environment (Lambda's encryption context names the function).
   observability_statements = {
-    for fn, group in { api = local.api_log_group, refresh = local.refresh_log_group } : fn => [
+    for fn, f in {
+      api     = { group = local.api_log_group, arn = local.api_function_arn }
+      refresh = { group = local.refresh_log_group, arn = local.refresh_function_arn }
+      } : fn => [
+      {
+        Sid       = "DecryptOwnEnvironment"
+        Effect    = "Allow"
+        Action    = ["kms:Decrypt"]
+        Resource  = [local.kms_key_arn]
+        Condition = { StringEquals = { "kms:EncryptionContext:aws:lambda:FunctionArn" = f.arn } }
+      },
       {
         Sid      = "WriteOwnLogs"
         Effect   = "Allow"
         Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-        Resource = ["${local.log_group_arn}${group}:*"]
+        Resource = ["${local.log_group_arn}${f.group}:*"]
       },
       {
         # X-Ray's PutTraceSegments/PutTelemetryRecords have no resource-level permissions: "*" is the only form.

@@ -336,6 +336,13 @@ run "iam_statements_name_only_the_intended_arns" {
     ]) == ["s3:GetObject"]
     error_message = "The refresh only reads the lake."
   }
+  assert {
+    condition = alltrue([for fn, policy in { api = aws_iam_role_policy.api, refresh = aws_iam_role_policy.refresh } : one([
+      for s in jsondecode(policy.policy).Statement : s.Condition.StringEquals["kms:EncryptionContext:aws:lambda:FunctionArn"]
+      if s.Sid == "DecryptOwnEnvironment"
+    ]) == "arn:aws:lambda:eu-west-1:123456789012:function:demand-insights-${fn}"])
+    error_message = "Each function may decrypt only its own environment."
+  }
   # scheduler: invoke the refresh function (and its versions/aliases), send to the DLQ.
   assert {
     condition = (
