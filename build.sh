@@ -100,7 +100,10 @@ find "$PKG" -type f -name '*.so*' -not -path '*.libs/*' -print0 | xargs -0 -r st
 
 say "Compiling bytecode for python3.12 and dropping the sources"
 # Legacy layout (-b): foo.pyc beside where foo.py was, so sourceless imports work from a read-only /var/task.
-"$PY312" -m compileall -q -b -j 0 "$PKG" >/dev/null || die "compileall failed"
+# Reproducible bytecode: unchecked-hash puts a hash of the source in the .pyc header instead of its mtime, and
+# -s/-p record /var/task/... (where Lambda unpacks the code) as the file name instead of this build folder.
+"$PY312" -m compileall -q -b -j 0 --invalidation-mode unchecked-hash -s "$PKG" -p /var/task "$PKG" >/dev/null \
+    || die "compileall failed"
 find "$PKG" -type f -name '*.py' -delete
 find "$PKG" -depth -type d -name __pycache__ -exec rm -rf {} +
 
