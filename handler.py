@@ -91,6 +91,10 @@ def _build(resolver_cls: type) -> Any:
     def _unsupported(exc: RequestUnsupportedContentType) -> Response:
         return _error(415, "unsupported_media_type", "send the body as application/json")
 
+    @app.exception_handler(RecursionError)
+    def _too_deep(_exc: RecursionError) -> Response:  # json.loads on thousands of nested brackets
+        return _error(400, "malformed_request", "the request body is nested too deeply")
+
     @app.exception_handler(ValueError)
     def _bad_value(exc: ValueError) -> Response:
         return _error(422, "invalid_value", str(exc))
