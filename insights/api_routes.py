@@ -28,8 +28,12 @@ ROUTES = frozenset({
 })
 
 
+_OK = {"description": "the answer, a JSON object", "content": {"application/json": {"schema": {"type": "object"}}}}
+
+
 def _errors(*codes: int) -> dict[int, Any]:
-    return {c: ERROR_RESPONSES[c] for c in codes}
+    """The documented responses: 200 (Powertools leaves it out once ``responses`` is given) and the errors."""
+    return {200: _OK, **{c: ERROR_RESPONSES[c] for c in codes}}
 
 
 _AUTHED = (401, 403, 422, 503)
