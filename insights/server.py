@@ -142,7 +142,7 @@ def make_server(host: str, port: int, invoke: Callable[[dict[str, Any], Any], di
             if self.command != "HEAD":
                 self.wfile.write(payload)
 
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _handle
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = do_TRACE = _handle
 
         def log_message(self, format: str, *args: Any) -> None:  # the handler's structured log says it all
             pass
