@@ -68,10 +68,10 @@ class DemandForecaster(BaseEstimator):
 
     def __init__(self, *, horizon_days: int = 90, level: float = 0.8, backend: str = "xgboost",
                  validation_days: int = 28, min_history_days: int = 56, min_sale_days: int = 10,
-                 origin_step: int = 7, max_train_rows: int = 400_000, n_estimators: int = 2000,
+                 origin_step: int = 7, max_train_rows: int = 200_000, n_estimators: int = 2000,
                  learning_rate: float = 0.05, max_depth: int = 6, early_stopping_rounds: int = 50,
                  objective: str = "squared", target_cap: float | None = 10.0, train_price: str = "realized",
-                 n_jobs: int = 2, random_state: int | None = 0):
+                 yearly_min_days: int = 400, n_jobs: int = 2, random_state: int | None = 0):
         self.horizon_days = horizon_days
         self.level = level
         self.backend = backend
@@ -87,6 +87,7 @@ class DemandForecaster(BaseEstimator):
         self.objective = objective
         self.target_cap = target_cap
         self.train_price = train_price
+        self.yearly_min_days = yearly_min_days
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -107,8 +108,10 @@ class DemandForecaster(BaseEstimator):
             raise ValueError(f"panel of {panel.n_days} days is too short for {self.min_history_days} days of history "
                              f"plus a {self.validation_days}-day validation window")
         realized = self.train_price == "realized"
-        Xt, yt, st = make_rows(panel, *train, realized_price=realized)
-        Xv, yv, sv = make_rows(panel, *val, realized_price=False)
+        # the yearly features need more than one season to be learnable; decided once, at fit time
+        self.yearly_ = bool(panel.n_days >= self.yearly_min_days)
+        Xt, yt, st = make_rows(panel, *train, realized_price=realized, yearly=self.yearly_)
+        Xv, yv, sv = make_rows(panel, *val, realized_price=False, yearly=self.yearly_)
         # one-off wholesale orders (e.g. 80,995 units in a day) would dominate the loss: cap the scaled target
         cap = np.inf if self.target_cap is None else self.target_cap
         yt_fit, yv_fit = np.minimum(yt, cap), np.minimum(yv, cap)
@@ -119,7 +122,7 @@ class DemandForecaster(BaseEstimator):
         self.validation_metrics_ = _metrics(yv * sv, np.maximum(pred_v * sv, 0.0),
                                             *self._bounds(pred_v, sv, val[2], self.conformal_))
         full = self._training_rows(panel, eligible, target_end=end, rng=rng)
-        Xf, yf, sf = make_rows(panel, *full, realized_price=realized)
+        Xf, yf, sf = make_rows(panel, *full, realized_price=realized, yearly=self.yearly_)
         self.booster_, _ = _fit_booster(self, Xf, np.minimum(yf, cap), sf, None, None, None, early_stopping=False,
                                         n_estimators=self.best_iteration_ + 1)
         self.feature_names_ = list(FEATURES)
@@ -151,7 +154,7 @@ class DemandForecaster(BaseEstimator):
         ii = np.repeat(rows, H)
         oo = np.full(ii.shape, origin, dtype=np.int64)
         kk = np.tile(np.arange(H, dtype=np.int64), rows.size)
-        X, _, s = make_rows(panel, ii, oo, kk, with_target=False, realized_price=False)
+        X, _, s = make_rows(panel, ii, oo, kk, with_target=False, realized_price=False, yearly=self.yearly_)
         raw = _predict_booster(self.backend, self.booster_, X)
         lo, hi = self._bounds(raw, s, kk, self.conformal_)
         point = np.maximum(raw * s, 0.0).reshape(rows.size, H)
@@ -160,7 +163,7 @@ class DemandForecaster(BaseEstimator):
             whatif = np.empty((rows.size, len(price_multipliers), H))
             for j, m in enumerate(price_multipliers):
                 Xm, _, _ = make_rows(panel, ii, oo, kk, with_target=False, realized_price=False,
-                                           price_multiplier=float(m))
+                                     yearly=self.yearly_, price_multiplier=float(m))
                 whatif[:, j, :] = np.maximum(_predict_booster(self.backend, self.booster_, Xm) * s, 0.0
                                              ).reshape(rows.size, H)
         return ForecastResult(panel.product_ids[rows], point, lo.reshape(rows.size, H), hi.reshape(rows.size, H),
@@ -224,7 +227,7 @@ class DemandForecaster(BaseEstimator):
         else:
             (folder / "booster.txt").write_text(self.booster_.model_to_string())
         state = {"params": self.get_params(), "best_iteration": self.best_iteration_,
-                 "conformal": self.conformal_, "validation_metrics": self.validation_metrics_,
+                 "conformal": self.conformal_, "yearly": self.yearly_, "validation_metrics": self.validation_metrics_,
                  "feature_names": self.feature_names_, "feature_importance": self.feature_importance_,
                  "feature_summary": self.feature_summary_, "n_train_rows": self.n_train_rows_,
                  "n_products_fitted": self.n_products_fitted_}
@@ -247,6 +250,7 @@ class DemandForecaster(BaseEstimator):
         if list(state["feature_names"]) != list(FEATURES):
             raise ValueError(f"saved model's features {state['feature_names']} differ from this code's {FEATURES}")
         model.best_iteration_ = state["best_iteration"]
+        model.yearly_ = bool(state["yearly"])
         model.conformal_ = state["conformal"]
         model.validation_metrics_ = state["validation_metrics"]
         model.feature_names_ = state["feature_names"]

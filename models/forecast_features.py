@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["Panel", "build_panel", "make_rows", "FEATURES", "PRICE_FEATURES", "SCALE_FLOOR"]
+__all__ = ["Panel", "build_panel", "make_rows", "FEATURES", "PRICE_FEATURES", "YEARLY_FEATURES", "SCALE_FLOOR"]
 
 FEATURES = (
     "horizon", "lag_1", "lag_7", "lag_14", "lag_28", "same_dow_last", "same_dow_mean_4",
@@ -25,6 +25,7 @@ FEATURES = (
 # Demand may only fall when these rise (monotone constraint): they move with the planned price.
 PRICE_FEATURES = ("price", "price_ratio_ref", "planned_change")
 SCALE_FLOOR = 0.02
+YEARLY_FEATURES = ("doy", "month", "doy_sin", "doy_cos", "month_sin", "month_cos")
 _IDX = {f: j for j, f in enumerate(FEATURES)}
 
 
@@ -121,13 +122,14 @@ def build_panel(sales: pd.DataFrame, *, end: dt.date, start: dt.date | None = No
 
 
 def make_rows(panel: Panel, i: np.ndarray, o: np.ndarray, k: np.ndarray, *, with_target: bool = True,
-              realized_price: bool = True,
+              realized_price: bool = True, yearly: bool = True,
               price_multiplier: float = 1.0) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """Feature matrix (float32, columns FEATURES), scaled target (or None) and scale for each row.
 
     The planned price is the price in effect on the target day (the last sale's price up to the day before)
     when ``realized_price`` and the day is inside the panel (training); otherwise the last price before the
-    origin times ``price_multiplier`` (forecasting).
+    origin times ``price_multiplier`` (forecasting). ``yearly=False`` leaves the day-of-year and month
+    features missing (NaN): with less than about a year of history they can only memorize one season.
     """
     c = panel.cumulative()
     T = panel.n_days
@@ -187,6 +189,8 @@ def make_rows(panel: Panel, i: np.ndarray, o: np.ndarray, k: np.ndarray, *, with
     for name, v, period in (("dow", dow, 7.0), ("doy", doy, 365.25), ("month", month, 12.0)):
         X[:, _IDX[f"{name}_sin"]] = np.sin(2 * np.pi * v / period)
         X[:, _IDX[f"{name}_cos"]] = np.cos(2 * np.pi * v / period)
+    if not yearly:
+        X[:, [_IDX[f] for f in YEARLY_FEATURES]] = np.nan
 
     p = panel.price
     last_price = take(p, o - 1)

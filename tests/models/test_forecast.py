@@ -169,3 +169,14 @@ def test_fit_without_any_eligible_product_says_so():
     s = synthetic_sales(n_products=2, days=40)
     with pytest.raises(ValueError, match="nothing to fit"):
         small_model().fit(build_panel(s, end=START + dt.timedelta(days=40)))
+
+
+def test_yearly_features_are_left_out_with_less_than_a_year_of_history(fitted, panel):
+    from models.forecast_features import YEARLY_FEATURES
+
+    assert panel.n_days < 400 and fitted.yearly_ is False
+    X, _, _ = make_rows(panel, np.array([0]), np.array([200]), np.array([3]), yearly=False)
+    cols = [FEATURES.index(f) for f in YEARLY_FEATURES]
+    assert np.isnan(X[0, cols]).all() and not np.isnan(X[0, FEATURES.index("dow_sin")])
+    X, _, _ = make_rows(panel, np.array([0]), np.array([200]), np.array([3]), yearly=True)
+    assert np.isfinite(X[0, cols]).all()
