@@ -221,8 +221,7 @@ class _Run:
         with self.stage("score", len(self.active)) as rep:
             self.outputs = {}
             for side in self.active:
-                self.outputs[side.name] = side.score(self.models[side.name]["loaded"], self.frames[side.name],
-                                                     self.as_of)
+                self.outputs[side.name] = self._score(side, rep)
                 self.observer.stage_advanced("score", side.name)
             rep.rows = sum(len(next(iter(t.values()))) for o in self.outputs.values() for t in o.tables.values()
                            if t)
@@ -280,27 +279,51 @@ class _Run:
         folder = self.build / "models" / side.name
         current = side.drift_features(self.frames[side.name])
         info, reason = self._reusable(side, current)
-        if info is not None:
-            shutil.copytree(info.pop("_folder"), folder)
-            info["decision"] = f"reused: {reason}"
-        else:
-            started = time.perf_counter()
-            models = side.train(self.engine, self.as_of)
-            folder.mkdir(parents=True)
-            side.save(models, folder)
-            (folder / DRIFT_FILE).write_text(json.dumps(
-                {k: reference_bins(v) for k, v in sorted(current.items())}, sort_keys=True))
-            seconds = round(time.perf_counter() - started, 3)
-            info = {"trained_as_of": self.iso, "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                    "train_seconds": seconds, "decision": f"trained: {reason}",
-                    "model_version": f"{side.name}-{self.iso}-{_folder_hash(folder)[:8]}"}
-            self.metrics.emit("Retrained", 1, "Count", {"side": side.name})
-        loaded = side.load(folder)
+        if info is None:
+            return self._train(side, reason, current, rep, "train")
+        shutil.copytree(info.pop("_folder"), folder)
+        info["decision"] = f"reused: {reason}"
+        return self._finish(side, info, rep, "train")
+
+    def _train(self, side: Side, reason: str, current: Mapping[str, np.ndarray], rep: StageReport,
+               stage: str) -> dict[str, Any]:
+        folder = self.build / "models" / side.name
+        shutil.rmtree(folder, ignore_errors=True)
+        started = time.perf_counter()
+        models = side.train(self.engine, self.as_of)
+        folder.mkdir(parents=True)
+        side.save(models, folder)
+        (folder / DRIFT_FILE).write_text(json.dumps(
+            {k: reference_bins(v) for k, v in sorted(current.items())}, sort_keys=True))
+        info = {"trained_as_of": self.iso, "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "train_seconds": round(time.perf_counter() - started, 3), "decision": f"trained: {reason}",
+                "model_version": f"{side.name}-{self.iso}-{_folder_hash(folder)[:8]}",
+                "code_version": _code_version(side)}
+        self.metrics.emit("Retrained", 1, "Count", {"side": side.name})
+        return self._finish(side, info, rep, stage)
+
+    def _finish(self, side: Side, info: dict[str, Any], rep: StageReport, stage: str) -> dict[str, Any]:
+        # score through the saved artifacts, so a training run and a reuse run take the very same path
+        loaded = side.load(self.build / "models" / side.name)
         info["metadata"] = _jsonable(side.describe(loaded))
         took = f" in {info['train_seconds']:.1f} s" if "train_seconds" in info else ""
         rep.notes.append(f"{side.name} {info['decision']}{took}")
-        self.observer.stage_advanced("train", side.name)
+        self.observer.stage_advanced(stage, side.name)
         return {**info, "loaded": loaded}
+
+    def _score(self, side: Side, rep: StageReport) -> SideOutput:
+        model = self.models[side.name]
+        try:
+            return side.score(model["loaded"], self.frames[side.name], self.as_of)
+        except Exception as exc:
+            if not model["decision"].startswith("reused"):
+                raise
+            # stored models that load but no longer score (written by older code): retrain once, then score
+            reason = f"reused models failed to score ({type(exc).__name__}: {str(exc)[:120]})"
+            self.log.warning(f"{side.name}: {reason}; retraining", extra={"side": side.name, "error": repr(exc)})
+            current = side.drift_features(self.frames[side.name])
+            self.models[side.name] = self._train(side, reason, current, rep, "score")
+            return side.score(self.models[side.name]["loaded"], self.frames[side.name], self.as_of)
 
     def _reusable(self, side: Side, current: Mapping[str, np.ndarray]) -> tuple[dict[str, Any] | None, str]:
         if self.force:
@@ -315,6 +338,9 @@ class _Run:
         age = (self.as_of - trained).days
         if age < 0:
             return None, f"stored models were trained as of {trained}, after this as_of"
+        code = _code_version(side)
+        if code is not None and stored.get("code_version") != code:
+            return None, f"model code changed ({stored.get('code_version')} -> {code})"
         if age > self.policy.retrain_after_days:
             return None, f"stored models are {age} days old (> {self.policy.retrain_after_days})"
         ref_path = root / side.name / DRIFT_FILE
@@ -327,7 +353,8 @@ class _Run:
             side.load(root / side.name)
         except Exception as exc:  # noqa: BLE001 - unreadable stored models are a reason to retrain, not to fail
             return None, f"stored models unreadable ({type(exc).__name__}: {str(exc)[:120]})"
-        keep = {k: v for k, v in stored.items() if k in ("trained_as_of", "trained_at", "model_version")}
+        keep = {k: v for k, v in stored.items()
+                if k in ("trained_as_of", "trained_at", "model_version", "code_version")}
         return {**keep, "psi": psi, "_folder": root / side.name}, \
             f"{age} day(s) old, max PSI {worst[1]:.3f} ({self.previous})"
 
@@ -364,6 +391,12 @@ class _Run:
     def cleanup(self) -> None:
         if self.build is not None:
             shutil.rmtree(self.build, ignore_errors=True)
+
+
+def _code_version(side: Side) -> str | None:
+    """The side's ``code_version()`` (a fingerprint of its model code), when it has one."""
+    fn = getattr(side, "code_version", None)
+    return str(fn()) if callable(fn) else None
 
 
 def _folder_hash(folder: Path) -> str:

@@ -3,6 +3,8 @@ insights.product_scoring (imported lazily: they pull in the ML stack)."""
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 from dataclasses import dataclass
 from datetime import date, timedelta
 from numbers import Real
@@ -15,7 +17,7 @@ import pandas as pd
 from insights.pipeline import SideOutput
 from insights.pipeline_scores import customer_scores_frame, product_forecasts_frame
 
-__all__ = ["CustomerSide", "ProductSide", "holdout_metrics"]
+__all__ = ["CustomerSide", "ProductSide", "holdout_metrics", "code_fingerprint"]
 
 
 def holdout_metrics(metadata: dict[str, Any]) -> dict[str, float]:
@@ -43,6 +45,27 @@ def holdout_metrics(metadata: dict[str, Any]) -> dict[str, float]:
     return out
 
 
+def code_fingerprint(modules: tuple[str, ...], packages: tuple[str, ...] = ("models",)) -> str:
+    """sha256 (12 hex) of the files of ``modules`` and of every module in ``packages``, found without importing.
+
+    A new deployment with changed model code gets a new fingerprint, and the refresh retrains rather than
+    feed stored models to code that may no longer read them. Bytecode-only packages hash the .pyc files.
+    """
+    paths: list[Path] = []
+    for name in modules:
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.origin:
+            paths.append(Path(spec.origin))
+    for name in packages:
+        spec = importlib.util.find_spec(name)
+        for folder in (spec.submodule_search_locations or []) if spec else []:
+            paths += sorted(p for p in Path(folder).iterdir() if p.suffix in (".py", ".pyc") and p.is_file())
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def _leaves(block: dict[str, Any], prefix: str = "") -> list[tuple[str, float]]:
     found = []
     for name, value in sorted(block.items()):
@@ -68,6 +91,9 @@ class CustomerSide:
     def from_settings(cls, settings: Any) -> CustomerSide:
         return cls(clv_horizon_days=settings.clv_horizon_days, churn_horizon_days=settings.churn_horizon_days,
                    margin=settings.margin, min_customers=settings.min_customers)
+
+    def code_version(self) -> str:
+        return code_fingerprint(("insights.customer_scoring", "insights.customer_training"))
 
     def extract(self, engine: Any, as_of: date) -> pd.DataFrame:
         return engine.query("customer_features", {"cutoff": as_of.isoformat()})
@@ -125,6 +151,9 @@ class ProductSide:
     def from_settings(cls, settings: Any) -> ProductSide:
         return cls(horizon_days=settings.forecast_horizon_days, history_days=settings.sales_history_days,
                    min_sales_days=settings.min_sales_days)
+
+    def code_version(self) -> str:
+        return code_fingerprint(("insights.product_scoring",))
 
     def extract(self, engine: Any, as_of: date) -> pd.DataFrame:
         start = as_of - timedelta(days=self.history_days)

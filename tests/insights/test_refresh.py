@@ -268,6 +268,41 @@ def test_unreadable_stored_models_are_retrained_not_fatal(lake, tmp_path):
     assert second.manifest["models"]["customers"]["decision"].startswith("trained: stored models unreadable")
 
 
+def test_changed_model_code_triggers_a_retrain(lake, tmp_path):
+    store = LocalSnapshotStore(tmp_path / "snaps")
+    old, new = FakeCustomers(), FakeCustomers()
+    old.code_version = lambda: "aaa"
+    new.code_version = lambda: "bbb"
+    first = refresh(lake, store, sides=[old, FakeProducts()])
+    assert first.manifest["models"]["customers"]["code_version"] == "aaa"
+    second = refresh(lake, store, sides=[new, FakeProducts()])
+    assert second.manifest["models"]["customers"]["decision"] == "trained: model code changed (aaa -> bbb)"
+    assert second.manifest["models"]["products"]["decision"].startswith("reused")
+
+
+def test_reused_models_that_no_longer_score_are_retrained_once(lake, tmp_path):
+    store = LocalSnapshotStore(tmp_path / "snaps")
+    refresh(lake, store)
+
+    class Picky(FakeCustomers):
+        def score(self, models, frame, as_of):
+            if "seasonal" not in models:
+                raise KeyError("seasonal")
+            return super().score(models, frame, as_of)
+
+        def train(self, engine, as_of):
+            return {**super().train(engine, as_of), "seasonal": 1.0}
+
+    picky = Picky()
+    result = refresh(lake, store, sides=[picky, FakeProducts()])
+    decision = result.manifest["models"]["customers"]["decision"]
+    assert decision == "trained: reused models failed to score (KeyError: 'seasonal')" and picky.trained == 1
+    assert store.open().table("customers").n_rows == 300
+    broken = Failing(FakeCustomers(), "score", ValueError("a genuine scoring bug"))
+    with pytest.raises(ValueError, match="genuine"):  # freshly trained models that fail to score: the run fails
+        refresh(lake, store, sides=[broken], force_retrain=True)
+
+
 @pytest.mark.parametrize("where", [
     "engine.query", "customers.extract", "customers.gate", "customers.drift_features", "customers.train",
     "products.save", "customers.load", "products.score", "build.scores", "store.publish", "store.pointer",
