@@ -17,6 +17,7 @@ import os
 import platform
 import re
 import selectors
+import signal
 import subprocess
 import sys
 import time
@@ -27,13 +28,14 @@ ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 
 
-def measure(argv: list[str], env: dict[str, str]) -> dict:
-    """Run argv in a child, returning wall time, peak RSS (os.wait4 rusage) and output."""
+def measure(argv: list[str], env: dict[str, str], timeout_s: float | None = None) -> dict:
+    """Run argv in a child, returning wall time, peak RSS (os.wait4 rusage) and output; kill it after timeout_s."""
     r, w = os.pipe()
     r2, w2 = os.pipe()
     started = time.perf_counter()
     pid = os.fork()
     if pid == 0:  # child: exec the refresh with stdout/stderr to the pipes
+        os.setsid()  # its own process group, so a timeout can stop it and its children
         os.chdir(ROOT)
         os.dup2(w, 1)
         os.dup2(w2, 2)
@@ -47,8 +49,13 @@ def measure(argv: list[str], env: dict[str, str]) -> dict:
     sel.register(r, selectors.EVENT_READ, chunks_out)
     sel.register(r2, selectors.EVENT_READ, chunks_err)
     open_fds = 2
+    timed_out = False
     while open_fds:
-        for key, _ in sel.select():
+        left = None if timeout_s is None else timeout_s - (time.perf_counter() - started)
+        if left is not None and left <= 0 and not timed_out:
+            timed_out = True
+            os.killpg(pid, signal.SIGKILL)
+        for key, _ in sel.select(timeout=None if left is None else max(left, 0.1)):
             data = os.read(key.fd, 65536)
             if not data:
                 sel.unregister(key.fd)
@@ -58,7 +65,7 @@ def measure(argv: list[str], env: dict[str, str]) -> dict:
                 key.data.append(data)
     _, status, usage = os.wait4(pid, 0)
     wall = time.perf_counter() - started
-    return {"wall_s": round(wall, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+    return {"wall_s": round(wall, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "timed_out": timed_out,
             "cpu_s": round(usage.ru_utime + usage.ru_stime, 2), "exit": os.waitstatus_to_exitcode(status),
             "stdout": b"".join(chunks_out).decode(errors="replace"),
             "stderr": b"".join(chunks_err).decode(errors="replace")}
@@ -84,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--days", type=int, default=730)
     p.add_argument("--out", default=str(ROOT / "bench" / "out"))
     p.add_argument("--keep", action="store_true", help="keep the generated lakes and snapshots")
+    p.add_argument("--timeout", type=float, default=3600.0, help="seconds before a refresh is stopped")
     args = p.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -103,10 +111,13 @@ def main(argv: list[str] | None = None) -> int:
                "sample_s": round(gen_s, 1)}
         for label, day, extra in (("train", as_of, ["--retrain"]), ("reuse", as_of + timedelta(days=1), [])):
             m = measure([PY, "-m", "insights", "refresh", "--lake", str(lake), "--snapshots", str(snaps),
-                         "--as-of", day.isoformat(), *extra], env)
+                         "--as-of", day.isoformat(), *extra], env, args.timeout)
             if m["exit"] != 0:
                 print(m["stderr"][-3000:], file=sys.stderr)
-                row[label] = {"exit": m["exit"], "error": m["stderr"][-500:]}
+                reached = re.findall(r"(extract|check|train|score|publish)\s+[█▏▎▍▌▋▊▉ ]*\d+/\d+", m["stderr"])
+                row[label] = {"exit": m["exit"], "wall_s": m["wall_s"], "peak_rss_mb": m["peak_rss_mb"],
+                              "timed_out": m["timed_out"], "last_stage": reached[-1] if reached else None,
+                              "error": m["stderr"][-500:]}
                 break
             row[label] = {k: m[k] for k in ("wall_s", "peak_rss_mb", "cpu_s")} | {"stages": stage_table(m["stdout"])}
             print(f"{n:>9,} {label}: {m['wall_s']:.1f} s, peak RSS {m['peak_rss_mb']:.0f} MB", file=sys.stderr)
@@ -132,8 +143,10 @@ def render(results: list[dict]) -> str:
             if not m:
                 continue
             if "error" in m:
-                lines.append(f"| {r['customers']:,} | {r['products']} | {r['lake_mb']} | {label} | failed "
-                             f"(exit {m['exit']}) | | | | | | | |")
+                why = f"stopped after {m['wall_s']:.0f} s in {m['last_stage']}" if m.get("timed_out") \
+                    else f"failed (exit {m['exit']})"
+                lines.append(f"| {r['customers']:,} | {r['products']} | {r['lake_mb']} | {label} | {why} | "
+                             f"{m.get('peak_rss_mb', 0):.0f} | | | | | | |")
                 continue
             s = m["stages"]
             lines.append(f"| {r['customers']:,} | {r['products']} | {r['lake_mb']} | {label} | {m['wall_s']:.1f} | "
