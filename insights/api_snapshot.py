@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from insights.errors import SnapshotUnavailable
-from insights.snapshot import Snapshot, load_local_version
+from insights.snapshot import ColumnTable, Snapshot, load_local_version
 
-__all__ = ["SnapshotCache", "SnapshotSource", "LocalFolderStore", "store_for"]
+__all__ = ["SnapshotCache", "SnapshotSource", "LocalFolderStore", "store_for", "require_table", "require_doc"]
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +142,25 @@ class SnapshotCache:
             out.update(version=snap.version, as_of=snap.as_of, created_at=snap.created_at,
                        age_seconds=_age_seconds(snap.created_at))
         return out
+
+
+def require_table(snapshot: Snapshot, name: str) -> ColumnTable:
+    """The table, or SnapshotUnavailable when this snapshot has none (a refresh that skipped that side)."""
+    try:
+        return snapshot.table(name)
+    except KeyError:
+        raise SnapshotUnavailable(f"the live snapshot has no {name!r} table (the refresh skipped it); "
+                                  "run the refresh again once the data allows it", reason="missing_table",
+                                  table=name, retry_after_s=3600) from None
+
+
+def require_doc(snapshot: Snapshot, name: str) -> Any:
+    """The document, or SnapshotUnavailable when this snapshot has none."""
+    try:
+        return snapshot.doc(name)
+    except KeyError:
+        raise SnapshotUnavailable(f"the live snapshot has no {name!r} document (the refresh skipped it)",
+                                  reason="missing_document", document=name, retry_after_s=3600) from None
 
 
 def _warm(snapshot: Snapshot) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from insights.api_snapshot import require_doc, require_table
 from insights.errors import InsufficientData
 from insights.snapshot import ColumnTable, Snapshot
 
@@ -24,7 +25,7 @@ def segments(snapshot: Snapshot, *, n_clusters: int | None = None) -> dict[str, 
     """The segment solution for ``n_clusters`` (2..10), or the automatic k chosen by silhouette."""
     if n_clusters is not None and not _MIN_K <= n_clusters <= _MAX_K:
         raise ValueError(f"n_clusters must be between {_MIN_K} and {_MAX_K}, got {n_clusters}")
-    doc = snapshot.doc("segments")
+    doc = require_doc(snapshot, "segments")
     auto_k = int(doc["auto_k"])
     k = auto_k if n_clusters is None else int(n_clusters)
     solution = doc.get("solutions", {}).get(str(k))
@@ -46,7 +47,7 @@ def segments(snapshot: Snapshot, *, n_clusters: int | None = None) -> dict[str, 
 
 def clv(snapshot: Snapshot, customer_ids: Sequence[str]) -> dict[str, Any]:
     """Predicted lifetime value of the known customers among ``customer_ids``; the rest go to ``not_found``."""
-    table = snapshot.table("customers")
+    table = require_table(snapshot, "customers")
     ids, rows, not_found = _lookup(table, customer_ids)
     cols = _gather(table, rows, ("predicted_clv", "clv_segment", "clv_method", "simple_clv", "predicted_orders",
                                  "next_order_date", "spend_30d", "purchase_probability_30d"))
@@ -79,7 +80,7 @@ def clv(snapshot: Snapshot, customer_ids: Sequence[str]) -> dict[str, Any]:
 
 def churn(snapshot: Snapshot, customer_ids: Sequence[str]) -> dict[str, Any]:
     """Churn probability, risk level and top factors of the known customers among ``customer_ids``."""
-    table = snapshot.table("customers")
+    table = require_table(snapshot, "customers")
     ids, rows, not_found = _lookup(table, customer_ids)
     names = ["churn_probability", "risk_level"] + [f"churn_factor_{j}" for j in (1, 2, 3)] \
         + [f"churn_contrib_{j}" for j in (1, 2, 3)]
@@ -122,10 +123,10 @@ def at_risk_customers(snapshot: Snapshot, *, threshold: float, limit: int, with_
         raise ValueError(f"limit must be at least 1, got {limit}")
     if order_by not in ORDER_BY:
         raise ValueError(f"order_by must be one of {ORDER_BY}, got {order_by!r}")
-    table = snapshot.table("customers")
+    table = require_table(snapshot, "customers")
     prob = table["churn_probability"]
     if order_by == "value_at_risk":
-        rows = _first_matching(snapshot.table("at_risk")["order"], prob, threshold, limit)
+        rows = _first_matching(require_table(snapshot, "at_risk")["order"], prob, threshold, limit)
     else:
         rows = _top_probability(np.asarray(prob), threshold, limit)
     total_above = int(np.count_nonzero(np.asarray(prob) >= threshold))

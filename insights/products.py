@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from insights.api_snapshot import require_table
 from insights.errors import InsufficientData, NotFound
 from insights.snapshot import ColumnTable, Snapshot
 
@@ -25,7 +26,7 @@ def forecast(snapshot: Snapshot, *, product_id: str, forecast_days: int,
         raise ValueError(f"forecast_days must be between 1 and {MAX_FORECAST_DAYS}, got {forecast_days}")
     if planned_price is not None and not planned_price > 0:
         raise ValueError(f"planned_price must be > 0, got {planned_price}")
-    table = snapshot.table("forecast")
+    table = require_table(snapshot, "forecast")
     row = _row(table, product_id)
     status = str(table["status"][row])
     if status == "insufficient_history":
@@ -69,7 +70,7 @@ def forecast(snapshot: Snapshot, *, product_id: str, forecast_days: int,
 
 def price_elasticity(snapshot: Snapshot, *, product_id: str) -> dict[str, Any]:
     """The stored log-log elasticity estimate of ``product_id`` with its interval and price range."""
-    table = snapshot.table("elasticity")
+    table = require_table(snapshot, "elasticity")
     row = _row(table, product_id)
     _require_elasticity(table, row, product_id)
     return {
@@ -92,7 +93,7 @@ def price_elasticity(snapshot: Snapshot, *, product_id: str) -> dict[str, Any]:
 def price_optimization(snapshot: Snapshot, *, product_id: str, current_price: float, current_quantity: float,
                        cost_per_unit: float | None, max_change: float, range_margin: float) -> dict[str, Any]:
     """The profit-maximizing price (revenue without a cost) from the stored elasticity, within the guardrails."""
-    table = snapshot.table("elasticity")
+    table = require_table(snapshot, "elasticity")
     row = _row(table, product_id)
     _require_elasticity(table, row, product_id)
     from models.pricing import optimize_price  # numpy-only; imported on use (models/__init__ stays out of the path)
@@ -132,7 +133,7 @@ def _apply_planned_price(snapshot: Snapshot, forecast_table: ColumnTable, row: i
                 "price_multiplier": round(used, 6),
                 "clipped_to_grid": not np.isclose(used, planned_price / last_price)}
     else:
-        el = snapshot.table("elasticity")
+        el = require_table(snapshot, "elasticity")
         erow = int(el.positions([product_id])[0])
         if erow < 0 or str(el["status"][erow]) != "ok":
             reason = "" if erow < 0 else str(el["reason"][erow])

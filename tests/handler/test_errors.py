@@ -135,3 +135,21 @@ def test_a_body_that_is_not_json_content_is_415(invoke, token):
     event["headers"]["content-type"] = "text/plain"
     err = _error(invoke(event), 415)
     assert err["code"] == "unsupported_media_type"
+
+
+def test_a_snapshot_without_the_product_side_answers_503_for_products_only(api, invoke, token, settings, tmp_path):
+    from snapshot_factory import write_snapshot
+
+    from insights.config import Settings
+
+    def drop_products(parts):
+        del parts["tables"]["elasticity"], parts["tables"]["forecast"], parts["docs"]["forecast_meta"]
+
+    root = tmp_path / "partial"
+    write_snapshot(root, mutate=drop_products)
+    api.configure(Settings(snapshots=str(root), jwt_secret=settings.jwt_secret))
+    r = invoke(v2("POST", f"{P}/price-elasticity", token=token(), body={"product_id": "P1"}))
+    err = _error(r, 503)
+    assert err["details"]["reason"] == "missing_table" and "elasticity" in err["message"]
+    assert headers_of(r)["retry-after"] == "3600"
+    assert invoke(v2("GET", f"{P}/segments", token=token()))["statusCode"] == 200
