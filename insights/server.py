@@ -144,6 +144,11 @@ def make_server(host: str, port: int, invoke: Callable[[dict[str, Any], Any], di
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = do_TRACE = _handle
 
+        def __getattr__(self, name: str) -> Any:  # any other method (QUERY, PROPFIND...): the handler answers 404
+            if name.startswith("do_"):
+                return self._handle
+            raise AttributeError(name)
+
         def log_message(self, format: str, *args: Any) -> None:  # the handler's structured log says it all
             pass
 
