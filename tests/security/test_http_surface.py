@@ -36,7 +36,7 @@ def test_every_documented_operation_documents_its_success_response(http):
                 assert code == "200" or code.startswith(("4", "5")), (path, code)
 
 
-@pytest.mark.parametrize("method", ["TRACE", "DELETE", "PUT", "PATCH", "OPTIONS"])
+@pytest.mark.parametrize("method", ["TRACE", "DELETE", "PUT", "PATCH", "OPTIONS", "QUERY", "PROPFIND"])
 def test_undeclared_methods_get_the_json_error_body(http, token, method):
     reply = http(method, "/demand-insights/segments", token=token)
     assert 400 <= reply.status < 500, reply.text
