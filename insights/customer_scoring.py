@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from insights.customer_training import CustomerModels, _json_safe, train_customer_models
-from models._features import feature_matrix
+from models._features import feature_matrix, fit_bgnbd, with_bgnbd_features
 from models.churn import RISK_LEVELS, RISK_THRESHOLDS, risk_levels
 from models.clv import CLV_SEGMENT_QUANTILES, clv_segments, simple_clv
 from models.segmentation import rfm_scores
@@ -67,9 +67,12 @@ def score_customers(models: CustomerModels, features: pd.DataFrame, as_of: date)
     # Money sums arrive in file order from the engine: round away last-bit noise so scores reproduce exactly.
     floats = frame.select_dtypes("float").columns
     frame[floats] = frame[floats].round(9)
-    X = feature_matrix(frame)
     n = len(frame)
     meta = models.metadata
+    base = feature_matrix(frame)
+    bgnbd = fit_bgnbd(frame)
+    X_churn, X_30d, X_clv = (with_bgnbd_features(frame, base, meta[m]["label_window_days"], bgnbd)
+                             for m in ("churn", "purchase_30d", "clv"))
     cols: dict[str, np.ndarray] = {
         "customer_id": _strings(frame["customer_id"]),
         "email": _strings(frame["email"]) if "email" in frame else np.full(n, "", dtype="<U1"),
@@ -93,12 +96,12 @@ def score_customers(models: CustomerModels, features: pd.DataFrame, as_of: date)
             cols[f"segment_k{k}"] = np.full(n, -1, dtype=np.int8)
 
     churn_scale = meta["churn"]["scale"]
-    churn = models.churn.predict_proba(X) if n else np.zeros(0)
+    churn = _shift(models.churn.predict_proba(X_churn), meta["churn"]["seasonal"]) if n else np.zeros(0)
     if churn_scale != 1.0:  # short history: P(no purchase in h)^(H/h), a constant-hazard extrapolation
         churn = churn ** churn_scale
     cols["churn_probability"] = churn.astype("float64")
     cols["risk_level"] = risk_levels(churn)
-    names, contrib = models.churn.top_factors(X, 3) if n else (np.zeros((0, 3), dtype="<U1"), np.zeros((0, 3)))
+    names, contrib = models.churn.top_factors(X_churn, 3) if n else (np.zeros((0, 3), dtype="<U1"), np.zeros((0, 3)))
     for i in range(3):
         cols[f"churn_factor_{i + 1}"] = names[:, i].astype(str)
         cols[f"churn_contrib_{i + 1}"] = contrib[:, i].astype("float64")
@@ -107,17 +110,18 @@ def score_customers(models: CustomerModels, features: pd.DataFrame, as_of: date)
     margin = 1.0 if meta.get("margin") is None else float(meta["margin"])
     simple = simple_clv(frame["avg_order_value"], frame["frequency"], frame["customer_age_days"],
                         horizon_days=clv_meta["horizon_days"], margin=meta.get("margin"))
-    learned = models.clv.predict(X) * clv_meta["scale"] * margin if n else np.zeros(0)
+    learned = models.clv.predict(X_clv) * clv_meta["scale"] * margin if n else np.zeros(0)
     ok = np.isfinite(learned)
     cols["predicted_clv"] = np.where(ok, learned, simple.value).astype("float64")
     cols["clv_segment"], clv_thresholds = clv_segments(cols["predicted_clv"])
     cols["clv_method"] = np.where(ok, clv_meta["model"], "simple_formula").astype("<U14")
     cols["simple_clv"] = simple.value.astype("float64")
-    orders = models.orders.predict(X) * clv_meta["scale"] if n else np.zeros(0)
+    orders = models.orders.predict(X_clv) * clv_meta["scale"] if n else np.zeros(0)
     cols["predicted_orders"] = orders.astype("float64")
     cols["next_order_date"] = _next_order_dates(orders, clv_meta["horizon_days"], as_of)
-    cols["spend_30d"] = (models.spend_30d.predict(X) * meta["purchase_30d"]["scale"] if n else np.zeros(0))
-    p_none = models.purchase_30d.predict_proba(X) if n else np.zeros(0)
+    p30 = meta["purchase_30d"]
+    cols["spend_30d"] = models.spend_30d.predict(X_30d) * p30["scale"] if n else np.zeros(0)
+    p_none = _shift(models.purchase_30d.predict_proba(X_30d), p30["seasonal"]) if n else np.zeros(0)
     cols["purchase_probability_30d"] = (1.0 - p_none ** meta["purchase_30d"]["scale"]).astype("float64")
     cols["value_at_risk"] = (cols["churn_probability"] * cols["predicted_clv"]).astype("float64")
     cols = {name: cols[name] for name in CUSTOMER_COLUMNS}
@@ -136,6 +140,15 @@ def score_customers(models: CustomerModels, features: pd.DataFrame, as_of: date)
         },
     }
     return CustomerScores(columns=cols, at_risk_order=order, docs=_json_safe(docs))
+
+
+def _shift(p: np.ndarray, seasonal: dict[str, Any]) -> np.ndarray:
+    """Move calibrated probabilities by the seasonal log-odds shift (0 when no adjustment applies)."""
+    delta = float(seasonal.get("churn_logit_shift") or 0.0)
+    if delta == 0.0:
+        return p
+    q = np.clip(p, 1e-6, 1 - 1e-6)
+    return 1.0 / (1.0 + np.exp(-(np.log(q / (1 - q)) + delta)))
 
 
 def _strings(series: pd.Series) -> np.ndarray:

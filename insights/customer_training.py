@@ -23,7 +23,7 @@ import pandas as pd
 
 from athena.engine import QueryEngine
 from insights.errors import InsufficientData
-from models._features import FEATURE_NAMES, feature_matrix
+from models._features import FEATURE_NAMES, feature_matrix, fit_bgnbd, with_bgnbd_features
 from models.churn import ChurnModel
 from models.clv import CLVRegressor
 from models.segmentation import RFMSegmenter
@@ -91,11 +91,12 @@ def train_customer_models(engine: QueryEngine, as_of: date, *, clv_horizon_days:
 
     churn_plan = _plan("churn", churn_horizon_days, span)
     Xc, yc, Xc_val, yc_val = data.training_set(as_of, churn_plan, first, "churn", min_customers)
-    churn = ChurnModel(random_state=random_state).fit(Xc, yc, X_cal=Xc_val, y_cal=yc_val)
+    churn = ChurnModel(prior="bg_p_no_purchase", random_state=random_state).fit(Xc, yc, X_cal=Xc_val, y_cal=yc_val)
 
     p30_plan = _plan("30-day purchase", 30, span)
     Xp, yp, Xp_val, yp_val = data.training_set(as_of, p30_plan, first, "churn", min_customers)
-    purchase_30d = ChurnModel(random_state=random_state).fit(Xp, yp, X_cal=Xp_val, y_cal=yp_val)
+    purchase_30d = ChurnModel(prior="bg_p_no_purchase", random_state=random_state).fit(Xp, yp, X_cal=Xp_val,
+                                                                                    y_cal=yp_val)
 
     clv_plan = _plan("CLV", clv_horizon_days, span)
     Xv, yv, Xv_val, yv_val = data.training_set(as_of, clv_plan, first, "future_spend", min_customers)
@@ -114,8 +115,11 @@ def train_customer_models(engine: QueryEngine, as_of: date, *, clv_horizon_days:
         "segmentation": {"model": "kmeans(log-standardized RFM)", "auto_k": int(segmenter.k_),
                          "silhouette": segmenter.silhouette_, "ks": segmenter.ks_},
         "churn": {"model": f"lightgbm+{churn.calibration_method_}", **churn_plan.describe(as_of, first),
+                  "trees": churn.n_trees_, "prior": "BG/NBD P(no purchase in the label window)",
+                  "seasonal": data.seasonal(as_of, churn_plan, first),
                   "holdout": churn.holdout_metrics_, "feature_importance": _importance(churn)},
         "purchase_30d": {"model": f"lightgbm+{purchase_30d.calibration_method_}", **p30_plan.describe(as_of, first),
+                         "seasonal": data.seasonal(as_of, p30_plan, first),
                          "holdout": purchase_30d.holdout_metrics_,
                          "spend_model": spend_30d.winner_, "spend_holdout": spend_30d.validation_},
         "clv": {"model": clv.winner_, **clv_plan.describe(as_of, first), "holdout": clv.validation_,
@@ -176,6 +180,8 @@ class _Slices:
         self._engine = engine
         self._features: dict[date, pd.DataFrame] = {}
         self._labels: dict[tuple[date, int], pd.DataFrame] = {}
+        self._inputs: dict[tuple[date, int], pd.DataFrame] = {}
+        self._bgnbd: dict[date, Any] = {}
 
     def features(self, cutoff: date) -> pd.DataFrame:
         if cutoff not in self._features:
@@ -190,6 +196,39 @@ class _Slices:
             self._labels[key] = frame.set_index("customer_id")
         return self._labels[key]
 
+    def inputs(self, cutoff: date, window: int) -> pd.DataFrame:
+        """Model inputs as of ``cutoff``: features plus BG/NBD summaries over ``window`` days."""
+        key = (cutoff, window)
+        if key not in self._inputs:
+            feats = self.features(cutoff)
+            if cutoff not in self._bgnbd:
+                self._bgnbd[cutoff] = fit_bgnbd(feats)
+            self._inputs[key] = with_bgnbd_features(feats, feature_matrix(feats), window, self._bgnbd[cutoff])
+        return self._inputs[key]
+
+    def seasonal(self, as_of: date, plan: _Plan, first: date) -> dict[str, Any]:
+        """Year-over-year seasonal shift of churn's level between the calibration window and the scored one.
+
+        The calibrator learns churn's level on the validation window ``[as_of - h, as_of)``; the scored window
+        ``[as_of, as_of + h)`` may sit in another season. The same two windows 52 weeks earlier measure the
+        change: ``churn_logit_shift`` = logit(churn rate then in the scored window's season) - logit(churn
+        rate then in the validation window's season), added to the calibrated log-odds. Needs a year of
+        history before last year's validation window and a window under half a year (otherwise 0).
+        Spend is not adjusted: on the sample lake last year's spend ratios did not predict this year's.
+        """
+        h = plan.label_window_days
+        val_cut = as_of - timedelta(days=h)
+        year = timedelta(days=364)  # 52 weeks: same weekdays
+        if h >= 182 or plan.path != "full_label_window":
+            return {"applied": False, "churn_logit_shift": 0.0, "reason": "window of half a year or more, or short"}
+        if (val_cut - year - first).days < MIN_FEATURE_DAYS:
+            return {"applied": False, "churn_logit_shift": 0.0, "reason": "under a year of history"}
+        then_scored = _churn_rate(self.labels(as_of - year, h))
+        then_val = _churn_rate(self.labels(val_cut - year, h))
+        return {"applied": True, "reference_cutoff": (as_of - year).isoformat(),
+                "churn_rate_then_scored_window": then_scored, "churn_rate_then_validation_window": then_val,
+                "churn_logit_shift": _logit(then_scored) - _logit(then_val)}
+
     def one(self, cutoff: date, window: int, target: str) -> tuple[pd.DataFrame, np.ndarray]:
         feats = self.features(cutoff)
         labels = self.labels(cutoff, window).reindex(feats["customer_id"])
@@ -197,7 +236,7 @@ class _Slices:
             y = 1 - labels["purchased"].fillna(0).to_numpy(dtype="int64")
         else:
             y = labels[target].fillna(0).to_numpy(dtype="float64").round(9)  # see feature_matrix
-        return feature_matrix(feats), y
+        return self.inputs(cutoff, window), y
 
     def training_set(self, as_of: date, plan: _Plan, first: date, target: str, min_customers: int):
         h = plan.label_window_days
@@ -217,6 +256,15 @@ class _Slices:
                 f"no customer {what} in the {plan.target} training window(s) ({h} days from {cuts[-1]}): "
                 "a single label class", missing=f"{plan.target} label classes", required=2, available=1)
         return X, y, X_val, y_val
+
+
+def _churn_rate(labels: pd.DataFrame) -> float:
+    return 1.0 - float(labels["purchased"].mean())
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-3), 1 - 1e-3)
+    return float(np.log(p / (1 - p)))
 
 
 def _json_safe(value: Any) -> Any:

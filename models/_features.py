@@ -10,7 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["BASE_COLUMNS", "FEATURE_NAMES", "RFM_COLUMNS", "feature_matrix", "check_columns"]
+from models.probabilistic import BetaGeoModel, bgnbd_inputs
+
+__all__ = ["BASE_COLUMNS", "FEATURE_NAMES", "BGNBD_COLUMNS", "RFM_COLUMNS", "feature_matrix", "check_columns",
+           "with_bgnbd_features", "fit_bgnbd"]
 
 #: numeric columns of the ``customer_features`` query used as model inputs.
 BASE_COLUMNS: tuple[str, ...] = (
@@ -29,6 +32,9 @@ DERIVED_COLUMNS: tuple[str, ...] = (
 FEATURE_NAMES: tuple[str, ...] = BASE_COLUMNS + DERIVED_COLUMNS
 
 RFM_COLUMNS: tuple[str, ...] = ("recency_days", "frequency", "monetary_total")
+
+#: BG/NBD summaries over a model's label window (see :func:`with_bgnbd_features`).
+BGNBD_COLUMNS: tuple[str, ...] = ("bg_expected_purchases", "bg_expected_spend", "bg_p_alive", "bg_p_no_purchase")
 
 
 def check_columns(frame: pd.DataFrame, columns: tuple[str, ...]) -> None:
@@ -63,3 +69,33 @@ def feature_matrix(frame: pd.DataFrame) -> pd.DataFrame:
     # Sums of money come back from the engine in file order, so the last bits can differ between two
     # reads of the same orders; 9 decimals keep every real difference and make the inputs reproducible.
     return out.loc[:, list(FEATURE_NAMES)].round(9)
+
+
+def fit_bgnbd(frame: pd.DataFrame) -> BetaGeoModel | None:
+    """A BG/NBD fitted on this population's history (``customer_features`` rows); None below 5 customers."""
+    x, t_x, T = bgnbd_inputs(frame["frequency"], frame["recency_days"], frame["customer_age_days"])
+    if x.size < 5:
+        return None
+    return BetaGeoModel().fit(x, t_x, T)
+
+
+def with_bgnbd_features(frame: pd.DataFrame, X: pd.DataFrame, window_days: int,
+                        model: BetaGeoModel | None) -> pd.DataFrame:
+    """``X`` plus :data:`BGNBD_COLUMNS` over ``window_days`` from ``model`` (NaN when it is None).
+
+    The BG/NBD is fitted on the population it describes (each training slice as of its cutoff, the scoring
+    population as of as_of: :func:`fit_bgnbd`), so it is a feature transform that sees nothing after the
+    cutoff; the trees then learn what the probabilistic model misses (spend trends, returns, basket breadth).
+    """
+    out = X.copy()
+    if model is None:
+        for c in BGNBD_COLUMNS:
+            out[c] = np.nan
+        return out
+    x, t_x, T = bgnbd_inputs(frame["frequency"], frame["recency_days"], frame["customer_age_days"])
+    expected = model.expected_purchases(window_days, x, t_x, T)
+    out["bg_expected_purchases"] = expected
+    out["bg_expected_spend"] = expected * frame["avg_order_value"].astype("float64").clip(lower=0.0).to_numpy()
+    out["bg_p_alive"] = model.probability_alive(x, t_x, T)
+    out["bg_p_no_purchase"] = model.probability_no_purchase(window_days, x, t_x, T)
+    return out.round(9)

@@ -87,7 +87,15 @@ class ChurnModel(BaseEstimator):
     min_child_samples : int or "auto"
         "auto" = n_rows // 50, between 5 and 100.
     calibration : {"auto", "isotonic", "sigmoid", "none"}
-        "auto" is isotonic with at least ``isotonic_min_samples`` calibration rows, sigmoid below.
+        "sigmoid" (Platt, the default) is strictly monotone, so calibrating never changes the ranking
+        (ROC-AUC, PR-AUC); isotonic's steps tie customers. "auto" is isotonic with at least
+        ``isotonic_min_samples`` calibration rows, sigmoid below.
+    prior : str or None
+        Name of a probability column of X (e.g. BG/NBD's P(no purchase)) the booster starts from: its
+        log-odds are the initial score and the trees learn corrections to it.
+    early_stopping_rounds : int or None
+        With a calibration slice, stop adding trees when its log-loss has not improved for this many
+        rounds (``n_estimators`` is then a maximum; possibly few trees survive on top of a good prior).
     isotonic_min_samples : int
     random_state : int or None
 
@@ -104,14 +112,16 @@ class ChurnModel(BaseEstimator):
     """
 
     def __init__(self, *, n_estimators: int = 150, learning_rate: float = 0.05, num_leaves: int = 3,
-                 min_child_samples: int | str = "auto", calibration: str = "auto", isotonic_min_samples: int = 1000,
-                 random_state: int | None = None):
+                 min_child_samples: int | str = "auto", calibration: str = "sigmoid", isotonic_min_samples: int = 1000,
+                 prior: str | None = None, early_stopping_rounds: int | None = 30, random_state: int | None = None):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
         self.min_child_samples = min_child_samples
         self.calibration = calibration
         self.isotonic_min_samples = isotonic_min_samples
+        self.prior = prior
+        self.early_stopping_rounds = early_stopping_rounds
         self.random_state = random_state
 
     def fit(self, X: pd.DataFrame, y, *, X_cal: pd.DataFrame | None = None, y_cal=None) -> ChurnModel:
@@ -127,14 +137,24 @@ class ChurnModel(BaseEstimator):
             raise ValueError(f"X has {len(X)} rows but y has {y.size}")
         if self.calibration not in ("auto", "isotonic", "sigmoid", "none"):
             raise ValueError(f"calibration={self.calibration!r}: use auto, isotonic, sigmoid or none")
+        if self.prior is not None and self.prior not in X.columns:
+            raise ValueError(f"prior column {self.prior!r} is not in X")
         self.feature_names_ = [str(c) for c in X.columns]
+        fit_kw: dict[str, Any] = {"init_score": self._prior_logit(X)}
+        if X_cal is not None and self.early_stopping_rounds:
+            fit_kw.update(eval_X=X_cal[self.feature_names_], eval_y=_check_binary(y_cal, "y_cal", allow_single=True),
+                          eval_init_score=[self._prior_logit(X_cal)],
+                          callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)])
         self.booster_ = lgb.LGBMClassifier(
             n_estimators=self.n_estimators, learning_rate=self.learning_rate, num_leaves=self.num_leaves,
             min_child_samples=_min_child(self.min_child_samples, y.size), subsample=0.8, subsample_freq=1,
             colsample_bytree=0.8, reg_lambda=1.0, random_state=self.random_state, n_jobs=1, deterministic=True,
             force_row_wise=True, verbose=-1,
-        ).fit(X, y)
-        gain = self.booster_.booster_.feature_importance(importance_type="gain")
+        ).fit(X, y, **fit_kw)
+        self.n_trees_ = int(self.booster_.booster_.current_iteration()) if not self.booster_.best_iteration_ \
+            else int(self.booster_.best_iteration_)
+        self.prior_mean_logit_ = 0.0 if self.prior is None else float(np.mean(self._prior_logit(X)))
+        gain = self.booster_.booster_.feature_importance(importance_type="gain", iteration=self.n_trees_)
         total = float(gain.sum()) or 1.0
         self.feature_importance_ = {n: float(g) / total for n, g in zip(self.feature_names_, gain, strict=True)}
         self.calibrator_ = None
@@ -156,9 +176,16 @@ class ChurnModel(BaseEstimator):
         return self
 
     def predict_raw(self, X: pd.DataFrame) -> np.ndarray:
-        """The booster's uncalibrated P(churn)."""
+        """The booster's uncalibrated P(churn) (prior log-odds + trees)."""
         check_is_fitted(self)
-        return self.booster_.predict_proba(X[self.feature_names_])[:, 1]
+        margin = self.booster_.predict(X[self.feature_names_], raw_score=True, num_iteration=self.n_trees_)
+        prior = self._prior_logit(X)
+        return 1.0 / (1.0 + np.exp(-(margin + (0.0 if prior is None else prior))))
+
+    def _prior_logit(self, X: pd.DataFrame) -> np.ndarray | None:
+        if self.prior is None:
+            return None
+        return _logit(np.nan_to_num(X[self.prior].to_numpy(dtype="float64"), nan=0.5))
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Calibrated P(churn), shape (n,)."""
@@ -166,10 +193,15 @@ class ChurnModel(BaseEstimator):
         return raw if self.calibrator_ is None else _apply_calibrator(self.calibrator_, raw)
 
     def contributions(self, X: pd.DataFrame) -> np.ndarray:
-        """LightGBM pred_contrib: per-feature log-odds contributions (before calibration), shape (n, n_features);
-        the bias column is dropped."""
+        """Per-feature log-odds contributions (before calibration), shape (n, n_features): LightGBM's
+        pred_contrib, plus, with a prior, the prior's log-odds centred on its training mean in the prior's
+        column (so the prior is named when it drives a customer's risk). The bias column is dropped."""
         check_is_fitted(self)
-        return np.asarray(self.booster_.predict(X[self.feature_names_], pred_contrib=True))[:, :-1]
+        contrib = np.asarray(self.booster_.predict(X[self.feature_names_], pred_contrib=True,
+                                                   num_iteration=self.n_trees_))[:, :-1]
+        if self.prior is not None:
+            contrib[:, self.feature_names_.index(self.prior)] += self._prior_logit(X) - self.prior_mean_logit_
+        return contrib
 
     def top_factors(self, X: pd.DataFrame, n: int = 3) -> tuple[np.ndarray, np.ndarray]:
         """The ``n`` features with the largest absolute contribution per customer.

@@ -88,6 +88,18 @@ class BetaGeoModel(BaseEstimator):
         denominator = 1.0 + (x > 0) * (a / np.maximum(b + x - 1.0, 1e-12)) * ((alpha + T) / (alpha + t_x)) ** (r + x)
         return np.clip(numerator / denominator, 0.0, None)
 
+    def probability_no_purchase(self, t: float, x, t_x, T) -> np.ndarray:
+        """P(no purchase in (T, T + t] | x, t_x, T): dead, or alive with no Poisson event in t.
+
+        In BG/NBD dropout only happens right after a purchase, so an alive customer without a purchase
+        stays alive; integrating exp(-lambda t) over the posterior Gamma(r + x, alpha + T) gives
+        ((alpha + T) / (alpha + T + t)) ^ (r + x).
+        """
+        alive = self.probability_alive(x, t_x, T)
+        x, t_x, T = _check(x, t_x, T)
+        r, alpha = self.params_["r"], self.params_["alpha"]
+        return (1.0 - alive) + alive * ((alpha + T) / (alpha + T + t)) ** (r + x)
+
     def probability_alive(self, x, t_x, T) -> np.ndarray:
         """P(the customer is still active at T | x, t_x, T)."""
         check_is_fitted(self)

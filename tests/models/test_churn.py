@@ -30,20 +30,45 @@ def test_calibration_on_a_later_shifted_slice_reduces_ece():
     X, y = _slice(3000, 0)
     X_cal, y_cal = _slice(3000, 1, shift=1.2)  # the later period churns more: the booster is off
     X_test, y_test = _slice(3000, 2, shift=1.2)
+    for method in ("sigmoid", "isotonic"):
+        model = ChurnModel(random_state=0, calibration=method, early_stopping_rounds=None).fit(
+            X, y, X_cal=X_cal, y_cal=y_cal)
+        raw = expected_calibration_error(y_test, model.predict_raw(X_test))
+        calibrated = expected_calibration_error(y_test, model.predict_proba(X_test))
+        assert raw > 0.1 and calibrated < 0.05 and calibrated < raw / 2, method
+        assert model.calibration_method_ == method
+        held = model.holdout_metrics_
+        assert held["calibrated"]["ece"] < held["uncalibrated"]["ece"]
+        assert held["calibrated"]["roc_auc"] > 0.7
+
+
+def test_platt_scaling_keeps_the_ranking():
+    X, y = _slice(2000, 0)
+    X_cal, y_cal = _slice(1000, 1, shift=0.8)
     model = ChurnModel(random_state=0).fit(X, y, X_cal=X_cal, y_cal=y_cal)
-    raw = expected_calibration_error(y_test, model.predict_raw(X_test))
-    calibrated = expected_calibration_error(y_test, model.predict_proba(X_test))
-    assert raw > 0.1 and calibrated < 0.05 and calibrated < raw / 2
-    assert model.calibration_method_ == "isotonic"
-    held = model.holdout_metrics_
-    assert held["calibrated"]["ece"] < held["uncalibrated"]["ece"]
-    assert held["calibrated"]["roc_auc"] > 0.7
+    assert model.calibration_method_ == "sigmoid"
+    raw, cal = model.predict_raw(X), model.predict_proba(X)
+    assert (np.argsort(raw, kind="stable") == np.argsort(cal, kind="stable")).all()
 
 
-def test_small_calibration_slices_use_platt_scaling():
+def test_a_prior_is_the_starting_score_and_early_stopping_keeps_few_trees_on_a_perfect_one():
+    X, y = _slice(2000, 0)
+    X_cal, y_cal = _slice(2000, 1)
+    truth = lambda F: 1 / (1 + np.exp(-(1.5 * F["a"] - 0.7 * F["b"])))  # noqa: E731
+    X, X_cal = X.assign(prior=truth(X)), X_cal.assign(prior=truth(X_cal))
+    model = ChurnModel(prior="prior", n_estimators=300, random_state=0).fit(X, y, X_cal=X_cal, y_cal=y_cal)
+    assert model.n_trees_ < 60  # nothing left to learn beyond the true probability
+    np.testing.assert_allclose(model.predict_raw(X_cal), truth(X_cal), atol=0.08)
+    names, _ = model.top_factors(X_cal, 1)
+    assert (names[:, 0] == "prior").mean() > 0.8
+    with pytest.raises(ValueError, match="prior column"):
+        ChurnModel(prior="missing").fit(X, y)
+
+
+def test_auto_calibration_uses_platt_scaling_on_small_slices():
     X, y = _slice(600, 0)
     X_cal, y_cal = _slice(300, 1, shift=1.0)
-    model = ChurnModel(random_state=0).fit(X, y, X_cal=X_cal, y_cal=y_cal)
+    model = ChurnModel(calibration="auto", random_state=0).fit(X, y, X_cal=X_cal, y_cal=y_cal)
     assert model.calibration_method_ == "sigmoid"
     p = model.predict_proba(X_cal)
     assert abs(p.mean() - y_cal.mean()) < 0.05

@@ -94,3 +94,14 @@ def test_bgnbd_inputs_and_probability_alive_on_a_small_case():
     assert alive[1] > alive[2]  # same count, recent last purchase is likelier alive
     e = model.expected_purchases(30, [5, 5], [290, 20], [300, 300])
     assert e[0] > e[1] > 0
+
+
+def test_bgnbd_probability_of_no_purchase_matches_a_simulation():
+    model = BetaGeoModel()
+    model.params_ = {"r": 2.0, "alpha": 20.0, "a": 1.0, "b": 3.0}
+    rng = np.random.default_rng(0)
+    # a customer with x = 0, T = 10: alive for sure; lambda ~ Gamma(r, alpha + T); no event in 15 days
+    lam = rng.gamma(2.0, 1 / 30.0, 200_000)
+    simulated = np.exp(-lam * 15).mean()
+    assert model.probability_no_purchase(15, [0], [0], [10])[0] == pytest.approx(simulated, abs=2e-3)
+    assert model.probability_no_purchase(15, [0], [0], [10])[0] == pytest.approx((30 / 45) ** 2)
