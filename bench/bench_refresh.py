@@ -5,7 +5,7 @@
 For each size: generate a sample lake (`python -m insights sample`, not timed), then run
 `python -m insights refresh` twice in fresh processes: a cold run that trains every model, and the next
 day's run that reuses them (the usual daily case). Each refresh's peak RSS comes from os.wait4's rusage
-of that one child process. Prints a markdown table and writes bench/out/refresh.json.
+of that one child process. Prints a markdown table and writes bench/out/refresh-<sizes>.json.
 Target (issue 5): 1M customers end to end within 5 minutes and under 3 GB peak RSS.
 """
 
@@ -92,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=str(ROOT / "bench" / "out"))
     p.add_argument("--keep", action="store_true", help="keep the generated lakes and snapshots")
     p.add_argument("--timeout", type=float, default=3600.0, help="seconds before a refresh is stopped")
+    p.add_argument("--seed-models-from", type=int, default=None, metavar="N",
+                   help="for sizes above N, start from the snapshots of size N (run with --keep) so the first run "
+                        "is the daily reuse run on models trained at N customers, then a --retrain run")
     args = p.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -109,7 +112,14 @@ def main(argv: list[str] | None = None) -> int:
         gen_s = time.perf_counter() - t0
         row = {"customers": n, "products": args.products, "days": args.days, "lake_mb": dir_mb(lake),
                "sample_s": round(gen_s, 1)}
-        for label, day, extra in (("train", as_of, ["--retrain"]), ("reuse", as_of + timedelta(days=1), [])):
+        runs = [("train", as_of, ["--retrain"]), ("reuse", as_of + timedelta(days=1), [])]
+        seed = out / f"snapshots-{args.seed_models_from}" if args.seed_models_from else None
+        if seed is not None and n > args.seed_models_from and (seed / "latest").exists():
+            subprocess.run(["cp", "-r", str(seed), str(snaps)], check=True)
+            row["models_from"] = args.seed_models_from
+            runs = [(f"reuse ({args.seed_models_from:,}-customer models)", as_of + timedelta(days=1), []),
+                    ("train", as_of + timedelta(days=2), ["--retrain"])]
+        for label, day, extra in runs:
             m = measure([PY, "-m", "insights", "refresh", "--lake", str(lake), "--snapshots", str(snaps),
                          "--as-of", day.isoformat(), *extra], env, args.timeout)
             if m["exit"] != 0:
@@ -128,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
             subprocess.run(["rm", "-rf", str(lake), str(snaps)], check=True)
     meta = {"date": date.today().isoformat(), "cpus": os.cpu_count(), "python": platform.python_version(),
             "note": "shared 2-core machine (other engineers' jobs running); refresh run under nice"}
-    (out / "refresh.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2))
+    target = out / f"refresh-{args.sizes.replace(',', '-')}.json"
+    target.write_text(json.dumps({"meta": meta, "results": results}, indent=2))
     print(render(results))
     return 0
 
@@ -138,7 +149,7 @@ def render(results: list[dict]) -> str:
             "| snapshot MB |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in results:
-        for label in ("train", "reuse"):
+        for label in [k for k in r if k == "train" or k.startswith("reuse")]:
             m = r.get(label)
             if not m:
                 continue
