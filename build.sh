@@ -64,12 +64,16 @@ if grep -qiE '^(nvidia|cupy)' <(ls "$PKG"); then die "a CUDA wheel was pulled in
 if [[ -d "$PKG/pyarrow" || -d "$PKG/duckdb" ]]; then die "pyarrow/duckdb must stay out of the package (size; see DESIGN.md)"; fi
 
 say "Adding the project: handler.py insights/ models/ athena/"
+# One copy of the sources, taken once: the package and the smoke test's dev-side recording both use it.
+SRC="$BUILD_DIR/src"
+rm -rf "$SRC"; mkdir -p "$SRC"
 [[ -f handler.py ]] || die "handler.py is missing"
-cp handler.py "$PKG/"
+cp handler.py "$SRC/"
 for d in insights models athena; do
     (cd "$ROOT" && find "$d" -type f \( -name '*.py' -o -name '*.sql' -o -name '*.json' \) -not -path '*/__pycache__/*' \
-        -exec cp --parents {} "$PKG/" \;)
+        -exec cp --parents {} "$SRC/" \;)
 done
+cp -r "$SRC"/. "$PKG"/
 [[ -f "$PKG/athena/contract.json" ]] || die "athena/contract.json did not make it into the package"
 
 say "libgomp for lightgbm"
@@ -150,12 +154,12 @@ say "Smoke test: a clean python3.12 -I process with only the package and boto3 o
 [[ -x "$DEV_PYTHON" ]] || die "$DEV_PYTHON not found: the smoke test records its query results with the dev venv (make setup)"
 SMOKE="$BUILD_DIR/smoke"
 rm -rf "$SMOKE"; mkdir -p "$SMOKE"
-"$DEV_PYTHON" tests/deploy/smoke_package.py record --out "$SMOKE"
+"$DEV_PYTHON" tests/deploy/smoke_package.py record --out "$SMOKE" --source "$SRC"
 cp tests/deploy/smoke_package.py "$SMOKE/smoke_package.py"
 # LD_LIBRARY_PATH as Lambda sets it for /var/task; nothing else from this machine's environment.
 env -i HOME="$SMOKE" PATH=/usr/bin:/bin LD_LIBRARY_PATH="$PKG/lib" TZ=UTC \
     "$PY312" -I "$SMOKE/smoke_package.py" check --package "$PKG" --boto3 "$BOTO_DIR" --fixture "$SMOKE" \
     || die "smoke test failed"
 say "The score Parquet the package wrote matches the Glue tables (read back with the dev venv's pyarrow)"
-"$DEV_PYTHON" tests/deploy/smoke_package.py verify-scores --fixture "$SMOKE" || die "score Parquet differs from the Glue tables"
+"$DEV_PYTHON" tests/deploy/smoke_package.py verify-scores --fixture "$SMOKE" --source "$SRC" || die "score Parquet differs from the Glue tables"
 echo "built $ZIP"

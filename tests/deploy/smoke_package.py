@@ -32,21 +32,27 @@ import time
 from pathlib import Path
 
 AS_OF = "2026-06-01"
+_REPO = Path(__file__).resolve().parents[2]
 ML_MODULES = ("sklearn", "scipy", "xgboost", "lightgbm", "pyarrow", "duckdb")
 
 
 # ------------------------------------------------------------------------------------------------ record
 
-def record(out: Path) -> int:
-    """Dev venv: tiny lake -> refresh on DuckDB, recording every (query, params) -> frame."""
-    repo = Path(__file__).resolve().parents[2]
-    sys.path.insert(0, str(repo))
+def record(out: Path, source: Path) -> int:
+    """Dev venv: tiny lake -> refresh on DuckDB, recording every (query, params) -> frame.
+
+    ``source`` holds the same copy of handler.py, insights/, models/ and athena/ that went into the package, so
+    both sides run the same code even while the working tree changes.
+    """
+    sys.path.insert(0, str(source))
+    import insights
     from athena.duckdb_engine import DuckDBEngine
     from insights.config import load_settings
     from insights.refresh import RecordingMetricsSink, run_scheduled
     from insights.sample import SampleSpec, generate, write_sample
     from insights.store import LocalSnapshotStore
 
+    assert Path(insights.__file__).resolve().is_relative_to(source), f"insights came from {insights.__file__}"
     lake, snapshots = out / "lake", out / "dev-snapshots"
     end = (_date(AS_OF) - _one_day()).isoformat()
     write_sample(str(lake), generate(SampleSpec(400, 12, 500, 7, _date(end)).resolved()))
@@ -308,11 +314,11 @@ _GLUE_TO_ARROW = {"string": ("string", "large_string"), "int": ("int32",), "bigi
                                                                                   "timestamp[ns]")}
 
 
-def verify_scores(fixture: Path) -> int:
+def verify_scores(fixture: Path, source: Path) -> int:
     """Dev venv: the score Parquet the package wrote has exactly the Glue tables' columns and types."""
     import pyarrow.parquet as pq
 
-    contract = json.loads((Path(__file__).resolve().parents[2] / "athena" / "contract.json").read_text())
+    contract = json.loads((source / "athena" / "contract.json").read_text())
     root = fixture / "pkg-snapshots" / "scores"
     for table, spec in contract["score_tables"].items():
         files = sorted(root.glob(f"{table}/as_of=*/*.parquet"))
@@ -332,17 +338,19 @@ def main(argv: list[str] | None = None) -> int:
     sub = p.add_subparsers(dest="mode", required=True)
     r = sub.add_parser("record")
     r.add_argument("--out", type=Path, required=True)
+    r.add_argument("--source", type=Path, default=_REPO, help="project sources (default: this checkout)")
     c = sub.add_parser("check")
     c.add_argument("--package", type=Path, required=True)
     c.add_argument("--boto3", type=Path, required=True)
     c.add_argument("--fixture", type=Path, required=True)
     v = sub.add_parser("verify-scores")
     v.add_argument("--fixture", type=Path, required=True)
+    v.add_argument("--source", type=Path, default=_REPO, help="project sources (default: this checkout)")
     args = p.parse_args(argv)
     if args.mode == "record":
-        return record(args.out.resolve())
+        return record(args.out.resolve(), args.source.resolve())
     if args.mode == "verify-scores":
-        return verify_scores(args.fixture.resolve())
+        return verify_scores(args.fixture.resolve(), args.source.resolve())
     return check(args.package.resolve(), args.boto3.resolve(), args.fixture.resolve())
 
 
