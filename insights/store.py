@@ -187,7 +187,10 @@ class SnapshotStore(ABC):
         logger.info("snapshot published", extra={
             "version": version, "new_files": created, "latest": live, "moved_latest": moved,
             "publish_s": round(time.perf_counter() - started, 3)})
-        self.prune()
+        try:
+            self.prune()
+        except Exception as exc:  # noqa: BLE001 - the new version is live; old ones go at the next publish
+            logger.warning("pruning old snapshot versions failed: %s", exc)
         return live or version
 
     def rollback(self, version: str | None = None) -> str:

@@ -338,3 +338,11 @@ def test_s3_pointer_swap_rechecks_when_latest_changes_underneath(s3, tmp_path, m
     assert state["raced"] and state["reads"] >= 3  # publish's read, the re-read after 412, prune's read
     assert store.latest_version() == winner
     assert store.versions() == sorted([v[0], other, mine])
+
+
+def test_a_failing_prune_does_not_fail_a_publish_that_is_already_live(tmp_path, monkeypatch):
+    store = LocalSnapshotStore(tmp_path / "snaps", keep_versions=1)
+    publish_n(store, tmp_path, 1)
+    monkeypatch.setattr(store, "_delete_version", lambda v: (_ for _ in ()).throw(RuntimeError("AccessDenied")))
+    new = publish_n(store, tmp_path, 1, start=1)[0]
+    assert store.latest_version() == new and len(store.versions()) == 2
