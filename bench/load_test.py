@@ -46,8 +46,11 @@ def known_ids(snapshots: Path) -> dict[str, list[str]]:
     products = [str(p) for p, s in zip(np.asarray(forecast["product_id"]), np.asarray(forecast["status"]), strict=True)
                 if s in ("ok", "fallback")]
     elasticity = snap.table("elasticity")
-    priced = [str(p) for p, s in zip(np.asarray(elasticity["product_id"]), np.asarray(elasticity["status"]),
-                                     strict=True) if s == "ok"]
+    # price optimization refuses a positive elasticity (422, by design): the load mix only prices usable curves
+    priced = [f"{p}|{m:.4f}" for p, s, e, m in zip(
+        np.asarray(elasticity["product_id"]), np.asarray(elasticity["status"]),
+        np.asarray(elasticity["elasticity_coefficient"]), np.asarray(elasticity["price_mean"]), strict=True)
+        if s == "ok" and e < 0 and np.isfinite(m) and m > 0]
 
     def pick(xs: list[str], n: int) -> list[str]:
         return sorted(rng.choice(xs, size=min(n, len(xs)), replace=False).tolist()) if xs else []

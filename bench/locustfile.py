@@ -1,8 +1,8 @@
 """Locust scenario for bench/load_test.py: storefront backends calling every insight route with a bearer token.
 
 Read from the environment (set by bench/load_test.py): LOAD_TOKEN (a JWT with insights:read and customers:pii) and
-LOAD_IDS (a JSON file {"customers": [...], "products": [...], "priced_products": [...]} of ids that exist in the
-served snapshot). Every request must answer 200: anything else is counted as an error.
+LOAD_IDS (a JSON file {"customers": [...], "products": [...], "priced_products": ["id|mean price", ...]} of ids
+that exist in the served snapshot). Every request must answer 200: anything else is counted as an error.
 """
 
 from __future__ import annotations
@@ -60,12 +60,13 @@ class Storefront(HttpUser):
 
     @task(2)
     def elasticity(self) -> None:
-        self._post("price-elasticity", {"product_id": self.rng.choice(IDS["priced_products"])})
+        self._post("price-elasticity", {"product_id": self.rng.choice(IDS["priced_products"]).split("|")[0]})
 
     @task(2)
     def optimization(self) -> None:
-        self._post("price-optimization", {"product_id": self.rng.choice(IDS["priced_products"]),
-                                          "current_price": 4.0, "current_quantity": 20, "cost_per_unit": 1.5})
+        product, price = self.rng.choice(IDS["priced_products"]).split("|")
+        self._post("price-optimization", {"product_id": product, "current_price": float(price),
+                                          "current_quantity": 20, "cost_per_unit": round(0.4 * float(price), 4)})
 
     @task(1)
     def health(self) -> None:
