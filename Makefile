@@ -70,3 +70,14 @@ $(CHECKOV_VENV)/bin/checkov:
 
 checkov: $(CHECKOV_VENV)/bin/checkov
 	$(CHECKOV_VENV)/bin/checkov -d terraform --framework terraform --quiet --compact --skip-download
+
+# Reliability and security (issue 8): tests/security, the real Online Retail file through import + refresh with the
+# real models, schemathesis fuzzing (>= 1,000 requests) and a 60 s locust load test, all on 127.0.0.1; prints the
+# summary counts and updates the "Reliability and load" section of bench/RESULTS.md.
+$(VENV)/.bench-installed: requirements-bench.txt $(STAMP)
+	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
+	touch $@
+
+.PHONY: reliability
+reliability: setup $(VENV)/.bench-installed
+	nice $(BIN)/python bench/reliability.py
