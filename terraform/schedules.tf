@@ -1,17 +1,19 @@
 # EventBridge Scheduler: the daily refresh and the monthly retrain, both to the refresh function, with a
 # retry policy for events it cannot deliver and a dead-letter queue (shared with the function's own DLQ).
+# The input carries the scheduled time (Scheduler substitutes it): the refresh takes its as_of from it, so a
+# delivery retried after midnight still refreshes the day it was scheduled for.
 
 locals {
   schedules = {
     refresh = {
       description = "Daily refresh: extract, rescore with the stored models (retrain if stale or drifted), publish"
       expression  = var.refresh_schedule
-      input       = { action = "refresh" }
+      input       = { action = "refresh", scheduled_time = "<aws.scheduler.scheduled-time>" }
     }
     retrain = {
       description = "Monthly retrain: the full pipeline with freshly trained models"
       expression  = var.retrain_schedule
-      input       = { action = "retrain" }
+      input       = { action = "retrain", scheduled_time = "<aws.scheduler.scheduled-time>" }
     }
   }
 }

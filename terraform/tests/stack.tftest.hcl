@@ -263,10 +263,10 @@ run "schedules_reach_the_refresh_function" {
   }
   assert {
     condition = (
-      jsondecode(aws_scheduler_schedule.this["refresh"].target[0].input) == { action = "refresh" } &&
-      jsondecode(aws_scheduler_schedule.this["retrain"].target[0].input) == { action = "retrain" }
+      jsondecode(aws_scheduler_schedule.this["refresh"].target[0].input) == { action = "refresh", scheduled_time = "<aws.scheduler.scheduled-time>" } &&
+      jsondecode(aws_scheduler_schedule.this["retrain"].target[0].input) == { action = "retrain", scheduled_time = "<aws.scheduler.scheduled-time>" }
     )
-    error_message = "The daily schedule sends {action: refresh}, the monthly one {action: retrain}."
+    error_message = "The daily schedule sends {action: refresh}, the monthly one {action: retrain}, with the scheduled time."
   }
   assert {
     condition = (

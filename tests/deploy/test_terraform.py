@@ -203,3 +203,27 @@ def test_terraform_routes_are_exactly_the_handlers_routes() -> None:
     routes = _terraform_routes()
     assert set(routes) == set(ROUTES)
     assert {path for (_, path), needs_token in routes.items() if not needs_token} == set(PUBLIC_PATHS)
+
+
+def _schedule_inputs() -> dict[str, dict[str, str]]:
+    """schedules.tf's inputs, as Scheduler delivers them at 03:00 UTC on 2026-11-21 (context placeholder filled)."""
+    text = (TERRAFORM_DIR / "schedules.tf").read_text()
+    out = {}
+    for name, body in re.findall(r"^\s{4}(\w+) = \{.*?input\s*=\s*\{([^}]*)\}", text, flags=re.M | re.S):
+        pairs = dict(re.findall(r'(\w+)\s*=\s*"([^"]*)"', body))
+        out[name] = {k: v.replace("<aws.scheduler.scheduled-time>", "2026-11-21T03:00:00Z") for k, v in pairs.items()}
+    return out
+
+
+def test_scheduled_inputs_are_understood_by_the_handler_and_the_refresh() -> None:
+    """The payloads Terraform schedules reach the refresh branch with the right action and as_of."""
+    from datetime import date
+
+    from insights.api_runtime import event_kind
+    from insights.refresh import parse_scheduled_event
+
+    inputs = _schedule_inputs()
+    assert set(inputs) == {"refresh", "retrain"}
+    for action, payload in inputs.items():
+        assert event_kind(payload) == "scheduled"
+        assert parse_scheduled_event(payload, today=date(2030, 1, 1)) == (action, date(2026, 11, 21))
