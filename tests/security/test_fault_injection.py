@@ -449,7 +449,7 @@ def test_unreadable_stored_models_are_retrained_by_the_next_refresh(lake, store,
 
 @pytest.mark.xfail(strict=True, reason="finding: LocalSnapshotStore.open does not check the manifest's sha256 "
                    "(the S3 store does), so a silently corrupted but well-formed column is served; "
-                   "see /tmp/issue8_findings.md")
+                   "known open in SECURITY.md")
 def test_a_bit_flip_in_a_local_snapshot_column_is_not_served(lake, store, good, api):
     col = store.root / "versions" / good / "tables" / "customers" / "churn_probability.npy"
     data = bytearray(col.read_bytes())
