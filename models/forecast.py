@@ -70,7 +70,7 @@ class DemandForecaster(BaseEstimator):
                  validation_days: int = 28, min_history_days: int = 56, min_sale_days: int = 10,
                  origin_step: int = 7, max_train_rows: int = 200_000, n_estimators: int = 2000,
                  learning_rate: float = 0.05, max_depth: int = 6, early_stopping_rounds: int = 50,
-                 objective: str = "squared", target_cap: float | None = 10.0, train_price: str = "realized",
+                 objective: str = "squared", target_cap: float | None = 5.0, train_price: str = "realized",
                  yearly_min_days: int = 400, n_jobs: int = 2, random_state: int | None = 0):
         self.horizon_days = horizon_days
         self.level = level
