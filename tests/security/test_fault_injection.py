@@ -171,9 +171,12 @@ def api(tmp_path):
             handler.configure(settings, store=store)
             current["store"] = store
 
-    def ask(path: str = "/demand-insights/at-risk-customers", *, query: dict[str, str] | None = None):
-        raw = handler.lambda_handler(v2("GET", path, query=query or {"threshold": "0", "limit": "5"}, token=token),
-                                     FakeContext())
+    def ask(path: str = "/demand-insights/at-risk-customers", *, query: dict[str, str] | None = None,
+            body: Any = None):
+        method = "GET" if body is None else "POST"
+        event = v2(method, path, query=query if query is not None or body is not None
+                   else {"threshold": "0", "limit": "5"}, body=body, token=token)
+        raw = handler.lambda_handler(event, FakeContext())
         headers = {k.lower(): v for k, v in (raw.get("headers") or {}).items()}
         return raw["statusCode"], headers, body_of(raw)
 
@@ -509,14 +512,16 @@ class ProductsOnlySide(FactorySide):
                           docs={"forecast_meta": out.docs["forecast_meta"]})
 
 
-def test_a_snapshot_without_customer_insights_answers_422_on_customer_routes_not_500(lake, store, api):
+def test_a_snapshot_without_customer_insights_answers_a_clear_503_on_customer_routes_not_500(lake, store, api):
     result = refresh(DuckDBEngine.over_lake(lake), store, side=ProductsOnlySide())
     api.use(store)
     status, _, health = api("/demand-insights/health", query={})
     assert status == 200 and health["snapshot"]["version"] == result.version
     for path, query in (("/demand-insights/at-risk-customers", {"threshold": "0.5"}),
                         ("/demand-insights/segments", {"n_clusters": "3"})):
-        status, _, body = api(path, query=query)
-        assert status == 422, body
-        assert body["error"]["code"] == "insufficient_data" and "customers" in body["error"]["message"] \
-            or "segments" in body["error"]["message"]
+        status, headers, body = api(path, query=query)
+        assert status == 503, body
+        assert body["error"]["code"] == "snapshot_unavailable" and "skipped" in body["error"]["message"]
+        assert int(headers["retry-after"]) >= 1
+    status, _, body = api("/demand-insights/forecast", body={"product_id": "P1", "forecast_days": 3})
+    assert status == 200 and len(body["forecast"]) == 3, body  # the product side still answers
