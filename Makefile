@@ -81,3 +81,8 @@ $(VENV)/.bench-installed: requirements-bench.txt $(STAMP)
 .PHONY: reliability
 reliability: setup $(VENV)/.bench-installed
 	nice $(BIN)/python bench/reliability.py
+
+# Customer models vs lifetimes BG/NBD + Gamma-Gamma vs naive (needs requirements-bench.txt); writes its RESULTS.md section.
+.PHONY: bench-customers
+bench-customers: setup $(VENV)/.bench-installed
+	nice $(BIN)/python bench/bench_customers.py

@@ -108,6 +108,8 @@ def test_model_metadata_records_paths_metrics_and_drift_stats(trained):
     models, _, scores = trained
     meta = models.metadata
     assert meta["churn"]["path"] == "full_label_window" and meta["churn"]["label_window_days"] == CHURN_H
+    assert meta["churn"]["candidates"]["chosen"] in ("plain", "bgnbd_prior")
+    assert meta["churn"]["seasonal"]["applied"] is False  # about a year of history: no earlier season
     assert meta["clv"]["model"] in ("random_forest", "lightgbm")
     assert set(meta["clv"]["holdout"]) == {"random_forest", "lightgbm"}
     holdout = meta["churn"]["holdout"]["calibrated"]
