@@ -34,6 +34,7 @@ locals {
       name        = local.api_function_name
       description = "Demand Insights API: answers from the latest snapshot"
       memory      = var.api_memory_mb
+      tmp_mb      = var.api_ephemeral_storage_mb
       timeout     = var.api_timeout_s
       reserved    = var.api_reserved_concurrency
       role        = aws_iam_role.api.arn
@@ -44,6 +45,7 @@ locals {
       name        = local.refresh_function_name
       description = "Demand Insights refresh: Athena -> train or rescore -> snapshot"
       memory      = var.refresh_memory_mb
+      tmp_mb      = var.refresh_ephemeral_storage_mb
       timeout     = var.refresh_timeout_s
       reserved    = var.refresh_reserved_concurrency
       role        = aws_iam_role.refresh.arn
@@ -75,6 +77,10 @@ resource "aws_lambda_function" "this" {
   memory_size                    = each.value.memory
   timeout                        = each.value.timeout
   reserved_concurrent_executions = each.value.reserved
+
+  ephemeral_storage {
+    size = each.value.tmp_mb
+  }
 
   s3_bucket         = local.package_bucket
   s3_key            = var.package_s3_key

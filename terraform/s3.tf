@@ -91,7 +91,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     status = "Enabled"
     filter {}
     noncurrent_version_expiration {
-      noncurrent_days = var.snapshot_noncurrent_expiration_days
+      noncurrent_days = var.noncurrent_version_expiration_days
     }
   }
 

@@ -59,8 +59,8 @@ variable "athena_results_expiration_days" {
   default     = 7
 }
 
-variable "snapshot_noncurrent_expiration_days" {
-  description = "Days a replaced or deleted snapshot object version is kept (the refresh keeps the last N versions itself)."
+variable "noncurrent_version_expiration_days" {
+  description = "Days a replaced or deleted object version is kept in every bucket (the refresh keeps the last N snapshots itself)."
   type        = number
   default     = 30
 }
@@ -163,6 +163,17 @@ variable "api_reserved_concurrency" {
   default     = 50
 }
 
+variable "api_ephemeral_storage_mb" {
+  description = "/tmp of the api function: the S3 snapshot store downloads the live version's tables there to map them (658 MB for 1M customers and 5k products), and a new version lands beside the old one before the switch."
+  type        = number
+  default     = 2048
+
+  validation {
+    condition     = var.api_ephemeral_storage_mb >= 512 && var.api_ephemeral_storage_mb <= 10240
+    error_message = "api_ephemeral_storage_mb: 512-10240."
+  }
+}
+
 variable "refresh_memory_mb" {
   description = "Memory of the refresh function (training the models on ~1M customers needs about 3 GB)."
   type        = number
@@ -177,6 +188,17 @@ variable "refresh_timeout_s" {
   validation {
     condition     = var.refresh_timeout_s >= 60 && var.refresh_timeout_s <= 900
     error_message = "refresh_timeout_s: 60-900."
+  }
+}
+
+variable "refresh_ephemeral_storage_mb" {
+  description = "/tmp of the refresh function: Athena results, the snapshot being built and the model artifacts."
+  type        = number
+  default     = 4096
+
+  validation {
+    condition     = var.refresh_ephemeral_storage_mb >= 512 && var.refresh_ephemeral_storage_mb <= 10240
+    error_message = "refresh_ephemeral_storage_mb: 512-10240."
   }
 }
 

@@ -146,14 +146,16 @@ run "functions_are_configured_as_designed" {
   assert {
     condition = (
       aws_lambda_function.this["api"].memory_size == 1024 && aws_lambda_function.this["api"].timeout == 29 &&
-      aws_lambda_function.this["api"].reserved_concurrent_executions == 50
+      aws_lambda_function.this["api"].reserved_concurrent_executions == 50 &&
+      aws_lambda_function.this["api"].ephemeral_storage[0].size == 2048
     )
-    error_message = "api: 1024 MB, 29 s, reserved concurrency from the variable."
+    error_message = "api: 1024 MB, 29 s, reserved concurrency from the variable, 2 GB of /tmp for the snapshot."
   }
   assert {
     condition = (
       aws_lambda_function.this["refresh"].memory_size == 3008 && aws_lambda_function.this["refresh"].timeout == 900 &&
       aws_lambda_function.this["refresh"].reserved_concurrent_executions == 1 &&
+      aws_lambda_function.this["refresh"].ephemeral_storage[0].size == 4096 &&
       aws_lambda_function.this["refresh"].dead_letter_config[0].target_arn == aws_sqs_queue.dlq.arn
     )
     error_message = "refresh: 3008 MB, 900 s, one at a time, failed async events to the DLQ."
