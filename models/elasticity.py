@@ -118,7 +118,9 @@ def naive_elasticity(quantity: np.ndarray, price: np.ndarray) -> float:
         return float("nan")
     lp, lq = np.log(p[keep]), np.log(q[keep])
     v = lp.var()
-    return float(np.cov(lp, lq, bias=True)[0, 1] / v) if v > 0 else float("nan")
+    if np.unique(np.round(p[keep], 6)).size < 2 or v < 1e-10:  # rounding noise is not price variation
+        return float("nan")
+    return float(np.cov(lp, lq, bias=True)[0, 1] / v)
 
 
 def classify_elasticity(b: float) -> tuple[str, str]:

@@ -24,7 +24,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from models.forecast_features import FEATURES, PRICE_FEATURES, Panel, build_panel, make_rows
+from models.forecast_features import FEATURES, PRICE_FEATURES, SCALE_FLOOR, Panel, build_panel, make_rows
 
 __all__ = ["DemandForecaster", "ForecastResult", "Panel", "build_panel", "FEATURES", "HORIZON_BUCKETS"]
 
@@ -71,7 +71,7 @@ class DemandForecaster(BaseEstimator):
                  origin_step: int = 7, max_train_rows: int = 200_000, n_estimators: int = 2000,
                  learning_rate: float = 0.05, max_depth: int = 6, early_stopping_rounds: int = 50,
                  objective: str = "squared", target_cap: float | None = 5.0, train_price: str = "realized",
-                 yearly_min_days: int = 400, n_jobs: int = 2, random_state: int | None = 0):
+                 yearly_min_days: int = 400, sampling: str = "volume", n_jobs: int = 2, random_state: int | None = 0):
         self.horizon_days = horizon_days
         self.level = level
         self.backend = backend
@@ -88,6 +88,7 @@ class DemandForecaster(BaseEstimator):
         self.target_cap = target_cap
         self.train_price = train_price
         self.yearly_min_days = yearly_min_days
+        self.sampling = sampling
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -102,7 +103,7 @@ class DemandForecaster(BaseEstimator):
         rng = np.random.default_rng(self.random_state)
         end = panel.n_days
         val_start = end - self.validation_days
-        train = self._training_rows(panel, eligible, target_end=val_start, rng=rng)
+        train, train_w = self._training_rows(panel, eligible, target_end=val_start, rng=rng)
         val = self._validation_rows(panel, eligible, val_start, end, rng)
         if train[0].size == 0 or val[0].size == 0:
             raise ValueError(f"panel of {panel.n_days} days is too short for {self.min_history_days} days of history "
@@ -115,16 +116,16 @@ class DemandForecaster(BaseEstimator):
         # one-off wholesale orders (e.g. 80,995 units in a day) would dominate the loss: cap the scaled target
         cap = np.inf if self.target_cap is None else self.target_cap
         yt_fit, yv_fit = np.minimum(yt, cap), np.minimum(yv, cap)
-        booster, best_iter = _fit_booster(self, Xt, yt_fit, st, Xv, yv_fit, sv, early_stopping=True)
+        booster, best_iter = _fit_booster(self, Xt, yt_fit, st * train_w, Xv, yv_fit, sv, early_stopping=True)
         pred_v = _predict_booster(self.backend, booster, Xv)
         self.best_iteration_ = int(best_iter)
         self.conformal_ = _conformal_table(yv, pred_v, sv, val[2], self.level)
         self.validation_metrics_ = _metrics(yv * sv, np.maximum(pred_v * sv, 0.0),
                                             *self._bounds(pred_v, sv, val[2], self.conformal_))
-        full = self._training_rows(panel, eligible, target_end=end, rng=rng)
+        full, full_w = self._training_rows(panel, eligible, target_end=end, rng=rng)
         Xf, yf, sf = make_rows(panel, *full, realized_price=realized, yearly=self.yearly_)
-        self.booster_, _ = _fit_booster(self, Xf, np.minimum(yf, cap), sf, None, None, None, early_stopping=False,
-                                        n_estimators=self.best_iteration_ + 1)
+        self.booster_, _ = _fit_booster(self, Xf, np.minimum(yf, cap), sf * full_w, None, None, None,
+                                        early_stopping=False, n_estimators=self.best_iteration_ + 1)
         self.feature_names_ = list(FEATURES)
         self.feature_importance_ = _importance(self.backend, self.booster_, self.feature_names_)
         self.feature_summary_ = _feature_summary(Xf, self.feature_names_)
@@ -181,8 +182,14 @@ class DemandForecaster(BaseEstimator):
 
     # ------------------------------------------------------------------ rows
     def _training_rows(self, panel: Panel, eligible: np.ndarray, *, target_end: int,
-                       rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(product, origin, horizon) triples with every target before ``target_end``, sampled down."""
+                       rng: np.random.Generator) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+        """(product, origin, horizon) triples with every target before ``target_end``, sampled down, and weights.
+
+        With ``sampling="volume"`` rows are kept with probability proportional to the product's mean daily units
+        (Poisson sampling, capped at 1) and weighted by the inverse: the loss is the same in expectation as
+        uniform sampling, but the row budget goes to the products that carry the volume instead of thousands
+        of slow sellers whose rows barely count once weighted by scale.
+        """
         H, parts = self.horizon_days, []
         for i in np.flatnonzero(eligible):
             first = panel.first_index[i] + 28  # a month of history before the first origin
@@ -190,7 +197,13 @@ class DemandForecaster(BaseEstimator):
             for o in origins:
                 k = np.arange(min(H, target_end - o))
                 parts.append((np.full(k.size, i), np.full(k.size, o), k))
-        return _concat_sample(parts, self.max_train_rows, rng)
+        if self.sampling == "uniform":
+            rows = _concat_sample(parts, self.max_train_rows, rng)
+            return rows, np.ones(rows[0].size)
+        rows = _concat_sample(parts, np.iinfo(np.int64).max, rng)
+        with np.errstate(invalid="ignore"):
+            volume = np.maximum(np.nan_to_num(np.nanmean(panel.quantity, axis=1)), SCALE_FLOOR)
+        return _poisson_sample(rows, volume[rows[0]], self.max_train_rows, rng)
 
     def _validation_rows(self, panel: Panel, eligible: np.ndarray, start: int, end: int,
                          rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -213,6 +226,8 @@ class DemandForecaster(BaseEstimator):
             raise ValueError(f"horizon_days must be in 1..{HORIZON_BUCKETS[-1] - 1}, got {self.horizon_days}")
         if self.validation_days < 7:
             raise ValueError(f"validation_days must be >= 7, got {self.validation_days}")
+        if self.sampling not in ("volume", "uniform"):
+            raise ValueError(f"sampling must be 'volume' or 'uniform', got {self.sampling!r}")
         if self.objective not in _OBJECTIVES:
             raise ValueError(f"objective must be one of {sorted(_OBJECTIVES)}, got {self.objective!r}")
 
@@ -273,6 +288,21 @@ def _concat_sample(parts, cap: int, rng: np.random.Generator) -> tuple[np.ndarra
         keep = np.sort(rng.choice(i.size, size=cap, replace=False))
         i, o, k = i[keep], o[keep], k[keep]
     return i, o, k
+
+
+def _poisson_sample(rows, w: np.ndarray, cap: int, rng: np.random.Generator):
+    """Keep row r with probability pi_r = min(1, c w_r), sum pi = cap; weights 1/pi normalized to mean 1."""
+    n = w.size
+    if n <= cap:
+        return rows, np.ones(n)
+    lo, hi = cap / w.sum(), cap / w.min()
+    for _ in range(60):  # bisection on c: sum(min(1, c w)) is increasing in c
+        c = np.sqrt(lo * hi)
+        lo, hi = (c, hi) if np.minimum(1.0, c * w).sum() < cap else (lo, c)
+    pi = np.minimum(1.0, hi * w)
+    keep = rng.random(n) < pi
+    inv = 1.0 / pi[keep]
+    return tuple(r[keep] for r in rows), inv / inv.mean()
 
 
 def _fit_booster(est: DemandForecaster, Xt, yt, st, Xv, yv, sv, *, early_stopping: bool,

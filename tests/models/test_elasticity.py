@@ -57,6 +57,12 @@ def test_promotion_flag_is_used_as_a_control_when_given():
     assert "promo" in est.controls
 
 
+def test_naive_slope_is_nan_without_price_variation():
+    q, _ = confounded()
+    assert np.isnan(naive_elasticity(q, np.full(730, 3.3) * (1 + 1e-13 * np.arange(730))))
+    assert np.isfinite(naive_elasticity(*confounded()))
+
+
 def test_too_few_observations_is_refused_with_the_count():
     q, p = confounded()
     est = estimate_elasticity(DAYS[:20], q[:20], p[:20])

@@ -180,3 +180,19 @@ def test_yearly_features_are_left_out_with_less_than_a_year_of_history(fitted, p
     assert np.isnan(X[0, cols]).all() and not np.isnan(X[0, FEATURES.index("dow_sin")])
     X, _, _ = make_rows(panel, np.array([0]), np.array([200]), np.array([3]), yearly=True)
     assert np.isfinite(X[0, cols]).all()
+
+
+def test_volume_sampling_spends_the_row_budget_on_big_sellers_and_reweights():
+    from models.forecast import _poisson_sample
+
+    rng = np.random.default_rng(0)
+    n = 20_000
+    prod = np.repeat([0, 1], n // 2)
+    w = np.where(prod == 0, 100.0, 1.0)  # product 0 sells 100x more
+    rows, weights = _poisson_sample((prod, np.arange(n), np.zeros(n, dtype=np.int64)), w, 2_000, rng)
+    kept0 = np.sum(rows[0] == 0)
+    assert 1_800 <= rows[0].size <= 2_200 and kept0 > 0.9 * rows[0].size
+    assert abs(weights.mean() - 1) < 1e-9
+    assert weights[rows[0] == 1].min() > 10 * weights[rows[0] == 0].max()  # rare rows stand for many
+    same, ones = _poisson_sample((prod[:100], prod[:100], prod[:100]), w[:100], 2_000, rng)
+    assert same[0].size == 100 and np.all(ones == 1)
