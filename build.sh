@@ -151,6 +151,11 @@ fi
 
 say "Smoke test: a clean python3.12 -I process with only the package and boto3 on sys.path"
 "$PY312" -m pip install --quiet --disable-pip-version-check "${PIP_PLATFORM[@]}" --target "$BOTO_DIR" boto3
+# moto (the dev pin, S3 only) for the last step: the package's S3 snapshot store against an in-process S3.
+MOTO_DIR="$BUILD_DIR/moto"
+MOTO_REQ="$(grep -E '^moto' requirements-dev.txt | sed -E 's/\[[^]]*\]/[s3]/')"
+rm -rf "$MOTO_DIR"
+"$PY312" -m pip install --quiet --disable-pip-version-check "${PIP_PLATFORM[@]}" --target "$MOTO_DIR" "${MOTO_REQ:-moto[s3]}"
 [[ -x "$DEV_PYTHON" ]] || die "$DEV_PYTHON not found: the smoke test records its query results with the dev venv (make setup)"
 SMOKE="$BUILD_DIR/smoke"
 rm -rf "$SMOKE"; mkdir -p "$SMOKE"
@@ -158,7 +163,7 @@ rm -rf "$SMOKE"; mkdir -p "$SMOKE"
 cp tests/deploy/smoke_package.py "$SMOKE/smoke_package.py"
 # LD_LIBRARY_PATH as Lambda sets it for /var/task; nothing else from this machine's environment.
 env -i HOME="$SMOKE" PATH=/usr/bin:/bin LD_LIBRARY_PATH="$PKG/lib" TZ=UTC \
-    "$PY312" -I "$SMOKE/smoke_package.py" check --package "$PKG" --boto3 "$BOTO_DIR" --fixture "$SMOKE" \
+    "$PY312" -I "$SMOKE/smoke_package.py" check --package "$PKG" --boto3 "$BOTO_DIR" --fixture "$SMOKE" --moto "$MOTO_DIR" \
     || die "smoke test failed"
 say "The score Parquet the package wrote matches the Glue tables (read back with the dev venv's pyarrow)"
 "$DEV_PYTHON" tests/deploy/smoke_package.py verify-scores --fixture "$SMOKE" --source "$SRC" || die "score Parquet differs from the Glue tables"

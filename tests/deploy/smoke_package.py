@@ -15,7 +15,9 @@ the query (checks, training, scoring, publishing, serving) then runs from the pa
      publish into a local snapshot folder;
   4. answer GET /demand-insights/health and authenticated insight routes through handler.lambda_handler with
      API Gateway HTTP API (payload 2.0) events, from the snapshot just published;
-  5. check that every loaded module came from the package, the boto3 folder or the standard library.
+  5. check that every loaded module came from the package, the boto3 folder or the standard library;
+  6. with --moto: only then put moto on sys.path, run the refresh into the S3 snapshot store (the package's
+     boto3 against moto in process) and serve health and segments through the API from that S3 store.
 
 ``verify-scores`` (the dev venv, which has pyarrow): the score Parquet files the package wrote for analysts have
 exactly the columns and types of the Glue tables (athena/contract.json score_tables).
@@ -187,7 +189,7 @@ def _call(handler, event: dict, expect: int) -> dict:
     return body
 
 
-def check(package: Path, boto3_dir: Path, fixture: Path) -> int:
+def check(package: Path, boto3_dir: Path, fixture: Path, moto_dir: Path | None = None) -> int:
     """python3.12 -I with only the package and boto3: import, refresh on recorded results, serve."""
     import sysconfig
 
@@ -304,8 +306,51 @@ def check(package: Path, boto3_dir: Path, fixture: Path) -> int:
     strays = sorted(f"{n}: {f}" for n, f in files.items() if f and not any(f.startswith(a) for a in allowed))
     assert not strays, f"modules from outside the package: {strays[:10]}"
     print(f"  {len(sys.modules)} modules loaded, all from the package, boto3 or the standard library")
+    if moto_dir is not None:
+        _check_s3_store(moto_dir, boto3_dir, fixture, calls, handler, token, ReplayEngine)
     print("smoke test passed")
     return 0
+
+
+def _check_s3_store(moto_dir: Path, boto3_dir: Path, fixture: Path, calls, handler, token: str,
+                    replay_engine) -> None:
+    """6. The same through the S3 snapshot store (the package's boto3 against moto, in process): the refresh
+    publishes to s3://smoke-snapshots/snapshots, the api function's store downloads and serves it.
+
+    moto and its dependencies are appended to sys.path only now, after the module-origin check."""
+    print("6. the S3 snapshot store: refresh publishes to S3 (moto, in process), the API serves from S3")
+    sys.path.append(str(moto_dir))
+    import boto3
+    from moto import mock_aws
+
+    from insights.config import load_settings
+    from insights.refresh import RecordingMetricsSink, run_scheduled
+    from insights.store import S3SnapshotStore
+
+    assert Path(boto3.__file__).resolve().is_relative_to(boto3_dir), f"boto3 came from {boto3.__file__}"
+    os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket="smoke-snapshots")
+        settings = load_settings().with_overrides(snapshots="s3://smoke-snapshots/snapshots")
+        writer = S3SnapshotStore(client, "smoke-snapshots", "snapshots", cache_dir=fixture / "s3-cache-refresh")
+        started = time.perf_counter()
+        summary = run_scheduled({"action": "refresh", "as_of": AS_OF}, settings, engine=replay_engine(calls),
+                                store=writer, metrics=RecordingMetricsSink())
+        print(f"  refresh to S3: {time.perf_counter() - started:.1f} s -> {summary['version']}")
+        keys = [o["Key"] for page in client.get_paginator("list_objects_v2").paginate(Bucket="smoke-snapshots")
+                for o in page.get("Contents", [])]
+        latest = client.get_object(Bucket="smoke-snapshots", Key="snapshots/latest")["Body"].read().decode().strip()
+        assert latest == summary["version"], (latest, summary["version"])
+        assert f"snapshots/versions/{latest}/manifest.json" in keys
+        assert any(k.startswith("snapshots/scores/customer_scores/as_of=") for k in keys), keys[:20]
+        print(f"  {len(keys)} objects under s3://smoke-snapshots/snapshots; latest -> {latest}")
+
+        reader = S3SnapshotStore(client, "smoke-snapshots", "snapshots", cache_dir=fixture / "s3-cache-api")
+        handler.configure(settings, store=reader)
+        health = _call(handler, _http_event("GET", "/demand-insights/health"), 200)
+        assert latest in json.dumps(health), health
+        _call(handler, _http_event("GET", "/demand-insights/segments", token=token), 200)
 
 
 # Glue type -> the Arrow types Athena reads it from.
@@ -343,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--package", type=Path, required=True)
     c.add_argument("--boto3", type=Path, required=True)
     c.add_argument("--fixture", type=Path, required=True)
+    c.add_argument("--moto", type=Path, help="a folder with moto for python3.12: also check the S3 store")
     v = sub.add_parser("verify-scores")
     v.add_argument("--fixture", type=Path, required=True)
     v.add_argument("--source", type=Path, default=_REPO, help="project sources (default: this checkout)")
@@ -351,7 +397,8 @@ def main(argv: list[str] | None = None) -> int:
         return record(args.out.resolve(), args.source.resolve())
     if args.mode == "verify-scores":
         return verify_scores(args.fixture.resolve(), args.source.resolve())
-    return check(args.package.resolve(), args.boto3.resolve(), args.fixture.resolve())
+    return check(args.package.resolve(), args.boto3.resolve(), args.fixture.resolve(),
+                 args.moto.resolve() if args.moto else None)
 
 
 if __name__ == "__main__":
