@@ -15,10 +15,12 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 setup: $(STAMP)
 
-# The main job on the embedded default: a sample lake, the daily refresh, the local API.
+# The main job on the embedded default: a sample lake (made once), the daily refresh, then the local API
+# on 127.0.0.1:$(PORT), which prints a working curl line (Ctrl-C stops it).
 demo: setup
-	$(BIN)/python -m insights sample
-	$(BIN)/python -m insights query customer_features --param cutoff=$$(date -u +%F) --limit 5
+	@test -d data/lake/orders || $(BIN)/python -m insights sample
+	$(BIN)/python -m insights refresh
+	$(BIN)/python -m insights serve --port $(PORT)
 
 test: setup
 	$(BIN)/python -m pytest -q
