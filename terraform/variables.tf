@@ -12,8 +12,8 @@ variable "name_prefix" {
   default     = "demand-insights"
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", var.name_prefix))
-    error_message = "name_prefix: 3-32 characters, lowercase letters, digits and hyphens (it becomes part of S3 bucket names)."
+    condition     = can(regex("^[a-z][a-z0-9-]{1,18}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix: 3-20 lowercase letters, digits and hyphens (bucket names add up to 43 characters to it, S3 allows 63)."
   }
 }
 

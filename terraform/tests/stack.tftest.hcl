@@ -504,13 +504,15 @@ run "a_package_uploaded_by_ci_is_used_as_is" {
   }
 }
 
+# A 21-character prefix would make "<prefix>-athena-results-<account>-ap-southeast-3" longer than S3's 63.
 run "unsafe_settings_are_refused" {
   command = plan
 
   variables {
     api_timeout_s  = 60
     jwt_algorithms = "none"
+    name_prefix    = "a-prefix-too-long-for-s3"
   }
 
-  expect_failures = [var.api_timeout_s, var.jwt_algorithms]
+  expect_failures = [var.api_timeout_s, var.jwt_algorithms, var.name_prefix]
 }
