@@ -221,7 +221,10 @@ class _Run:
         with self.stage("score", len(self.active)) as rep:
             self.outputs = {}
             for side in self.active:
+                started = time.perf_counter()
                 self.outputs[side.name] = self._score(side, rep)
+                n = sum(len(next(iter(t.values()))) for t in self.outputs[side.name].tables.values() if t)
+                rep.notes.append(f"{side.name}: {n:,} rows in {time.perf_counter() - started:.1f} s")
                 self.observer.stage_advanced("score", side.name)
             rep.rows = sum(len(next(iter(t.values()))) for o in self.outputs.values() for t in o.tables.values()
                            if t)
