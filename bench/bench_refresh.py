@@ -129,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
                               "timed_out": m["timed_out"], "last_stage": reached[-1] if reached else None,
                               "error": m["stderr"][-500:]}
                 break
-            row[label] = {k: m[k] for k in ("wall_s", "peak_rss_mb", "cpu_s")} | {"stages": stage_table(m["stdout"])}
+            row[label] = {k: m[k] for k in ("wall_s", "peak_rss_mb", "cpu_s")} | {"stages": stage_table(m["stdout"]),
+                                                                                  "table": m["stdout"].splitlines()}
             print(f"{n:>9,} {label}: {m['wall_s']:.1f} s, peak RSS {m['peak_rss_mb']:.0f} MB", file=sys.stderr)
         latest = (snaps / "latest").read_text().strip() if (snaps / "latest").exists() else None
         row["snapshot_mb"] = dir_mb(snaps / "versions" / latest) if latest else None
