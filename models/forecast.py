@@ -171,12 +171,11 @@ class DemandForecaster(BaseEstimator):
                               whatif)
 
     def _bounds(self, raw: np.ndarray, scale: np.ndarray, k: np.ndarray,
-                table: dict[str, list[float]]) -> tuple[np.ndarray, np.ndarray]:
-        b = np.searchsorted(np.asarray(HORIZON_BUCKETS), k, side="right")
-        b = np.minimum(b, len(HORIZON_BUCKETS) - 1)
+                table: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        b, v = _cells(k, scale, table["scale_edges"])
         point = raw * scale
-        lo = np.asarray(table["lower"])[b] * scale + point
-        hi = np.asarray(table["upper"])[b] * scale + point
+        lo = np.asarray(table["lower"])[b, v] * scale + point
+        hi = np.asarray(table["upper"])[b, v] * scale + point
         point = np.maximum(point, 0.0)
         return np.clip(lo, 0.0, point), np.maximum(hi, point)
 
@@ -359,21 +358,33 @@ def _has_best(booster) -> bool:
         return False
 
 
-def _conformal_table(y: np.ndarray, pred: np.ndarray, scale: np.ndarray, k: np.ndarray,
-                     level: float) -> dict[str, list[float]]:
-    """Per horizon bucket: the (1-level)/2 and (1+level)/2 quantiles of scaled residuals y/scale - pred."""
-    resid = y - pred
+def _cells(k: np.ndarray, scale: np.ndarray, edges: list[float]) -> tuple[np.ndarray, np.ndarray]:
     b = np.minimum(np.searchsorted(np.asarray(HORIZON_BUCKETS), k, side="right"), len(HORIZON_BUCKETS) - 1)
+    return b, np.searchsorted(np.asarray(edges, dtype=float), scale, side="right")
+
+
+def _conformal_table(y: np.ndarray, pred: np.ndarray, scale: np.ndarray, k: np.ndarray,
+                     level: float, n_scale_bins: int = 4) -> dict[str, Any]:
+    """Per horizon bucket x volume class (Mondrian conformal): quantiles of scaled residuals y/scale - pred.
+
+    Scaled residuals of slow sellers are relatively wider (Poisson noise); one pooled quantile would
+    over-cover the big sellers and under-cover the small ones, so each scale quartile gets its own.
+    """
+    resid = y - pred
+    edges = [float(e) for e in np.unique(np.quantile(scale, np.linspace(0, 1, n_scale_bins + 1)[1:-1]))]
+    b, v = _cells(k, scale, edges)
     lo_q, hi_q = (1 - level) / 2, (1 + level) / 2
-    lower, upper, counts = [], [], []
-    for j in range(len(HORIZON_BUCKETS)):
-        r = resid[b == j]
-        if r.size < 30:  # too few: borrow every residual
-            r = resid
-        lower.append(float(np.quantile(r, lo_q)))
-        upper.append(float(np.quantile(r, hi_q)))
-        counts.append(int((b == j).sum()))
-    return {"buckets": list(HORIZON_BUCKETS), "lower": lower, "upper": upper, "n": counts}
+    shape = (len(HORIZON_BUCKETS), len(edges) + 1)
+    lower, upper, counts = np.zeros(shape), np.zeros(shape), np.zeros(shape, dtype=int)
+    for j in range(shape[0]):
+        for c in range(shape[1]):
+            r = resid[(b == j) & (v == c)]
+            counts[j, c] = r.size
+            if r.size < 50:  # too few: the horizon bucket's residuals, or all of them
+                r = resid[b == j] if np.sum(b == j) >= 50 else resid
+            lower[j, c], upper[j, c] = np.quantile(r, lo_q), np.quantile(r, hi_q)
+    return {"buckets": list(HORIZON_BUCKETS), "scale_edges": edges, "lower": lower.tolist(),
+            "upper": upper.tolist(), "n": counts.tolist()}
 
 
 def _metrics(y: np.ndarray, p: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> dict[str, float]:

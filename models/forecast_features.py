@@ -105,7 +105,9 @@ def build_panel(sales: pd.DataFrame, *, end: dt.date, start: dt.date | None = No
     qty = np.full((ids.size, n_days), np.nan)
     price = np.full((ids.size, n_days), np.nan)
     qv = s["quantity"].to_numpy(dtype=float)
-    pv = s["price"].to_numpy(dtype=float)
+    # revenue / quantity from a parallel SQL sum differs run to run in the last bits; rounding keeps the
+    # trees' price splits, and so the whole model, reproducible
+    pv = np.round(s["price"].to_numpy(dtype=float), 6)
     qty[pi, di] = 0.0
     np.add.at(qty, (pi, di), qv)
     price[pi, di] = pv
