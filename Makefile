@@ -88,3 +88,13 @@ reliability: setup $(VENV)/.bench-installed
 .PHONY: bench-customers
 bench-customers: setup $(VENV)/.bench-installed
 	nice $(BIN)/python bench/bench_customers.py
+
+# Product models vs statsforecast AutoETS/SeasonalNaive vs mean-28 (Online Retail + synthetic lake) and elasticity vs
+# the synthetic truth; statsforecast installs with --no-deps (it declares pandas<3). Writes its RESULTS.md section.
+$(VENV)/.bench-products-installed: bench/requirements-products.txt $(VENV)/.bench-installed
+	$(BIN)/python -m pip install --quiet --no-deps -r bench/requirements-products.txt
+	touch $@
+
+.PHONY: bench-products
+bench-products: setup $(VENV)/.bench-products-installed
+	nice $(BIN)/python bench/bench_products.py
