@@ -193,7 +193,7 @@ def _forecast_meta(models: ProductModels, level: float, counts: dict[str, int], 
     return {"level": level, "method": METHOD, "model": meta.get("model", "xgboost"),
             "feature_importance": meta.get("feature_importance", []), "holdout": meta.get("holdout", {}),
             "horizon_days": horizon, "trained_on": meta.get("trained_on"),
-            "interval": "split conformal: per-horizon-bucket quantiles of scaled validation residuals",
+            "interval": "split conformal: scaled validation residual quantiles per horizon bucket x volume quartile",
             "fallback": "tsb: Teunter-Syntetos-Babai rate for products without enough history for the model",
             "whatif_price_multipliers": list(WHATIF_MULTIPLIERS), "counts": counts,
             "elasticity_method": "Poisson pseudo-ML of daily units on log price with day-of-week, yearly Fourier "
