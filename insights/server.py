@@ -103,6 +103,7 @@ def make_server(host: str, port: int, invoke: Callable[[dict[str, Any], Any], di
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out in two writes: without it, 40 ms delayed-ACK stalls
         def version_string(self) -> str:
             return "demand-insights-local"
 
