@@ -8,8 +8,9 @@ level (``scale``: mean units per day over the 56 days before the origin) so one 
 1 or 1,000 units a day; predictions are multiplied back and clipped at zero.
 
 Intervals are split-conformal: the model is first fitted on targets before a validation window, stopped early
-on it, and the scaled residuals on that window give per-horizon-bucket quantiles; the final model is refitted on
-all data with the early-stopped number of trees and reuses those quantiles.
+on it, and the scaled residuals on that window give quantiles per horizon bucket and volume quartile (Mondrian);
+the final model is refitted on all data with the early-stopped number of trees and reuses those quantiles.
+Methods and measurements: docs/product-models.md.
 """
 
 from __future__ import annotations
@@ -20,17 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from models.forecast_features import FEATURES, PRICE_FEATURES, SCALE_FLOOR, Panel, build_panel, make_rows
+from models.forecast_boosters import OBJECTIVES, fit_booster, importance, predict_booster
+from models.forecast_features import FEATURES, SCALE_FLOOR, Panel, build_panel, make_rows
 
 __all__ = ["DemandForecaster", "ForecastResult", "Panel", "build_panel", "FEATURES", "HORIZON_BUCKETS"]
 
-# objective name -> (xgboost, lightgbm) objective
-_OBJECTIVES = {"squared": ("reg:squarederror", "regression"), "tweedie": ("reg:tweedie", "tweedie"),
-               "absolute": ("reg:absoluteerror", "l1"), "huber": ("reg:pseudohubererror", "huber")}
 # Upper ends (exclusive) of the horizon buckets that get their own conformal quantiles.
 HORIZON_BUCKETS = (7, 14, 28, 56, 91)
 
@@ -116,18 +114,18 @@ class DemandForecaster(BaseEstimator):
         # one-off wholesale orders (e.g. 80,995 units in a day) would dominate the loss: cap the scaled target
         cap = np.inf if self.target_cap is None else self.target_cap
         yt_fit, yv_fit = np.minimum(yt, cap), np.minimum(yv, cap)
-        booster, best_iter = _fit_booster(self, Xt, yt_fit, st * train_w, Xv, yv_fit, sv, early_stopping=True)
-        pred_v = _predict_booster(self.backend, booster, Xv)
+        booster, best_iter = fit_booster(self, Xt, yt_fit, st * train_w, Xv, yv_fit, sv, early_stopping=True)
+        pred_v = predict_booster(self.backend, booster, Xv)
         self.best_iteration_ = int(best_iter)
         self.conformal_ = _conformal_table(yv, pred_v, sv, val[2], self.level)
         self.validation_metrics_ = _metrics(yv * sv, np.maximum(pred_v * sv, 0.0),
                                             *self._bounds(pred_v, sv, val[2], self.conformal_))
         full, full_w = self._training_rows(panel, eligible, target_end=end, rng=rng)
         Xf, yf, sf = make_rows(panel, *full, realized_price=realized, yearly=self.yearly_)
-        self.booster_, _ = _fit_booster(self, Xf, np.minimum(yf, cap), sf * full_w, None, None, None,
+        self.booster_, _ = fit_booster(self, Xf, np.minimum(yf, cap), sf * full_w, None, None, None,
                                         early_stopping=False, n_estimators=self.best_iteration_ + 1)
         self.feature_names_ = list(FEATURES)
-        self.feature_importance_ = _importance(self.backend, self.booster_, self.feature_names_)
+        self.feature_importance_ = importance(self.backend, self.booster_, self.feature_names_)
         self.feature_summary_ = _feature_summary(Xf, self.feature_names_)
         self.n_train_rows_ = int(Xf.shape[0])
         self.n_products_fitted_ = int(eligible.sum())
@@ -156,7 +154,7 @@ class DemandForecaster(BaseEstimator):
         oo = np.full(ii.shape, origin, dtype=np.int64)
         kk = np.tile(np.arange(H, dtype=np.int64), rows.size)
         X, _, s = make_rows(panel, ii, oo, kk, with_target=False, realized_price=False, yearly=self.yearly_)
-        raw = _predict_booster(self.backend, self.booster_, X)
+        raw = predict_booster(self.backend, self.booster_, X)
         lo, hi = self._bounds(raw, s, kk, self.conformal_)
         point = np.maximum(raw * s, 0.0).reshape(rows.size, H)
         whatif = None
@@ -165,7 +163,7 @@ class DemandForecaster(BaseEstimator):
             for j, m in enumerate(price_multipliers):
                 Xm, _, _ = make_rows(panel, ii, oo, kk, with_target=False, realized_price=False,
                                      yearly=self.yearly_, price_multiplier=float(m))
-                whatif[:, j, :] = np.maximum(_predict_booster(self.backend, self.booster_, Xm) * s, 0.0
+                whatif[:, j, :] = np.maximum(predict_booster(self.backend, self.booster_, Xm) * s, 0.0
                                              ).reshape(rows.size, H)
         return ForecastResult(panel.product_ids[rows], point, lo.reshape(rows.size, H), hi.reshape(rows.size, H),
                               whatif)
@@ -227,8 +225,8 @@ class DemandForecaster(BaseEstimator):
             raise ValueError(f"validation_days must be >= 7, got {self.validation_days}")
         if self.sampling not in ("volume", "uniform"):
             raise ValueError(f"sampling must be 'volume' or 'uniform', got {self.sampling!r}")
-        if self.objective not in _OBJECTIVES:
-            raise ValueError(f"objective must be one of {sorted(_OBJECTIVES)}, got {self.objective!r}")
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {sorted(OBJECTIVES)}, got {self.objective!r}")
 
     # ------------------------------------------------------------------ persistence
     def save(self, folder: str | Path) -> None:
@@ -304,60 +302,6 @@ def _poisson_sample(rows, w: np.ndarray, cap: int, rng: np.random.Generator):
     return tuple(r[keep] for r in rows), inv / inv.mean()
 
 
-def _fit_booster(est: DemandForecaster, Xt, yt, st, Xv, yv, sv, *, early_stopping: bool,
-                 n_estimators: int | None = None):
-    """Train on scaled targets, each row weighted by its scale (so big sellers count as in unit-weighted WAPE)."""
-    n_trees = n_estimators or est.n_estimators
-    mono = [(-1 if f in PRICE_FEATURES else 0) for f in FEATURES]
-    if est.backend == "xgboost":
-        import xgboost as xgb
-
-        params = {"objective": _OBJECTIVES[est.objective][0],
-                  "eta": est.learning_rate, "max_depth": est.max_depth, "subsample": 0.8,
-                  "colsample_bytree": 0.8, "min_child_weight": 5.0, "lambda": 1.0, "tree_method": "hist",
-                  "nthread": est.n_jobs, "seed": est.random_state or 0,
-                  "monotone_constraints": "(" + ",".join(map(str, mono)) + ")"}
-        dtrain = xgb.DMatrix(Xt, label=yt, weight=st, feature_names=list(FEATURES), missing=np.nan)
-        evals, kw = [], {}
-        if early_stopping:
-            dval = xgb.DMatrix(Xv, label=yv, weight=sv, feature_names=list(FEATURES), missing=np.nan)
-            evals, kw = [(dval, "validation")], {"early_stopping_rounds": est.early_stopping_rounds}
-        booster = xgb.train(params, dtrain, num_boost_round=n_trees, evals=evals, verbose_eval=False, **kw)
-        best = booster.best_iteration if early_stopping else n_trees - 1
-        return booster, best
-    import lightgbm as lgb
-
-    params = {"objective": _OBJECTIVES[est.objective][1],
-              "learning_rate": est.learning_rate, "num_leaves": 2 ** est.max_depth - 1, "max_depth": est.max_depth,
-              "bagging_fraction": 0.8, "bagging_freq": 1, "feature_fraction": 0.8, "min_child_weight": 5.0,
-              "num_threads": est.n_jobs, "seed": est.random_state or 0, "deterministic": True, "verbose": -1,
-              "monotone_constraints": mono}
-    dtrain = lgb.Dataset(Xt, label=yt, weight=st, feature_name=list(FEATURES), free_raw_data=False)
-    callbacks, valid = [], []
-    if early_stopping:
-        valid = [lgb.Dataset(Xv, label=yv, weight=sv, reference=dtrain)]
-        callbacks = [lgb.early_stopping(est.early_stopping_rounds, verbose=False)]
-    booster = lgb.train(params, dtrain, num_boost_round=n_trees, valid_sets=valid, callbacks=callbacks)
-    best = (booster.best_iteration - 1) if early_stopping and booster.best_iteration > 0 else n_trees - 1
-    return booster, best
-
-
-def _predict_booster(backend: str, booster, X: np.ndarray) -> np.ndarray:
-    if backend == "xgboost":
-        import xgboost as xgb
-
-        return booster.predict(xgb.DMatrix(X, feature_names=list(FEATURES), missing=np.nan),
-                               iteration_range=(0, booster.best_iteration + 1) if _has_best(booster) else (0, 0))
-    return booster.predict(X, num_iteration=booster.best_iteration or None)
-
-
-def _has_best(booster) -> bool:
-    try:
-        return booster.best_iteration is not None
-    except AttributeError:
-        return False
-
-
 def _cells(k: np.ndarray, scale: np.ndarray, edges: list[float]) -> tuple[np.ndarray, np.ndarray]:
     b = np.minimum(np.searchsorted(np.asarray(HORIZON_BUCKETS), k, side="right"), len(HORIZON_BUCKETS) - 1)
     return b, np.searchsorted(np.asarray(edges, dtype=float), scale, side="right")
@@ -394,17 +338,6 @@ def _metrics(y: np.ndarray, p: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> di
             "mean_width": float(np.mean(hi - lo)), "n": int(y.size)}
 
 
-def _importance(backend: str, booster, names: list[str]) -> list[dict[str, Any]]:
-    if backend == "xgboost":
-        raw = booster.get_score(importance_type="total_gain")
-        gains = np.array([raw.get(n, 0.0) for n in names])
-    else:
-        gains = booster.feature_importance(importance_type="gain").astype(float)
-    total = gains.sum() or 1.0
-    order = np.argsort(-gains, kind="stable")
-    return [{"feature": names[j], "importance": round(float(gains[j] / total), 6)} for j in order]
-
-
 def _feature_summary(X: np.ndarray, names: list[str]) -> dict[str, dict[str, float]]:
     """Per feature: mean, std and quantiles of the training rows (the refresh compares them for drift)."""
     out = {}
@@ -418,15 +351,3 @@ def _feature_summary(X: np.ndarray, names: list[str]) -> dict[str, dict[str, flo
                   "p50": float(q[2]), "p75": float(q[3]), "p95": float(q[4]),
                   "missing": float(1 - col.size / X.shape[0])}
     return out
-
-
-def to_frame(result: ForecastResult, start: pd.Timestamp) -> pd.DataFrame:
-    """Long frame (product_id, date, predicted_quantity, confidence_lower, confidence_upper) of a result."""
-    n, H = result.predicted.shape
-    return pd.DataFrame({
-        "product_id": np.repeat(result.product_ids, H),
-        "date": np.tile(pd.date_range(start, periods=H, freq="D").values, n),
-        "predicted_quantity": result.predicted.ravel(),
-        "confidence_lower": result.lower.ravel(),
-        "confidence_upper": result.upper.ravel(),
-    })
