@@ -98,3 +98,8 @@ $(VENV)/.bench-products-installed: bench/requirements-products.txt $(VENV)/.benc
 .PHONY: bench-products
 bench-products: setup $(VENV)/.bench-products-installed
 	nice $(BIN)/python bench/bench_products.py
+
+# Refresh benchmark: wall time and peak RSS at 10k, 100k and 1M customers, train and daily reuse runs (bench/RESULTS.md).
+.PHONY: bench-refresh
+bench-refresh: setup
+	nice $(BIN)/python bench/bench_refresh.py --seed-models-from 100000 --keep --timeout 1800
