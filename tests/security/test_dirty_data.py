@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from api_events import SECRET, FakeContext, body_of, v2
-from test_fault_injection import FactorySide, refresh
+from sec_helpers import FactorySide, refresh
 
 from athena.duckdb_engine import DuckDBEngine
 from insights.auth import mint_token

@@ -19,8 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from api_events import SECRET, FakeContext, body_of, v2
-from sec_helpers import small_orders
-from snapshot_factory import snapshot_parts
+from sec_helpers import FactorySide, refresh, small_orders
 
 from athena.athena_engine import AthenaEngine
 from athena.duckdb_engine import DuckDBEngine
@@ -29,53 +28,11 @@ from insights.auth import mint_token
 from insights.config import Settings
 from insights.errors import InsufficientData
 from insights.lake import write_lake
-from insights.pipeline import SideOutput, run_refresh
+from insights.pipeline import SideOutput
 from insights.refresh import RecordingMetricsSink
 from insights.store import LocalSnapshotStore, S3SnapshotStore
 
-AS_OF = date(2025, 5, 1)
-
-
 # ----------------------------------------------------------------------------------------------- parts
-
-class FactorySide:
-    """Extracts real customer features, 'trains' a tiny JSON model, scores into the API's complete table set."""
-
-    name = "insights"
-
-    def __init__(self) -> None:
-        self.trained = 0
-
-    def extract(self, engine, as_of):
-        return engine.query("customer_features", {"cutoff": as_of.isoformat()})
-
-    def gate(self, frame):
-        return None if len(frame) else "no customers"
-
-    def drift_features(self, frame):
-        return {"recency_days": frame["recency_days"].to_numpy("float64")}
-
-    def train(self, engine, as_of):
-        self.trained += 1
-        return {"as_of": as_of.isoformat()}
-
-    def save(self, models, folder):
-        (folder / "model.json").write_text(json.dumps(models))
-
-    def load(self, folder):
-        return json.loads((folder / "model.json").read_text())
-
-    def describe(self, models):
-        return {"model": "factory", "trained_as_of": models["as_of"]}
-
-    def score(self, models, frame, as_of):
-        parts = snapshot_parts(as_of=as_of.isoformat())
-        return SideOutput(tables=parts["tables"], table_keys=parts["keys"], docs=parts["docs"])
-
-
-def refresh(engine, store, *, as_of: date = AS_OF, side: FactorySide | None = None, **kw):
-    return run_refresh(engine=engine, store=store, sides=[side or FactorySide()], as_of=as_of, **kw)
-
 
 class _Execution:
     def __init__(self, state: str, reason: str | None = None, retryable: bool = False) -> None:
