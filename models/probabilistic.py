@@ -80,9 +80,11 @@ class BetaGeoModel(BaseEstimator):
         z = t / (alpha + T + t)
         c = a + b + x - 1.0
         hyp = hyp2f1(r + x, b + x, c, z)
-        # Euler's transformation where the direct series overflows (large x).
-        euler = hyp2f1(c - r - x, c - b - x, c, z) * (1.0 - z) ** (c - r - b - 2.0 * x)
-        hyp = np.where(np.isfinite(hyp), hyp, euler)
+        bad = ~np.isfinite(hyp)
+        if bad.any():  # Euler's transformation where the direct series overflows (large x)
+            cb, xb, zb = c[bad], x[bad], z[bad]
+            hyp = hyp.copy()
+            hyp[bad] = hyp2f1(cb - r - xb, cb - b - xb, cb, zb) * (1.0 - zb) ** (cb - r - b - 2.0 * xb)
         # Written without logarithms: hyp2f1 and (a + b + x - 1) can both be negative when a + b < 1.
         numerator = c / (a - 1.0) * (1.0 - hyp * ((alpha + T) / (alpha + T + t)) ** (r + x))
         denominator = 1.0 + (x > 0) * (a / np.maximum(b + x - 1.0, 1e-12)) * ((alpha + T) / (alpha + t_x)) ** (r + x)
