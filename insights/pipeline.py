@@ -84,6 +84,7 @@ class StageReport:
     rows: int | None = None
     notes: list[str] = field(default_factory=list)
     status: str = "ok"  # ok | failed
+    peak_rss_mb: float | None = None  # the process's peak resident memory so far, at the end of the stage
 
 
 @dataclass
@@ -186,6 +187,7 @@ class _Run:
                          f"(latest is still {self.previous!r})")
             raise
         report.seconds = round(time.perf_counter() - started, 3)
+        report.peak_rss_mb = _peak_rss_mb()
         self.reports.append(report)
         self.observer.stage_finished(report)
         self.log.info("stage finished", extra={"stage": name, "as_of": self.iso, "seconds": report.seconds,
@@ -219,17 +221,20 @@ class _Run:
                 raise InsufficientData(f"no model family could be trained as of {self.iso}: {'; '.join(rep.notes)}",
                                        missing="data")
         with self.stage("score", len(self.active)) as rep:
-            self.outputs = {}
+            self.written: dict[str, Any] = {"rows": {}, "keys": {}, "scores": []}
             for side in self.active:
                 started = time.perf_counter()
-                self.outputs[side.name] = self._score(side, rep)
-                n = sum(len(next(iter(t.values()))) for t in self.outputs[side.name].tables.values() if t)
+                out = self._score(side, rep)
+                n = self._write_side(side.name, out)
                 rep.notes.append(f"{side.name}: {n:,} rows in {time.perf_counter() - started:.1f} s")
+                # free the side's frame, models and outputs before the next side: peak memory is one side's
+                del out
+                self.frames.pop(side.name, None)
+                self.models[side.name].pop("loaded", None)
                 self.observer.stage_advanced("score", side.name)
-            rep.rows = sum(len(next(iter(t.values()))) for o in self.outputs.values() for t in o.tables.values()
-                           if t)
+            rep.rows = sum(self.written["rows"].values())
         with self.stage("publish", 3) as rep:
-            version, manifest = self._write_build()
+            version, manifest = self._finalize()
             self.observer.stage_advanced("publish", "build")
             latest = self.store.publish(self.build, version)
             self.observer.stage_advanced("publish", "store")
@@ -362,22 +367,28 @@ class _Run:
             f"{age} day(s) old, max PSI {worst[1]:.3f} ({self.previous})"
 
     # -- publish --
-    def _write_build(self) -> tuple[str, dict[str, Any]]:
-        rows, keys, scores = {}, {}, []
-        for name, out in self.outputs.items():
-            for table, columns in out.tables.items():
-                write_table(self.build, table, columns)
-                rows[table] = int(len(next(iter(columns.values())))) if columns else 0
-                self.metrics.emit("Rows", rows[table], "Count", {"table": table})
-            for doc, body in out.docs.items():
-                write_doc(self.build, doc, body)
-            keys.update(out.table_keys)
-            for table, frame in out.scores.items():
-                write_score_table(frame, table, score_path(self.build, table, self.iso))
-                scores.append(table)
-            for metric, value in out.quality.items():
-                if value is not None and np.isfinite(value):
-                    self.metrics.emit(metric, float(value), "None", {"side": name})
+    def _write_side(self, name: str, out: SideOutput) -> int:
+        """Write one side's tables, documents and analyst Parquet into the build; returns its row count."""
+        total = 0
+        for table, columns in out.tables.items():
+            write_table(self.build, table, columns)
+            rows = int(len(next(iter(columns.values())))) if columns else 0
+            self.written["rows"][table] = rows
+            total += rows
+            self.metrics.emit("Rows", rows, "Count", {"table": table})
+        for doc, body in out.docs.items():
+            write_doc(self.build, doc, body)
+        self.written["keys"].update(out.table_keys)
+        for table, frame in out.scores.items():
+            write_score_table(frame, table, score_path(self.build, table, self.iso))
+            self.written["scores"].append(table)
+        for metric, value in out.quality.items():
+            if value is not None and np.isfinite(value):
+                self.metrics.emit(metric, float(value), "None", {"side": name})
+        return total
+
+    def _finalize(self) -> tuple[str, dict[str, Any]]:
+        rows, keys, scores = self.written["rows"], self.written["keys"], self.written["scores"]
         models = {n: {k: v for k, v in m.items() if k != "loaded"} for n, m in self.models.items()}
         skipped = [s.name for s in self.sides if s not in self.active]
         fields = {
@@ -385,6 +396,7 @@ class _Run:
             "lake": self.summary, "models": models, "score_tables": scores,
             "sides": {s.name: ("skipped" if s.name in skipped else "ok") for s in self.sides},
             "stage_seconds": {r.stage: r.seconds for r in self.reports},
+            "stage_peak_rss_mb": {r.stage: r.peak_rss_mb for r in self.reports},
             "check_notes": [n for r in self.reports if r.stage in ("check", "train") for n in r.notes
                             if " skipped: " in n or r.stage == "check"],
         }
@@ -394,6 +406,14 @@ class _Run:
     def cleanup(self) -> None:
         if self.build is not None:
             shutil.rmtree(self.build, ignore_errors=True)
+
+
+def _peak_rss_mb() -> float | None:
+    try:
+        import resource
+    except ImportError:  # not on POSIX
+        return None
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux reports KiB
 
 
 def _code_version(side: Side) -> str | None:
@@ -420,6 +440,10 @@ def _jsonable(value: Any) -> Any:
         value = value.item()
     if isinstance(value, float) and not np.isfinite(value):
         return None
+    if value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp | datetime) and pd.Timestamp(value) == pd.Timestamp(value).normalize():
+        return pd.Timestamp(value).date().isoformat()  # DuckDB returns DATE columns as midnight timestamps
     if isinstance(value, date | datetime | pd.Timestamp):
         return value.isoformat()[:10] if isinstance(value, date) and not isinstance(value, datetime) \
             else pd.Timestamp(value).isoformat()

@@ -160,15 +160,16 @@ class TqdmObserver:
 
 
 def format_summary(result: RefreshResult) -> str:
-    """The stage table (stage, seconds, rows, notes) and the version, as printed by the CLI."""
-    rows = [("stage", "seconds", "rows", "notes")]
+    """The stage table (stage, seconds, rows, peak RSS, notes) and the version, as printed by the CLI."""
+    rows = [("stage", "seconds", "rows", "peak MB", "notes")]
     for r in result.stages:
-        rows.append((r.stage, f"{r.seconds:.2f}", "" if r.rows is None else f"{r.rows:,}", "; ".join(r.notes)))
+        rows.append((r.stage, f"{r.seconds:.2f}", "" if r.rows is None else f"{r.rows:,}",
+                     "" if r.peak_rss_mb is None else f"{r.peak_rss_mb:,.0f}", "; ".join(r.notes)))
     total = sum(r.seconds for r in result.stages)
-    rows.append(("total", f"{total:.2f}", "", ""))
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    lines = [f"{a:<{widths[0]}}  {b:>{widths[1]}}  {c:>{widths[2]}}  {d}" for a, b, c, d in rows]
-    lines.insert(1, "-" * (sum(widths) + 6 + max(len(r[3]) for r in rows)))
+    rows.append(("total", f"{total:.2f}", "", "", ""))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = [f"{a:<{widths[0]}}  {b:>{widths[1]}}  {c:>{widths[2]}}  {d:>{widths[3]}}  {e}" for a, b, c, d, e in rows]
+    lines.insert(1, "-" * min(120, sum(widths) + 8 + max(len(r[4]) for r in rows)))
     lines.append("")
     lines.append(f"snapshot {result.version} (as_of {result.as_of}); latest -> {result.latest}")
     return "\n".join(lines)
