@@ -45,7 +45,7 @@ class SideOutput:
     tables: dict[str, dict[str, np.ndarray]]
     table_keys: dict[str, str] = field(default_factory=dict)
     docs: dict[str, Any] = field(default_factory=dict)
-    scores: dict[str, pd.DataFrame] = field(default_factory=dict)
+    scores: dict[str, pd.DataFrame | dict[str, np.ndarray]] = field(default_factory=dict)  # analyst Parquet tables
     quality: dict[str, float] = field(default_factory=dict)
 
 

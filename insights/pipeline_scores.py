@@ -24,13 +24,13 @@ def score_path(root: str | Path, table: str, as_of: str) -> Path:
     return Path(root) / "scores" / table / f"as_of={as_of}" / "part-0.parquet"
 
 
-def customer_scores_frame(customers: Mapping[str, np.ndarray]) -> pd.DataFrame:
-    """The ``customer_scores`` columns from the snapshot's ``customers`` table."""
+def customer_scores_frame(customers: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The ``customer_scores`` columns from the snapshot's ``customers`` table (the arrays themselves: no copy)."""
     names = score_tables()["customer_scores"].column_names
     missing = [n for n in names if n not in customers]
     if missing:
         raise ValueError(f"customers table lacks score columns: {', '.join(missing)}")
-    return pd.DataFrame({n: np.asarray(customers[n]) for n in names})
+    return {n: np.asarray(customers[n]) for n in names}
 
 
 def product_forecasts_frame(forecast: Mapping[str, np.ndarray], as_of: str) -> pd.DataFrame:
@@ -51,21 +51,23 @@ def product_forecasts_frame(forecast: Mapping[str, np.ndarray], as_of: str) -> p
     return frame[np.isfinite(pred.reshape(-1))].reset_index(drop=True)
 
 
-def write_score_table(frame: pd.DataFrame, table: str, path: str | Path) -> Path:
-    """Write ``frame`` as score table ``table`` (contract column order and types) to ``path``."""
+def write_score_table(frame: pd.DataFrame | Mapping[str, np.ndarray], table: str, path: str | Path) -> Path:
+    """Write ``frame`` (a DataFrame or a dict of arrays) as score table ``table`` (contract order and types)."""
     import fastparquet
 
     spec = score_tables()[table]
-    extra = sorted(set(frame.columns) - set(spec.column_names))
-    missing = [c for c in spec.column_names if c not in frame.columns]
+    names = list(frame.columns) if isinstance(frame, pd.DataFrame) else list(frame)
+    extra = sorted(set(names) - set(spec.column_names))
+    missing = [c for c in spec.column_names if c not in names]
     if extra or missing:
         raise ValueError(f"{table}: columns differ from the contract (missing {missing}, unexpected {extra})")
-    out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+    n_rows = len(np.asarray(frame[spec.column_names[0]]))
+    out = pd.DataFrame(index=pd.RangeIndex(n_rows))
     dates = []
     for col in spec.columns:
-        values = frame[col.name].to_numpy()
+        values = np.asarray(frame[col.name])
         if col.type == "string":
-            out[col.name] = pd.Series(values.astype(str), dtype=object)
+            out[col.name] = _strings(values)
         elif col.type == "int":
             out[col.name] = values.astype("int32")
         elif col.type == "bigint":
@@ -85,6 +87,16 @@ def write_score_table(frame: pd.DataFrame, table: str, path: str | Path) -> Path
                       object_encoding={c.name: "utf8" for c in spec.columns if c.type == "string"})
     _annotate_footer(path, dates)
     return path
+
+
+def _strings(values: np.ndarray) -> pd.Series | pd.Categorical:
+    """Low-cardinality text (segment, risk level, method) as a Categorical, which fastparquet writes
+    dictionary-encoded: a fraction of the memory and bytes of one Python string per row."""
+    text = np.asarray(values).astype(str)
+    uniques, codes = np.unique(text, return_inverse=True)
+    if len(uniques) <= 1024 and len(text) > 4 * len(uniques):
+        return pd.Categorical.from_codes(codes.astype("int16"), categories=pd.Index(uniques, dtype=object))
+    return pd.Series(text, dtype=object)
 
 
 def _days_since_epoch(values: np.ndarray) -> pd.arrays.IntegerArray:
