@@ -208,10 +208,11 @@ def main(argv=None) -> int:
     load = os.getloadavg()[0]
     # one thread: on a shared 2-core machine two threads per fit only add contention (the Lambda default is 2)
     variants = [("DemandForecaster xgboost, trained on all products", "all", {"n_jobs": 1}),
+                ("DemandForecaster lightgbm, trained on all products", "all", {"backend": "lightgbm", "n_jobs": 1}),
                 ("DemandForecaster xgboost, trained on the top products", "top", {"n_jobs": 1}),
                 ("DemandForecaster lightgbm, trained on the top products", "top", {"backend": "lightgbm", "n_jobs": 1})]
     if args.skip_global:
-        variants = variants[1:]
+        variants = variants[2:]
     sections = {}
     with tempfile.TemporaryDirectory(prefix="bench-products-") as tmp:
         if ONLINE_RETAIL.exists():
@@ -310,7 +311,7 @@ def write_results(s, args, started, load) -> None:
     if SECTION in text:
         head, rest = text.split(SECTION, 1)
         nxt = rest.find("\n## ")
-        text = head + block + (rest[nxt + 1:] if nxt >= 0 else "")
+        text = head + block.rstrip("\n") + "\n" + (("\n" + rest[nxt + 1:]) if nxt >= 0 else "")
     else:
         text = text.rstrip("\n") + "\n\n" + block
     RESULTS.write_text(text)
