@@ -95,7 +95,7 @@ def optimize_price(*, current_price: float, current_quantity: float, cost_per_un
     rec = "Keep current price" if abs(change) < 0.5 else ("Increase price" if change > 0 else "Decrease price")
     objective = "profit" if cost is not None else "revenue"
     impact = {"quantity_change_pct": round((q1 / q0 - 1) * 100, 4),
-              "revenue_change_pct": round((r1 / r0 - 1) * 100, 4),
+              "revenue_change_pct": None if r0 == 0 else round((r1 / r0 - 1) * 100, 4),  # 0 when p0*q0 underflows
               "profit_change_pct": None if pi0 == 0 else round((pi1 / pi0 - 1) * 100 * np.sign(pi0), 4),
               "estimated_revenue": round(r1, 4), "estimated_quantity": round(q1, 4),
               "estimated_profit": None if cost is None else round(pi1, 4)}
