@@ -99,3 +99,11 @@ def test_an_internal_error_is_a_bare_500_with_a_correlation_id(http, token, monk
     assert reply.json()["error"]["code"] == "internal_error"
     _no_trace(reply.text)
     assert reply.headers.get("X-Correlation-Id")
+
+
+def test_subnormal_price_and_quantity_are_answered_not_a_500(http, token):
+    """Found by the known-ids fuzz round: 5e-324 x 5e-324 underflows to a revenue of 0 (was a ZeroDivisionError)."""
+    reply = http("POST", "/demand-insights/price-optimization", token=token,
+                 body={"product_id": "P1", "current_price": 5e-324, "current_quantity": 5e-324})
+    assert reply.status in (200, 422), reply.text
+    _no_trace(reply.text)
