@@ -6,7 +6,9 @@ The server runs the real ``handler.lambda_handler`` on a snapshot folder: ``--sn
 refresh made from the real Online Retail file), else a small hand-checkable snapshot written for the run
 (tests/handler/snapshot_factory.py). schemathesis reads the API's own generated OpenAPI document
 (/demand-insights/openapi.json) and sends positive and negative requests to every operation, with a bearer token
-that has both scopes, rounds after rounds (new seeds) until the server has answered at least --min-requests.
+that has both scopes, rounds after rounds (new seeds) until the server has answered at least --min-requests; then
+one positive-only round whose bodies name ids the snapshot knows (bench/fuzz_hooks.py), so the 200 paths of the
+product and customer routes are fuzzed too, not only their 404s.
 
 Requests are counted on the server side: every request the handler answers is one structured log line
 ({"message": "request", "status": ...}), so the count and the status histogram are the API's own. The run fails
@@ -95,16 +97,23 @@ def served_requests(log: Path) -> list[dict[str, Any]]:
     return out
 
 
-def run_schemathesis(url: str, token: str, *, seed: int, max_examples: int, workers: int, out: Path
-                     ) -> dict[str, Any]:
+def run_schemathesis(url: str, token: str, *, seed: int, max_examples: int, workers: int, out: Path,
+                     known_ids: Path | None = None) -> dict[str, Any]:
+    """One schemathesis run; with ``known_ids``: a positive-only fuzzing round whose bodies name known ids."""
     st = Path(sys.executable).with_name("st")
-    report_dir = out / f"round-{seed}"
+    report_dir = out / (f"round-{seed}" if known_ids is None else f"round-{seed}-known-ids")
+    phases = "examples,coverage,fuzzing" if known_ids is None else "fuzzing"
     cmd = [str(st), "run", f"{url}/demand-insights/openapi.json", "-H", f"Authorization: Bearer {token}",
            "--checks", CHECKS, "--max-examples", str(max_examples), "--seed", str(seed), "--workers", str(workers),
-           "--phases", "examples,coverage,fuzzing", "--request-timeout", "20", "--no-color",
+           "--phases", phases, "--request-timeout", "20", "--no-color",
            "--generation-database", "none", "--report", "json,junit", "--report-dir", str(report_dir)]
+    env = dict(os.environ)
+    if known_ids is not None:
+        cmd += ["--mode", "positive"]
+        env.update(SCHEMATHESIS_HOOKS="fuzz_hooks", FUZZ_IDS=str(known_ids),
+                   PYTHONPATH=os.pathsep.join(filter(None, [str(Path(__file__).parent), env.get("PYTHONPATH")])))
     started = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=out, capture_output=True, text=True, timeout=1800)
+    proc = subprocess.run(cmd, cwd=out, capture_output=True, text=True, timeout=1800, env=env)
     (report_dir / "stdout.txt").parent.mkdir(parents=True, exist_ok=True)
     (report_dir / "stdout.txt").write_text(proc.stdout + proc.stderr)
     reports = sorted(report_dir.glob("json-*.json"))
@@ -123,7 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-rounds", type=int, default=8)
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "fuzz")
+    p.add_argument("--no-known-ids", action="store_true", help="skip the positive round with known ids")
     args = p.parse_args(argv)
+    sys.path.insert(0, str(Path(__file__).parent))
 
     from insights.auth import SCOPE_PII, SCOPE_READ, mint_token
     from insights.config import Settings
@@ -154,6 +165,17 @@ def main(argv: list[str] | None = None) -> int:
             if answered >= args.min_requests:
                 break
             seed += 1
+        if not args.no_known_ids:  # one more, positive round whose bodies name ids the snapshot knows
+            from load_test import known_ids
+
+            ids_file = args.out / "known_ids.json"
+            ids_file.write_text(json.dumps(known_ids(snapshots)))
+            rounds.append(run_schemathesis(f"http://127.0.0.1:{port}", token, seed=seed + 1000,
+                                           max_examples=args.max_examples, workers=args.workers, out=args.out,
+                                           known_ids=ids_file))
+            r = rounds[-1]
+            print(f"round seed={seed + 1000} (positive, known ids): {r['test_cases'].get('generated', 0)} test "
+                  f"cases, {len(r['failures'])} failure kinds, exit {r['exit_code']}, {r['seconds']} s", flush=True)
     finally:
         stop(proc)
     requests = served_requests(log)[base_count:]
