@@ -54,7 +54,11 @@ class DuckDBEngine:
         if memory_limit:
             con.execute(f"SET memory_limit = '{memory_limit}'")
         for table in lake_tables().values():
-            con.execute(_view_sql(con, Path(lake), table))
+            try:
+                con.execute(_view_sql(con, Path(lake), table))
+            except duckdb.Error as exc:  # an unreadable or corrupt Parquet file in the lake
+                raise DataAccessError(f"cannot read lake table {table.name} under {lake}: {exc}",
+                                      query=table.name, state="FAILED", reason=str(exc)) from exc
         return cls(con)
 
     @classmethod
