@@ -303,6 +303,7 @@ def write_results(s, args, started, load) -> None:
                      f"{_fmt(r['coverage'])} |")
     lines += ["", "Targets (issue 4):", "", "| target | measured | met |", "|---|---|---|"]
     lines += _targets(s)
+    lines += ["", "Closing note on the targets, what was tried and the limits: docs/product-models.md, \"Measured\"."]
     lines += ["", f"{started:%Y-%m-%d %H:%M} UTC, {platform.machine()}, 2 cores shared with other engineers' jobs "
               f"(load average {load:.1f} at start), Python {platform.python_version()}; times are wall seconds in "
               "one process and swing with the shared load.", ""]
