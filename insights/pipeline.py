@@ -220,6 +220,9 @@ class _Run:
             if not self.active:
                 raise InsufficientData(f"no model family could be trained as of {self.iso}: {'; '.join(rep.notes)}",
                                        missing="data")
+        release = getattr(self.engine, "release_memory", None)
+        if callable(release):  # the engine's work is done: DuckDB can hand back its buffer pool before scoring
+            release()
         with self.stage("score", len(self.active)) as rep:
             self.written: dict[str, Any] = {"rows": {}, "keys": {}, "scores": []}
             for side in self.active:

@@ -526,6 +526,17 @@ def test_athena_throttling_is_retried_then_the_refresh_fails_and_publishes_nothi
     assert store.latest_version() == good
 
 
+def test_the_local_engine_releases_duckdb_memory_after_the_queries(lake, tmp_path):
+    engine = refresh_mod.engine_from_settings(Settings(lake=str(lake)))
+    calls = []
+    real = engine.release_memory
+    engine.release_memory = lambda: (calls.append(1), real())
+    run_refresh(engine=engine, store=LocalSnapshotStore(tmp_path / "snaps"), sides=[FakeCustomers()], as_of=AS_OF)
+    assert calls == [1]
+    limit = engine.connection.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    assert limit.replace(" ", "").upper() in ("64.0MB", "64MB", "61.0MIB", "61MIB")
+
+
 def test_the_engine_follows_the_lake_setting(tmp_path, monkeypatch):
     from athena.athena_engine import AthenaEngine
 
