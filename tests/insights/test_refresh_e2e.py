@@ -94,6 +94,12 @@ def test_the_api_serves_the_published_snapshot(published, monkeypatch):
         assert seg["statusCode"] == 200, body_of(seg)
         risk = handler.lambda_handler(v2("GET", "/demand-insights/at-risk-customers", token=token), FakeContext())
         assert risk["statusCode"] == 200, body_of(risk)
+        forecast = store.open().table("forecast")
+        ok = forecast["product_id"][np.asarray(forecast["status"]) != "insufficient_history"]
+        if len(ok):
+            fc = handler.lambda_handler(v2("POST", "/demand-insights/forecast", token=token,
+                                           body={"product_id": str(ok[0]), "forecast_days": 30}), FakeContext())
+            assert fc["statusCode"] == 200, body_of(fc)
     finally:
         handler.configure(Settings())
         sys.modules.pop("api_events", None)
