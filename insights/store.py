@@ -514,6 +514,7 @@ class S3SnapshotStore(SnapshotStore):
         if not entries:
             return None
         folder = self.cache_dir / version
+        self._remember(version)
         self._download_all(version, entries, folder)
         return folder / MODELS
 
