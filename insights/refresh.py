@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
@@ -129,14 +130,19 @@ def run_scheduled(event: dict[str, Any], settings: Settings, *, engine: Any = No
     from aws_lambda_powertools import Logger
 
     action, as_of = parse_scheduled_event(event, today=today)
-    log = Logger(service="demand-insights", child=True)
+    # the handler's service name (POWERTOOLS_SERVICE_NAME): Powertools then shares its configured logger
+    log = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "demand-insights-refresh",
+                 level=settings.log_level)
     log.info("scheduled refresh", extra={"action": action, "as_of": as_of.isoformat()})
     result = run_refresh(
         engine=engine if engine is not None else engine_from_settings(settings),
         store=store if store is not None else store_from_settings(settings),
         sides=sides if sides is not None else sides_from_settings(settings),
         as_of=as_of, policy=RefreshPolicy.from_settings(settings), force_retrain=action == "retrain",
-        trigger=f"schedule:{action}", metrics=metrics if metrics is not None else PowertoolsMetricsSink(), log=log,
+        trigger=f"schedule:{action}", log=log,
+        metrics=metrics if metrics is not None else PowertoolsMetricsSink(
+            namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "DemandInsights",
+            service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "demand-insights-refresh"),
     )
     return result.summary()
 

@@ -426,7 +426,7 @@ def _fake_sides(monkeypatch):
 
 
 @pytest.mark.parametrize("fixture", ["eventbridge_rule_scheduled.json", "eventbridge_scheduler_refresh.json"])
-def test_scheduled_payloads_run_the_refresh_through_the_lambda_handler(lake, tmp_path, monkeypatch, capsys,
+def test_scheduled_payloads_run_the_refresh_through_the_lambda_handler(lake, tmp_path, monkeypatch, capsys, caplog,
                                                                         fixture):
     handler = pytest.importorskip("handler")
     sys_path_handler = Path(__file__).resolve().parents[1] / "handler"
@@ -444,6 +444,10 @@ def test_scheduled_payloads_run_the_refresh_through_the_lambda_handler(lake, tmp
     assert out["status"] == "published" and out["as_of"] == "2026-11-21"
     assert LocalSnapshotStore(tmp_path / "snaps").latest_version() == out["version"]
     emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    # one structured record per stage (Powertools renders the extra keys as JSON fields in Lambda)
+    stage_logs = [r for r in caplog.records if r.getMessage() == "stage finished"]
+    assert [r.stage for r in stage_logs] == ["extract", "check", "train", "score", "publish"]
+    assert all(r.as_of == "2026-11-21" and r.seconds >= 0 for r in stage_logs)
     namespaces = {ns["Namespace"] for m in emf for ns in m["_aws"]["CloudWatchMetrics"]}
     assert "DemandInsights" in namespaces
     assert any("StageDuration" in m and m.get("stage") == "publish" for m in emf)
