@@ -16,11 +16,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from aws_lambda_powertools import Logger
 
 from athena.duckdb_engine import DuckDBEngine
 from athena.engine import DataAccessError
 from insights import refresh as refresh_mod
-from insights import store as store_mod
+from insights import store_local as store_mod
 from insights.config import Settings
 from insights.errors import InsufficientData
 from insights.lake import write_lake
@@ -29,6 +30,12 @@ from insights.pipeline_scores import customer_scores_frame, product_forecasts_fr
 from insights.refresh import RecordingMetricsSink, parse_scheduled_event, run_scheduled
 from insights.snapshot import file_digests
 from insights.store import LocalSnapshotStore, S3SnapshotStore
+
+# Powertools binds a logger's stream when the logger is first created: create the handler's and the refresh's
+# loggers now, at collection, so they write to pytest's session-wide capture rather than to one test's capsys
+# stream (closed after that test, which would break every later test that logs).
+handler = pytest.importorskip("handler")
+Logger(service="demand-insights-refresh")
 
 AS_OF = date(2025, 7, 1)
 EVENTS = Path(__file__).resolve().parents[1] / "events"
@@ -428,7 +435,6 @@ def _fake_sides(monkeypatch):
 @pytest.mark.parametrize("fixture", ["eventbridge_rule_scheduled.json", "eventbridge_scheduler_refresh.json"])
 def test_scheduled_payloads_run_the_refresh_through_the_lambda_handler(lake, tmp_path, monkeypatch, capsys, caplog,
                                                                         fixture):
-    handler = pytest.importorskip("handler")
     sys_path_handler = Path(__file__).resolve().parents[1] / "handler"
     monkeypatch.syspath_prepend(str(sys_path_handler))
     from api_events import FakeContext

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from insights import store as store_mod
+from insights import store_local as store_mod
 from insights.config import Settings
 from insights.errors import NotFound, SnapshotUnavailable
 from insights.snapshot import write_doc, write_table
