@@ -258,7 +258,7 @@ class _Run:
             lag = (self.as_of - date.fromisoformat(str(last)[:10])).days - 1
             self.metrics.emit("DataLagDays", lag, "Count", {})
             if lag > 0:
-                rep.notes.append(f"lake ends {last}: {lag} day(s) before as_of-1")
+                rep.notes.append(f"lake ends {str(last)[:10]}: no orders in the last {lag} day(s) before as_of")
         active = []
         for side in self.sides:
             reason = side.gate(self.frames[side.name])

@@ -555,3 +555,13 @@ def test_the_engine_follows_the_lake_setting(tmp_path, monkeypatch):
         ("athena", "wg")
     with pytest.raises(FileNotFoundError, match="no lake at"):
         refresh_mod.engine_from_settings(Settings(lake=str(tmp_path / "missing")))
+
+
+def test_a_lake_that_ends_before_as_of_is_noted_and_reported(lake, tmp_path):
+    metrics = RecordingMetricsSink()
+    result = refresh(lake, LocalSnapshotStore(tmp_path / "snaps"), as_of=date(2025, 10, 1), metrics=metrics)
+    last = result.manifest["lake"]["last_date"]
+    lag = (date(2025, 10, 1) - date.fromisoformat(last)).days - 1
+    assert lag > 0 and f"lake ends {last}: no orders in the last {lag} day(s) before as_of" in \
+        result.manifest["check_notes"]
+    assert ("DataLagDays", lag, "Count", {}) in metrics.records
