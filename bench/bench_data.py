@@ -14,14 +14,12 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
-import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "RESULTS.md"
+from benchlib import ROOT, run_measured, update_results_section
+
 SECTION = "## Data layer"
 
 FEATURES_CHILD = """
@@ -34,18 +32,6 @@ frame = DuckDBEngine.over_lake(lake, memory_limit=memory_limit, threads=threads)
 print(json.dumps({"query_s": time.perf_counter() - started, "rows": len(frame)}))
 """
 
-
-def run_measured(argv: list[str]) -> dict:
-    """Run ``argv`` as a child process; wall time, peak RSS (of that child only), exit code and stdout."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
-    out = proc.stdout.read() if proc.stdout else ""
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(argv[:4])} ... failed with exit code {proc.returncode}")
-    return {"wall_s": time.perf_counter() - started, "peak_rss_gb": usage.ru_maxrss / 1024**2, "stdout": out}
 
 
 def folder_size(path: Path) -> int:
@@ -101,22 +87,12 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     print(machine)
     if not args.no_results:
-        update_results(f"{SECTION}\n\n`{command}`\n\n{table}\n\n{machine}. Each step is a fresh process; wall time "
+        update_results_section(
+            SECTION, f"{SECTION}\n\n`{command}`\n\n{table}\n\n{machine}. Each step is a fresh process; wall time "
                        "includes interpreter start and imports; peak RSS is that process's maximum resident set "
                        "(os.wait4).\n")
     return 0 if all(r[5] for r in rows) else 1
 
-
-def update_results(section: str) -> None:
-    """Replace (or append) the "## Data layer" section of bench/RESULTS.md, leaving the others alone."""
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    start = text.find(SECTION + "\n")
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        nxt = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + section + ("\n" + text[nxt + 1:] if nxt >= 0 else "")
-    RESULTS.write_text(text)
 
 
 if __name__ == "__main__":

@@ -14,14 +14,12 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "RESULTS.md"
+from benchlib import ROOT, run_measured, update_results_section
+
 SECTION = "## Importer"
 DATA = ROOT.parent / "shared" / "data" / "online_retail.csv.gz"
 
@@ -43,18 +41,6 @@ QUERIES = [
     ("daily_sales", {"start": "2010-12-01", "end": "2011-12-10"}),
 ]
 
-
-def run_measured(argv: list[str]) -> dict:
-    """Run ``argv`` as a child process; wall time, peak RSS (of that child only) and stdout."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
-    out = proc.stdout.read() if proc.stdout else ""
-    _, status, usage = os.wait4(proc.pid, 0)
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        raise SystemExit(f"{' '.join(argv[:4])} ... failed with exit code {code}")
-    return {"wall_s": time.perf_counter() - started, "peak_rss_gb": usage.ru_maxrss / 1024**2, "stdout": out}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,24 +85,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"set aside: {aside}")
     print(machine)
     if not args.no_results:
-        update_results(f"{SECTION}\n\n`nice .venv/bin/python bench/bench_importer.py --runs {args.runs}`\n\n{table}\n\n"
+        update_results_section(
+            SECTION, f"{SECTION}\n\n`nice .venv/bin/python bench/bench_importer.py --runs {args.runs}`\n\n{table}\n\n"
                        f"Set aside (reasons in docs/importer.md): {aside}; kept + set aside = "
                        f"{o['rows_kept'] + sum(o['set_aside'].values()):,} = rows read. The queries ran in one "
                        f"process after the lake views were built.\n\n{machine}. Wall time includes interpreter start "
                        "and imports; peak RSS is that process's maximum resident set (os.wait4).\n")
     return 0 if rows[0][5] else 1
 
-
-def update_results(section: str) -> None:
-    """Replace (or append) the "## Importer" section of bench/RESULTS.md, leaving the others alone."""
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    start = text.find(SECTION + "\n")
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        nxt = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + section + ("\n" + text[nxt + 1:] if nxt >= 0 else "")
-    RESULTS.write_text(text)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchlib import ROOT, update_results_section
+
 REAL_FILE = ROOT.parent / "shared" / "data" / "online_retail.csv.gz"
 SECTION = "## Reliability and load"
 GROUPS = {"test_jwt_attacks": "attacks", "test_http_surface": "hostile_http", "test_fault_injection": "faults",
@@ -168,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(format_summary(summary))
     if not args.no_results:
-        update_results(ROOT / "bench" / "RESULTS.md", results_section(summary))
+        update_results_section(SECTION, results_section(summary))
         print("bench/RESULTS.md: section updated")
     return 0 if ok else 1
 
@@ -248,17 +249,6 @@ def _counts(mapping: Any) -> str:
         return "none"
     return ", ".join(f"{k}: {_n(v) if isinstance(v, int) else v}" for k, v in mapping.items())
 
-
-def update_results(path: Path, section: str) -> None:
-    """Replace this section (from its heading to the next '## ') or append it; other sections stay as they are."""
-    text = path.read_text() if path.is_file() else "# Benchmark results\n"
-    start = text.find(SECTION + "\n")
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
-    path.write_text(text)
 
 
 if __name__ == "__main__":
