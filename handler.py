@@ -24,6 +24,7 @@ from insights.api_runtime import (
     ApiRuntime,
     auth_failure,
     correlation_id,
+    declares_non_json_body,
     error_response,
     event_kind,
     request_method,
@@ -170,7 +171,11 @@ def _serve(event: dict[str, Any], context: Any, app: Any) -> dict[str, Any]:
     route = f"{method} {path}" if (method, path) in ROUTES else "unmatched"
     try:
         runtime.authorize(event)
-        response = app.resolve(event, context)
+        if declares_non_json_body(event):
+            response = error_response(415, "unsupported_media_type",
+                                      "send the body as application/json (Content-Type: application/json)")
+        else:
+            response = app.resolve(event, context)
     except (AuthError, AuthNotConfigured) as exc:
         if isinstance(exc, AuthNotConfigured):
             logger.error("authentication is not configured", extra={"reason": str(exc)})

@@ -114,6 +114,14 @@ def header(event: dict[str, Any], name: str) -> str | None:
     return None
 
 
+def declares_non_json_body(event: dict[str, Any]) -> bool:
+    """True when a request with a body says it is not JSON (e.g. curl -d's form encoding): a 415, not a 422."""
+    if not event.get("body") or request_method(event) not in ("POST", "PUT", "PATCH"):
+        return False
+    media_type = (header(event, "content-type") or "").split(";")[0].strip().lower()
+    return bool(media_type) and media_type != "application/json" and not media_type.endswith("+json")
+
+
 def correlation_id(event: dict[str, Any]) -> str:
     """The caller's X-Correlation-Id when well-formed, else API Gateway's request id, else a new uuid."""
     given = header(event, CORRELATION_HEADER)

@@ -137,6 +137,15 @@ def test_a_body_that_is_not_json_content_is_415(invoke, token):
     assert err["code"] == "unsupported_media_type"
 
 
+def test_a_form_encoded_body_is_415_not_a_confusing_422(invoke, token):
+    # what `curl -d '{...}'` sends when the caller forgets Content-Type: application/json
+    event = v2("POST", f"{P}/forecast", token=token(), body={"product_id": "P1", "forecast_days": 3})
+    event["headers"]["content-type"] = "application/x-www-form-urlencoded"
+    err = _error(invoke(event), 415)
+    assert err["code"] == "unsupported_media_type"
+    assert "application/json" in err["message"]
+
+
 def test_a_snapshot_without_the_product_side_answers_503_for_products_only(api, invoke, token, settings, tmp_path):
     from snapshot_factory import write_snapshot
 
