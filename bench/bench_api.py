@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/bench_api.py [--customers 1000000] [--products 5000] [--calls 2000] [--cold-runs 5]
 
-The snapshot's arrays are generated directly (no training) in the docs/snapshot.md layout, written to
+The snapshot's arrays are generated directly (no training) and written with the refresh's own writer
+(insights.snapshot.write_table: encoded text, float32 columns, a manifest with every file's sha256) to
 bench/out/api_snapshots, and opened the way the API opens it (insights.store via INSIGHTS_SNAPSHOTS). Every call goes
 through handler.lambda_handler with a real API Gateway 2.0 event and a real JWT: auth, validation, routing, the
 service function, JSON serialization, the structured log line and the EMF metrics are all inside the timing
@@ -29,7 +30,7 @@ sys.path.insert(0, str(ROOT / "tests" / "handler"))
 
 from api_events import FakeContext, v2  # noqa: E402  (the same event builder the tests use)
 
-from insights.snapshot import write_doc, write_table  # noqa: E402
+from insights.snapshot import content_hash, file_digests, load_local_version, write_doc, write_table  # noqa: E402
 
 SECRET = "bench-secret-" + "b" * 40
 VERSION = "20261121T040000Z-2026-11-21-bench00"
@@ -119,9 +120,11 @@ def build_snapshot(root: Path, n_customers: int, n_products: int, seed: int = 0)
                                         "feature_importance": [{"feature": f"f{i}", "importance": 1 / (i + 1)}
                                                                for i in range(20)]})
     write_doc(folder, "customer_models", {"churn": {"horizon_days": 90}, "clv": {"horizon_days": 365}})
+    files = file_digests(folder)  # what finalize_build lists: the API checks each file's sha256 on first read
     manifest = {"version": VERSION, "as_of": AS_OF, "created_at": "2026-11-21T04:00:00+00:00",
                 "table_keys": {"customers": "customer_id", "forecast": "product_id", "elasticity": "product_id"},
-                "row_counts": {"customers": n, "forecast": m, "elasticity": m}}
+                "row_counts": {"customers": n, "forecast": m, "elasticity": m}, "files": files,
+                "content_sha256": content_hash(files)}
     (folder / "manifest.json").write_text(json.dumps(manifest))
     (root / "latest").write_text(VERSION)
     return folder
@@ -273,6 +276,13 @@ def main(argv: list[str] | None = None) -> int:
     size = _dir_bytes(root / "versions" / VERSION)
     print(f"snapshot: {args.customers:,} customers, {args.products:,} products, {size / 1e6:.0f} MB on disk "
           f"(built in {build_s:.1f} s)")
+    verify = []
+    for _ in range(3):  # what a warm container pays once to check a new version before it switches to it
+        t = time.perf_counter()
+        load_local_version(root / "versions" / VERSION).check_files(digests=True)
+        verify.append(time.perf_counter() - t)
+    print(f"sha256 of every table and document file (warm switch to a new version): "
+          f"{statistics.median(verify):.3f} s, median of 3")
     cold_local = cold_start(root, args.cold_runs, lambda_env=False)
     cold_lambda = cold_start(root, args.cold_runs, lambda_env=True)
     rows = warm_latency(root, args.customers, args.products, args.calls)

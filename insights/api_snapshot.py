@@ -75,6 +75,7 @@ class SnapshotCache:
         self._checked_at: float | None = None
         self.last_error: str | None = None
         self.loads = 0
+        self._refused: set[str] = set()
 
     @property
     def store(self) -> SnapshotSource:
@@ -85,9 +86,13 @@ class SnapshotCache:
     def get(self) -> Snapshot:
         """The live snapshot; loads or re-checks when due; raises SnapshotUnavailable when there is none."""
         now = self._clock()
-        if self._snapshot is not None and self._checked_at is not None and now - self._checked_at < self.recheck_s:
-            return self._snapshot
+        snap = self._snapshot
+        if snap is not None and snap.damaged is None and self._checked_at is not None \
+                and now - self._checked_at < self.recheck_s:
+            return snap
         with self._lock:
+            if self._snapshot is not None and self._snapshot.damaged is not None:
+                self._drop_damaged()
             if self._checked_at is None or now - self._checked_at >= self.recheck_s or self._snapshot is None:
                 self._check(now)
             if self._snapshot is None:
@@ -116,9 +121,15 @@ class SnapshotCache:
         if self._snapshot is not None and version == self._snapshot.version:
             self.last_error = None
             return
+        if version in self._refused:  # failed its integrity check in this container: never reopened
+            if self._snapshot is None:
+                self.last_error = "snapshot_unreadable"
+            return
         try:
             snapshot = self.store.open(version)
-            _warm(snapshot)
+            # cold: only sizes now, each file's sha256 on its first read (the first request pays for what it
+            # touches); warm: a new version must pass every digest before it replaces the one being served
+            snapshot.check_files(digests=self._snapshot is not None)
         except Exception as exc:  # a corrupt or half-deleted version never replaces a good one
             self.last_error = "snapshot_unreadable"
             log.error("could not open snapshot version, keeping the loaded one",
@@ -129,6 +140,17 @@ class SnapshotCache:
         self.last_error = None
         self.loads += 1
         log.info("snapshot loaded", extra={"version": snapshot.version, "previous_version": previous})
+
+    def _drop_damaged(self) -> None:
+        """A file of the loaded version failed its check on first read: stop serving that version."""
+        snap = self._snapshot
+        assert snap is not None
+        self._refused.add(snap.version)
+        self._snapshot = None
+        self._checked_at = None  # look at `latest` again now: a newer version may be there
+        self.last_error = "snapshot_unreadable"
+        log.error("the loaded snapshot failed an integrity check, no longer serving it",
+                  extra={"version": snap.version, "damaged": snap.damaged})
 
     def _version(self) -> str | None:
         return None if self._snapshot is None else self._snapshot.version
@@ -161,22 +183,6 @@ def require_doc(snapshot: Snapshot, name: str) -> Any:
     except KeyError:
         raise SnapshotUnavailable(f"the live snapshot has no {name!r} document (the refresh skipped it)",
                                   reason="missing_document", document=name, retry_after_s=3600) from None
-
-
-def _warm(snapshot: Snapshot) -> None:
-    """Map every column and parse every document now, so a later request never hits a missing file."""
-    for entry in snapshot.manifest.get("files", []):  # every file the manifest lists must be there
-        parts = str(entry.get("path", "")).split("/")
-        if len(parts) == 3 and parts[0] == "tables" and parts[2].endswith(".npy"):
-            snapshot.table(parts[1])[parts[2][:-4]]
-        elif len(parts) == 2 and parts[0] == "docs" and parts[1].endswith(".json"):
-            snapshot.doc(parts[1][:-5])
-    for name in snapshot.tables:
-        table = snapshot.table(name)
-        for column in table:
-            table[column]
-    for name in snapshot.docs:
-        snapshot.doc(name)
 
 
 def _age_seconds(created_at: str) -> float | None:

@@ -1,12 +1,14 @@
 """The insight snapshot as the API reads it: columnar numpy tables and small JSON documents.
 
-Layout and columns: docs/snapshot.md. This module needs numpy only (the API imports it).
+Layout, columns and encodings: docs/snapshot.md. This module needs numpy only (the API imports it).
+Every table and document file is checked against the manifest's sha256 the first time it is read.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,29 +16,50 @@ from typing import Any
 
 import numpy as np
 
-from insights.errors import InsufficientData
+from insights.errors import InsufficientData, SnapshotUnavailable
+from insights.snapshot_codec import SCHEMA_FILE, decode_column, encode_table, lookup
 
-__all__ = ["ColumnTable", "Snapshot", "MissingFromSnapshot", "load_local_version", "snapshot_from_manifest",
-           "write_table", "write_doc", "file_digests", "content_hash", "sha256_file", "MANIFEST"]
+__all__ = ["ColumnTable", "Snapshot", "MissingFromSnapshot", "SnapshotDamaged", "load_local_version",
+           "snapshot_from_manifest", "write_table", "write_doc", "file_digests", "content_hash", "sha256_file",
+           "MANIFEST"]
 
 MANIFEST = "manifest.json"
+SERVED_PREFIXES = ("tables/", "docs/")
+
+log = logging.getLogger(__name__)
 
 
-class ColumnTable(Mapping[str, np.ndarray]):
-    """Named columns of equal length; ``key`` is the sorted id column used by :meth:`positions`."""
+class SnapshotDamaged(SnapshotUnavailable):
+    """A file of the version is missing, truncated or differs from its manifest sha256: the version is refused."""
+
+
+class ColumnTable(Mapping[str, Any]):
+    """Named columns of equal length; ``key`` is the sorted id column used by :meth:`positions`.
+
+    Numeric columns are numpy arrays (memory-mapped from disk); text columns are stored encoded
+    (snapshot_codec) and come back as wrappers that decode only the rows asked for: ``col[i]`` is a str,
+    ``col[rows]`` a unicode array, ``np.asarray(col)`` the whole column.
+    """
 
     def __init__(self, columns: Mapping[str, np.ndarray] | Callable[[str], np.ndarray], names: Iterable[str],
-                 *, key: str | None = None) -> None:
+                 *, key: str | None = None,
+                 schema: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None = None) -> None:
         self._names = list(names)
         self._loader = columns if callable(columns) else columns.__getitem__
-        self._cache: dict[str, np.ndarray] = {}
+        self._schema = schema
+        self._cache: dict[str, Any] = {}
         self.key = key
 
-    def __getitem__(self, name: str) -> np.ndarray:
+    def _spec(self, name: str) -> Mapping[str, Any] | None:
+        if callable(self._schema):
+            self._schema = self._schema()
+        return (self._schema or {}).get(name)
+
+    def __getitem__(self, name: str) -> Any:
         if name not in self._cache:
             if name not in self._names:
                 raise KeyError(name)
-            self._cache[name] = self._loader(name)
+            self._cache[name] = decode_column(self._loader(name), self._spec(name))
         return self._cache[name]
 
     def __iter__(self):
@@ -53,23 +76,74 @@ class ColumnTable(Mapping[str, np.ndarray]):
         """Row index of each id in the sorted key column, -1 where the id is absent."""
         if self.key is None:
             raise ValueError("this table has no key column")
-        keys = self[self.key]
-        wanted = np.asarray(list(ids), dtype=str)
-        if keys.shape[0] == 0 or wanted.shape[0] == 0:
-            return np.full(wanted.shape[0], -1, dtype=np.int64)
-        pos = np.searchsorted(keys, wanted)
-        pos = np.minimum(pos, keys.shape[0] - 1)
-        return np.where(keys[pos] == wanted, pos, -1).astype(np.int64)
+        return lookup(self[self.key], [str(i) for i in ids])
+
+
+class VersionFiles:
+    """The table and document files a manifest lists; each is checked against its size and sha256 on first use.
+
+    ``fetch(relpath)`` gives a local path (a join under the version folder, or a download for the lazy S3
+    store); ``root`` is that folder when there is one (for the cheap presence check). Paths in ``verified``
+    were already checked (the S3 store checks at download) and are not hashed again.
+    """
+
+    def __init__(self, version: str, fetch: Callable[[str], Path], entries: Iterable[Mapping[str, Any]], *,
+                 root: Path | None = None, verified: Iterable[str] = ()) -> None:
+        self.version = version
+        self.entries = {str(e["path"]): e for e in entries if str(e["path"]).startswith(SERVED_PREFIXES)}
+        self._fetch, self._root, self._ok = fetch, root, set(verified)
+        self.damaged: str | None = None
+
+    def path(self, rel: str) -> Path:
+        """A local path to ``rel`` whose content matches the manifest (checked once); SnapshotDamaged if not."""
+        entry = self.entries.get(rel)
+        if entry is None:
+            self._refuse(rel, "is not listed in the manifest")
+        try:
+            path = Path(self._fetch(rel))
+        except SnapshotUnavailable as exc:  # the S3 store's own check at download
+            self._refuse(rel, str(exc))
+        if rel not in self._ok:
+            self._check_size(rel, path, entry)
+            if sha256_file(path) != entry["sha256"]:
+                self._refuse(rel, "does not match its manifest sha256")
+            self._ok.add(rel)
+        return path
+
+    def check(self, *, digests: bool) -> None:
+        """Every listed file: present with its size (cheap), and with ``digests`` also its sha256 (reads all)."""
+        for rel, entry in self.entries.items():
+            if digests:
+                self.path(rel)
+            elif self._root is not None and rel not in self._ok:
+                self._check_size(rel, self._root / rel, entry)
+
+    def _check_size(self, rel: str, path: Path, entry: Mapping[str, Any]) -> None:
+        try:
+            size = path.stat().st_size
+        except OSError:
+            self._refuse(rel, "is missing")
+        if size != entry["bytes"]:
+            self._refuse(rel, f"has {size} bytes, the manifest says {entry['bytes']}")
+
+    def _refuse(self, rel: str, why: str) -> None:
+        self.damaged = f"{rel} {why}"
+        log.error("snapshot file failed its integrity check: the version is refused",
+                  extra={"version": self.version, "path": rel, "why": why})
+        raise SnapshotDamaged(f"snapshot {self.version} failed its integrity check and is refused; "
+                              "run the refresh to publish a good version (or roll back)",
+                              reason="snapshot_unreadable", version=self.version, retry_after_s=60)
 
 
 @dataclass
 class Snapshot:
-    """One published version: manifest, tables and documents."""
+    """One published version: manifest, tables and documents (and, when read from files, their checker)."""
 
     version: str
     manifest: dict[str, Any]
     tables: Mapping[str, ColumnTable] = field(default_factory=dict)
     docs: Mapping[str, Any] = field(default_factory=dict)
+    files: VersionFiles | None = None
 
     @property
     def as_of(self) -> str:
@@ -78,6 +152,16 @@ class Snapshot:
     @property
     def created_at(self) -> str:
         return str(self.manifest.get("created_at", ""))
+
+    @property
+    def damaged(self) -> str | None:
+        """Why this version was refused (a file failed its check on first read), else None."""
+        return None if self.files is None else self.files.damaged
+
+    def check_files(self, *, digests: bool) -> None:
+        """Raise SnapshotDamaged unless every listed file is present with its size (and sha256 with ``digests``)."""
+        if self.files is not None:
+            self.files.check(digests=digests)
 
     def table(self, name: str) -> ColumnTable:
         if name not in self.tables:
@@ -92,14 +176,13 @@ class Snapshot:
     @classmethod
     def from_memory(cls, version: str, manifest: Mapping[str, Any], tables: Mapping[str, Mapping[str, np.ndarray]],
                     docs: Mapping[str, Any], keys: Mapping[str, str] | None = None) -> Snapshot:
-        """A snapshot built from arrays in memory (tests, and the refresh before it publishes)."""
+        """A snapshot built from arrays in memory (tests), encoded exactly as write_table stores them."""
         keys = dict(keys or {})
-        return cls(
-            version=version,
-            manifest=dict(manifest),
-            tables={n: ColumnTable(dict(cols), cols.keys(), key=keys.get(n)) for n, cols in tables.items()},
-            docs=dict(docs),
-        )
+        built = {}
+        for name, cols in tables.items():
+            stored, schema = encode_table(name, cols)
+            built[name] = ColumnTable(stored, stored.keys(), key=keys.get(name), schema=schema)
+        return cls(version=version, manifest=dict(manifest), tables=built, docs=dict(docs))
 
 
 class MissingFromSnapshot(InsufficientData, KeyError):
@@ -116,15 +199,15 @@ class MissingFromSnapshot(InsufficientData, KeyError):
     __str__ = InsufficientData.__str__
 
 
-class _LazyDocs(Mapping[str, Any]):
-    def __init__(self, folder: Path, names: list[str]) -> None:
-        self._folder, self._names, self._cache = folder, names, {}
+class _Docs(Mapping[str, Any]):
+    def __init__(self, files: VersionFiles, names: list[str]) -> None:
+        self._files, self._names, self._cache = files, names, {}
 
     def __getitem__(self, name: str) -> Any:
         if name not in self._cache:
             if name not in self._names:
                 raise KeyError(name)
-            self._cache[name] = json.loads((self._folder / f"{name}.json").read_text())
+            self._cache[name] = json.loads(self._files.path(f"docs/{name}.json").read_text())
         return self._cache[name]
 
     def __iter__(self):
@@ -134,80 +217,76 @@ class _LazyDocs(Mapping[str, Any]):
         return len(self._names)
 
 
-def load_local_version(folder: str | Path, *, mmap: bool = True) -> Snapshot:
-    """Open the version stored in ``folder`` (its manifest.json, tables/ and docs/); columns load lazily."""
+def load_local_version(folder: str | Path, *, mmap: bool = True, verified: Iterable[str] = ()) -> Snapshot:
+    """Open the version stored in ``folder`` (its manifest.json lists the files); columns load lazily."""
     folder = Path(folder)
-    manifest = json.loads((folder / "manifest.json").read_text())
-    keys: dict[str, str] = manifest.get("table_keys", {})
-    tables: dict[str, ColumnTable] = {}
-    tables_dir = folder / "tables"
-    if tables_dir.is_dir():
-        for tdir in sorted(p for p in tables_dir.iterdir() if p.is_dir()):
-            names = sorted(p.stem for p in tdir.glob("*.npy"))
-            tables[tdir.name] = ColumnTable(
-                lambda n, d=tdir: np.load(d / f"{n}.npy", mmap_mode="r" if mmap else None, allow_pickle=False),
-                names, key=keys.get(tdir.name),
-            )
-    docs_dir = folder / "docs"
-    doc_names = sorted(p.stem for p in docs_dir.glob("*.json")) if docs_dir.is_dir() else []
-    return Snapshot(version=str(manifest.get("version", folder.name)), manifest=manifest, tables=tables,
-                    docs=_LazyDocs(docs_dir, doc_names))
+    manifest = json.loads((folder / MANIFEST).read_text())
+    manifest.setdefault("version", folder.name)
+    return snapshot_from_manifest(manifest, lambda rel: folder / rel, mmap=mmap, root=folder, verified=verified)
 
 
-def snapshot_from_manifest(manifest: Mapping[str, Any], fetch: Callable[[str], Path], *, mmap: bool = True) -> Snapshot:
+def snapshot_from_manifest(manifest: Mapping[str, Any], fetch: Callable[[str], Path], *, mmap: bool = True,
+                           root: Path | None = None, verified: Iterable[str] = ()) -> Snapshot:
     """A snapshot whose files are listed in ``manifest["files"]``; ``fetch(relpath)`` returns a local path.
 
-    Columns and documents load on first use, so ``fetch`` may download lazily (the S3 store does).
+    Columns and documents load on first use (so ``fetch`` may download lazily, as the S3 store does), each
+    checked against the manifest's size and sha256 the first time; a version whose manifest lists no files
+    cannot be checked and is refused.
     """
+    version = str(manifest.get("version", ""))
+    if not isinstance(manifest.get("files"), list):
+        raise SnapshotDamaged(f"snapshot {version} has a manifest without a files list and is refused; "
+                              "run the refresh to publish a good version", reason="snapshot_unreadable",
+                              version=version, retry_after_s=60)
+    files = VersionFiles(version, fetch, manifest["files"], root=root, verified=verified)
     keys: dict[str, str] = dict(manifest.get("table_keys", {}))
     columns: dict[str, list[str]] = {}
+    schemas: set[str] = set()
     doc_names: list[str] = []
-    for entry in manifest.get("files", []):
-        parts = entry["path"].split("/")
+    for rel in files.entries:
+        parts = rel.split("/")
         if len(parts) == 3 and parts[0] == "tables" and parts[2].endswith(".npy"):
             columns.setdefault(parts[1], []).append(parts[2][:-4])
+        elif len(parts) == 3 and parts[0] == "tables" and parts[2] == SCHEMA_FILE:
+            schemas.add(parts[1])
         elif len(parts) == 2 and parts[0] == "docs" and parts[1].endswith(".json"):
             doc_names.append(parts[1][:-5])
+    mode = "r" if mmap else None
     tables = {
         t: ColumnTable(
-            lambda n, t=t: np.load(fetch(f"tables/{t}/{n}.npy"), mmap_mode="r" if mmap else None, allow_pickle=False),
+            lambda n, t=t: np.load(files.path(f"tables/{t}/{n}.npy"), mmap_mode=mode, allow_pickle=False),
             sorted(names), key=keys.get(t),
+            schema=(lambda t=t: json.loads(files.path(f"tables/{t}/{SCHEMA_FILE}").read_text())["columns"])
+            if t in schemas else None,
         )
         for t, names in sorted(columns.items())
     }
-    docs = _FetchedDocs(fetch, sorted(doc_names))
-    return Snapshot(version=str(manifest.get("version", "")), manifest=dict(manifest), tables=tables, docs=docs)
-
-
-class _FetchedDocs(_LazyDocs):
-    def __init__(self, fetch: Callable[[str], Path], names: list[str]) -> None:
-        self._fetch, self._names, self._cache = fetch, names, {}
-
-    def __getitem__(self, name: str) -> Any:
-        if name not in self._cache:
-            if name not in self._names:
-                raise KeyError(name)
-            self._cache[name] = json.loads(Path(self._fetch(f"docs/{name}.json")).read_text())
-        return self._cache[name]
+    return Snapshot(version=version, manifest=dict(manifest), tables=tables, docs=_Docs(files, sorted(doc_names)),
+                    files=files)
 
 
 # -- writing (the refresh builds a version folder with these, then a SnapshotStore publishes it) --
 
 def write_table(folder: str | Path, name: str, columns: Mapping[str, np.ndarray]) -> list[Path]:
-    """Write ``columns`` as ``folder/tables/<name>/<column>.npy``; all columns must have the same length."""
+    """Write ``columns`` as ``folder/tables/<name>/<column>.npy`` plus ``schema.json`` (their encodings).
+
+    All columns must have the same length. Text is stored dictionary-encoded or as UTF-8 bytes and the
+    FLOAT32_COLUMNS as float32 (snapshot_codec); ColumnTable decodes them on access.
+    """
     lengths = {c: np.asarray(a).shape[0] if np.asarray(a).ndim else -1 for c, a in columns.items()}
     if len(set(lengths.values())) > 1 or -1 in lengths.values():
         raise ValueError(f"table {name!r}: columns of different lengths or scalars: {lengths}")
+    stored, schema = encode_table(name, columns)
     out = Path(folder) / "tables" / name
     out.mkdir(parents=True, exist_ok=True)
     paths = []
-    for col, values in columns.items():
-        arr = np.asarray(values)
-        if arr.dtype == object:
-            raise ValueError(f"table {name!r} column {col!r}: object arrays are not allowed (no pickle)")
+    for col, arr in stored.items():
         path = out / f"{col}.npy"
         np.save(path, np.ascontiguousarray(arr), allow_pickle=False)
         paths.append(path)
+    path = out / SCHEMA_FILE
+    path.write_text(json.dumps({"columns": schema}, sort_keys=True, separators=(",", ":")))
+    paths.append(path)
     return paths
 
 

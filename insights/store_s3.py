@@ -150,12 +150,15 @@ class S3SnapshotStore(SnapshotStore):
             served = [e for e in manifest.get("files", []) if e["path"].startswith(("tables/", "docs/"))]
             by_path = {e["path"]: e for e in served}
             self._remember(version)
-            if self.lazy:
-                return snapshot_from_manifest(manifest, lambda rel: self._download(version, by_path[rel], folder))
+            if self.lazy:  # each file is checked at its download: not hashed a second time
+                return snapshot_from_manifest(manifest, lambda rel: self._download(version, by_path[rel], folder),
+                                              verified=by_path)
+            verified: list[str] = []
             if not (folder / MANIFEST).is_file():
                 self._download_all(version, served, folder)
                 (folder / MANIFEST).write_text(json.dumps(manifest))
-            return load_local_version(folder)
+                verified = list(by_path)  # checked at download; a reused cache is checked again on first read
+            return load_local_version(folder, verified=verified)
         except (NotFound, SnapshotUnavailable):
             raise
         except Exception as exc:  # noqa: BLE001 - the store is unreachable or the version is damaged

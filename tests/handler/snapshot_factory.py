@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from insights.snapshot import Snapshot
+from insights.snapshot import Snapshot, content_hash, file_digests, write_doc, write_table
 
 AS_OF = "2026-11-01"
 VERSION = "20261101T040000Z-2026-11-01-abc1234"
@@ -156,13 +156,12 @@ def write_snapshot(root: str | Path, *, version: str = VERSION, as_of: str = AS_
         mutate(p)
     folder = Path(root) / "versions" / version
     for table, columns in p["tables"].items():
-        (folder / "tables" / table).mkdir(parents=True, exist_ok=True)
-        for name, arr in columns.items():
-            np.save(folder / "tables" / table / f"{name}.npy", np.asarray(arr), allow_pickle=False)
-    (folder / "docs").mkdir(parents=True, exist_ok=True)
+        write_table(folder, table, columns)  # the refresh's writer: encoded text, float32 columns, schema.json
     for name, doc in p["docs"].items():
-        (folder / "docs" / f"{name}.json").write_text(json.dumps(doc))
-    (folder / "manifest.json").write_text(json.dumps(p["manifest"]))
+        write_doc(folder, name, doc)
+    files = file_digests(folder)
+    (folder / "manifest.json").write_text(json.dumps({**p["manifest"], "files": files,
+                                                      "content_sha256": content_hash(files)}))
     if publish:
         tmp = Path(root) / "latest.tmp"
         tmp.write_text(version)

@@ -407,16 +407,27 @@ def test_unreadable_stored_models_are_retrained_by_the_next_refresh(lake, store,
     assert_serving(api, result.version)
 
 
-@pytest.mark.xfail(strict=True, reason="finding: LocalSnapshotStore.open does not check the manifest's sha256 "
-                   "(the S3 store does), so a silently corrupted but well-formed column is served; "
-                   "known open in SECURITY.md")
 def test_a_bit_flip_in_a_local_snapshot_column_is_not_served(lake, store, good, api):
     col = store.root / "versions" / good / "tables" / "customers" / "churn_probability.npy"
     data = bytearray(col.read_bytes())
-    data[-8:] = b"\x00\x00\x00\x00\x00\x00\xf0\x7f"  # the last probability becomes +inf
+    data[-4:] = b"\x00\x00\x80\x7f"  # still a valid .npy of the same size: the last probability becomes +inf
     col.write_bytes(bytes(data))
+    api.use(store)  # a cold container: the request that first reads the column finds the damage
+    body = assert_clear_503(api)
+    assert body["error"]["details"]["reason"] == "snapshot_unreadable"
+    status, _, health = api("/demand-insights/health", query={})
+    assert status == 503  # and the version stays refused, not half-served
+
+
+def test_a_bit_flip_in_a_new_local_version_never_replaces_the_loaded_one(lake, store, good, api):
     api.use(store)
-    assert_clear_503(api)
+    assert_serving(api, good)
+    bad = refresh(DuckDBEngine.over_lake(lake), store, as_of=date(2025, 5, 2)).version
+    col = store.root / "versions" / bad / "docs" / "segments.json"
+    col.write_bytes(col.read_bytes().replace(b'"auto_k":', b'"auto_K":'))  # same size, still valid JSON
+    assert_serving(api, good)  # the warm swap checks every digest before it switches
+    _, _, health = api("/demand-insights/health", query={})
+    assert health["store_error"] == "snapshot_unreadable"
 
 
 # ----------------------------------------------------------------------------------------------- data edges

@@ -1,0 +1,186 @@
+"""The compact snapshot format (encoded text, float32 columns) and the integrity check on first read."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import insights.snapshot as snapshot_mod
+from insights.api_snapshot import SnapshotCache
+from insights.errors import SnapshotUnavailable
+from insights.snapshot import (
+    ColumnTable,
+    SnapshotDamaged,
+    content_hash,
+    file_digests,
+    load_local_version,
+    write_doc,
+    write_table,
+)
+from insights.snapshot_codec import DictColumn, Utf8Column
+from insights.store import LocalSnapshotStore, finalize_build
+
+N = 2000
+RISK = np.array(["Low", "Medium", "High", "Critical"])
+
+
+def customer_columns(n: int = N, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    ids = np.array([f"C{i:05d}" for i in range(n)])
+    ids[-1] = "Zoë-ü"  # non-ASCII, still the largest in code point order
+    return {
+        "customer_id": ids,
+        "email": np.array([f"c{i}@exämple.com" if i % 3 else "" for i in range(n)]),
+        "risk_level": RISK[rng.integers(0, 4, n)],
+        "next_order_date": np.where(rng.random(n) < 0.5, "2026-12-01", ""),
+        "churn_probability": rng.random(n),
+        "predicted_clv": rng.lognormal(12, 1, n),  # money: stays float64
+        "frequency": rng.integers(1, 50, n).astype(np.int32),
+    }
+
+
+def publish(root: Path, cols: dict[str, np.ndarray], *, as_of: str = "2026-11-01") -> tuple[LocalSnapshotStore, str]:
+    build = root / f"build-{as_of}"
+    write_table(build, "customers", cols)
+    write_doc(build, "segments", {"auto_k": 3})
+    version = finalize_build(build, {"table_keys": {"customers": "customer_id"}}, as_of=as_of)
+    store = LocalSnapshotStore(root / "snaps")
+    store.publish(build, version)
+    return store, version
+
+
+def flip_last_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def test_text_columns_are_dictionary_or_utf8_encoded_and_decode_to_the_same_values(tmp_path):
+    cols = customer_columns()
+    write_table(tmp_path, "customers", cols)
+    folder = tmp_path / "tables" / "customers"
+    schema = json.loads((folder / "schema.json").read_text())["columns"]
+    assert schema["risk_level"] == {"encoding": "dictionary", "categories": sorted(RISK.tolist())}
+    assert schema["customer_id"] == {"encoding": "utf8"}  # unique ids: codes would cost more than the bytes
+    assert np.load(folder / "risk_level.npy").dtype == np.uint8
+    assert np.load(folder / "next_order_date.npy").nbytes == N  # one byte a row instead of 40
+    assert np.load(folder / "customer_id.npy").dtype == np.dtype("S7")  # "Zoë-ü" is 7 UTF-8 bytes
+    assert np.load(folder / "churn_probability.npy").dtype == np.float32
+    assert np.load(folder / "predicted_clv.npy").dtype == np.float64
+    files = file_digests(tmp_path)
+    finalize = {"version": "v", "files": files, "table_keys": {"customers": "customer_id"}}
+    (tmp_path / "manifest.json").write_text(json.dumps(finalize))
+    table = load_local_version(tmp_path).table("customers")
+    for name in ("customer_id", "email", "risk_level", "next_order_date"):
+        assert isinstance(table[name], DictColumn | Utf8Column)
+        assert np.asarray(table[name]).tolist() == cols[name].tolist()
+    rows = np.array([N - 1, 0, 5, 5])
+    assert table["email"][rows].tolist() == cols["email"][rows].tolist()
+    assert table["customer_id"][N - 1] == "Zoë-ü" and isinstance(table["risk_level"][3], str)
+    assert table["risk_level"][cols["frequency"] > 40].tolist() == cols["risk_level"][cols["frequency"] > 40].tolist()
+    assert np.allclose(table["churn_probability"], cols["churn_probability"], atol=1e-7)
+
+
+def test_positions_find_ids_in_every_key_encoding():
+    ids = np.array(["A1", "B2", "Zoë"])
+    utf8 = ColumnTable({"id": np.strings.encode(ids, "utf-8")}, ["id"], key="id", schema={"id": {"encoding": "utf8"}})
+    codes = ColumnTable({"id": np.array([0, 1, 2], dtype=np.uint8)}, ["id"], key="id",
+                        schema={"id": {"encoding": "dictionary", "categories": ids.tolist()}})
+    plain = ColumnTable({"id": ids}, ["id"], key="id")
+    for table in (utf8, codes, plain):
+        assert table.positions(["Zoë", "nope", "A1", "B2\x00", "", "A1extra"]).tolist() == [2, -1, 0, -1, -1, -1]
+        assert table.positions([]).tolist() == []
+
+
+def test_the_same_columns_give_the_same_bytes(tmp_path):
+    write_table(tmp_path / "a", "customers", customer_columns())
+    write_table(tmp_path / "b", "customers", customer_columns())
+    assert [e["sha256"] for e in file_digests(tmp_path / "a")] == [e["sha256"] for e in file_digests(tmp_path / "b")]
+
+
+def test_empty_tables_round_trip(tmp_path):
+    write_table(tmp_path, "customers", {"customer_id": np.array([], dtype=str), "x": np.array([], dtype=float)})
+    files = file_digests(tmp_path)
+    (tmp_path / "manifest.json").write_text(json.dumps({"version": "v", "files": files,
+                                                        "table_keys": {"customers": "customer_id"}}))
+    table = load_local_version(tmp_path).table("customers")
+    assert table.n_rows == 0 and table.positions(["a"]).tolist() == [-1]
+    assert np.asarray(table["customer_id"]).shape == (0,)
+
+
+def test_a_flipped_byte_is_refused_when_its_column_is_first_read_and_only_that_read_pays(tmp_path, monkeypatch):
+    store, version = publish(tmp_path, customer_columns())
+    flip_last_byte(tmp_path / "snaps" / "versions" / version / "tables" / "customers" / "email.npy")
+    hashed = []
+    real = snapshot_mod.sha256_file
+    monkeypatch.setattr(snapshot_mod, "sha256_file", lambda p: hashed.append(Path(p).name) or real(p))
+    snap = store.open()
+    snap.check_files(digests=False)  # same sizes: the cheap cold-start check passes
+    assert hashed == []
+    table = snap.table("customers")
+    assert table.positions(["C00003"]).tolist() == [3]
+    assert sorted(hashed) == ["customer_id.npy", "schema.json"]
+    assert snap.damaged is None
+    with pytest.raises(SnapshotDamaged) as err:
+        table["email"]
+    assert err.value.details["reason"] == "snapshot_unreadable" and "refresh" in err.value.message
+    assert "email.npy" in snap.damaged
+    with pytest.raises(SnapshotDamaged):
+        store.open().check_files(digests=True)
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "unlisted"])
+def test_a_damaged_document_or_table_is_refused(tmp_path, damage):
+    store, version = publish(tmp_path, customer_columns())
+    folder = tmp_path / "snaps" / "versions" / version
+    if damage == "flip":
+        flip_last_byte(folder / "docs" / "segments.json")
+    elif damage == "truncate":
+        (folder / "docs" / "segments.json").write_text("{}")
+    else:  # a file slipped in beside the listed ones is never read
+        (folder / "tables" / "customers" / "extra.npy").write_bytes(b"x")
+        assert "extra" not in store.open().table("customers")
+        return
+    with pytest.raises(SnapshotDamaged):
+        store.open().doc("segments")
+
+
+def test_a_manifest_without_a_files_list_is_refused(tmp_path):
+    write_table(tmp_path, "customers", customer_columns(10))
+    (tmp_path / "manifest.json").write_text(json.dumps({"version": "v"}))
+    with pytest.raises(SnapshotDamaged):
+        load_local_version(tmp_path)
+
+
+def test_a_cold_cache_stops_serving_a_version_found_damaged_and_loads_the_next_good_one(tmp_path):
+    store, bad = publish(tmp_path, customer_columns())
+    flip_last_byte(tmp_path / "snaps" / "versions" / bad / "tables" / "customers" / "churn_probability.npy")
+    clock = [0.0]
+    cache = SnapshotCache(store, recheck_s=60, clock=lambda: clock[0])
+    snap = cache.get()  # cold: sizes only, so the version loads
+    assert snap.version == bad
+    with pytest.raises(SnapshotDamaged):
+        snap.table("customers")["churn_probability"]
+    with pytest.raises(SnapshotUnavailable) as err:
+        cache.get()
+    assert err.value.details["reason"] == "snapshot_unreadable"
+    clock[0] += 61
+    with pytest.raises(SnapshotUnavailable):
+        cache.get()  # the same version is never reopened in this container
+    _, good = publish(tmp_path, customer_columns(seed=1), as_of="2026-11-02")
+    clock[0] += 61
+    assert cache.get().version == good and cache.status()["last_error"] is None
+    assert np.asarray(cache.get().table("customers")["churn_probability"]).shape == (N,)
+
+
+def test_the_content_hash_covers_the_schema(tmp_path):
+    write_table(tmp_path, "t", {"s": np.array(["alpha", "beta"] * 50)})
+    before = content_hash(file_digests(tmp_path))
+    schema = tmp_path / "tables" / "t" / "schema.json"
+    text = schema.read_text()
+    assert '"alpha"' in text
+    schema.write_text(text.replace('"alpha"', '"gamma"'))
+    assert content_hash(file_digests(tmp_path)) != before
