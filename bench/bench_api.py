@@ -84,7 +84,7 @@ def build_snapshot(root: Path, n_customers: int, n_products: int, seed: int = 0)
     m = n_products
     pids = np.char.add("P", np.char.zfill(np.arange(m).astype(str), 5))
     level = rng.lognormal(2, 1, (m, 1))
-    qty = level * (1 + 0.3 * np.sin(np.arange(90) / 7 * 2 * np.pi))
+    qty = (level * (1 + 0.3 * np.sin(np.arange(90) / 7 * 2 * np.pi))).astype(np.float32)  # as the refresh stores it
     status = np.where(rng.random(m) < 0.9, "ok", "fallback")
     status[:10] = "insufficient_history"
     write_table(folder, "forecast", {
@@ -93,7 +93,8 @@ def build_snapshot(root: Path, n_customers: int, n_products: int, seed: int = 0)
         "predicted_quantity": qty, "confidence_lower": qty * 0.7, "confidence_upper": qty * 1.3,
         # the model's what-if grid (price x multiplier); NaN for fallback products, as the refresh stores it
         "whatif_quantity": np.where((status == "ok")[:, None, None],
-                                    qty[:, None, :] * np.asarray(WHATIF)[None, :, None] ** -1.2, np.nan)})
+                                    qty[:, None, :] * np.asarray(WHATIF, np.float32)[None, :, None] ** -1.2,
+                                    np.float32(np.nan))})
     coef = -rng.uniform(0.3, 2.5, m)
     se = rng.uniform(0.05, 0.3, m)
     pmin = rng.uniform(1, 20, m)
