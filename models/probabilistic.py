@@ -48,16 +48,24 @@ class BetaGeoModel(BaseEstimator):
     def __init__(self, *, penalizer: float = 0.0):
         self.penalizer = penalizer
 
-    def fit(self, x, t_x, T) -> BetaGeoModel:
-        """Fit on repeat purchases ``x``, time of last purchase ``t_x`` and age ``T`` (arrays of shape (n,))."""
+    def fit(self, x, t_x, T, sample_weight=None) -> BetaGeoModel:
+        """Fit on repeat purchases ``x``, time of last purchase ``t_x`` and age ``T`` (arrays of shape (n,)).
+
+        ``sample_weight`` (shape (n,), positive) counts each row that many times: fitting the distinct
+        (x, t_x, T) triples weighted by their counts is the same likelihood as fitting every customer.
+        """
         x, t_x, T = _check(x, t_x, T)
-        if x.size < 5:
-            raise ValueError(f"BG/NBD needs at least 5 customers, got {x.size}")
-        scale = float(np.mean(T)) or 1.0  # fit on unit-free times: alpha scales with the time unit
+        w = np.ones_like(x) if sample_weight is None else np.asarray(sample_weight, dtype="float64")
+        if w.shape != x.shape or not np.isfinite(w).all() or (w <= 0).any():
+            raise ValueError("sample_weight must be positive and finite, one per customer")
+        n = float(w.sum())
+        if n < 5:
+            raise ValueError(f"BG/NBD needs at least 5 customers, got {n:g}")
+        scale = float(np.average(T, weights=w)) or 1.0  # fit on unit-free times: alpha scales with the time unit
 
         def nll(logp: np.ndarray) -> float:
             p = np.exp(logp)
-            value = -_log_likelihood(p, x, t_x / scale, T / scale).sum() / x.size
+            value = -(w * _log_likelihood(p, x, t_x / scale, T / scale)).sum() / n
             return float(value + self.penalizer * np.sum(p ** 2))
 
         # Bounded log-parameters: beyond e^9 the beta functions of a, b lose all precision to cancellation
@@ -69,7 +77,7 @@ class BetaGeoModel(BaseEstimator):
                 best = res
         r, alpha, a, b = np.exp(best.x)
         self.params_ = {"r": float(r), "alpha": float(alpha * scale), "a": float(a), "b": float(b)}
-        self.log_likelihood_ = float(_log_likelihood(np.array([r, alpha * scale, a, b]), x, t_x, T).sum())
+        self.log_likelihood_ = float((w * _log_likelihood(np.array([r, alpha * scale, a, b]), x, t_x, T)).sum())
         return self
 
     def expected_purchases(self, t: float, x, t_x, T) -> np.ndarray:

@@ -183,3 +183,24 @@ def test_single_label_class_is_insufficient_data(tmp_path_factory):
     with pytest.raises(InsufficientData) as err:
         train_customer_models(engine, AS_OF, clv_horizon_days=CLV_H, churn_horizon_days=CHURN_H)
     assert err.value.missing == "churn label classes"
+
+
+def test_large_populations_train_on_bounded_seeded_samples_and_still_score_everyone(tmp_path_factory, orders,
+                                                                                    monkeypatch):
+    import insights.customer_training as training
+
+    monkeypatch.setattr(training, "MAX_SLICE_ROWS", 120)
+    monkeypatch.setattr(training, "TRAIN_ROWS", 200)
+    engine = _engine(tmp_path_factory, "sampled", orders)
+    models, features, scores = _score(engine)
+    sampling = models.metadata["sampling"]
+    assert sampling["max_slice_rows"] == 120 and sampling["train_slices"] == 2
+    for target in ("churn", "purchase_30d", "clv"):
+        assert sampling["train_rows"][target] <= 2 * 120 and sampling["validation_rows"][target] <= 120
+        assert len(models.metadata[target]["train_cutoffs"]) <= 2
+    assert sampling["train_rows"]["churn"] == 2 * 120  # the slices really were cut down to the cap
+    assert scores.n_customers == len(features)  # scoring is never sampled
+    models2, _, scores2 = _score(engine)
+    assert models2.metadata == models.metadata  # same data + random_state -> the same sample and models
+    for name, col in scores.columns.items():
+        np.testing.assert_array_equal(scores2.columns[name], col, err_msg=name)

@@ -105,3 +105,13 @@ def test_bgnbd_probability_of_no_purchase_matches_a_simulation():
     simulated = np.exp(-lam * 15).mean()
     assert model.probability_no_purchase(15, [0], [0], [10])[0] == pytest.approx(simulated, abs=2e-3)
     assert model.probability_no_purchase(15, [0], [0], [10])[0] == pytest.approx((30 / 45) ** 2)
+
+
+def test_random_forest_is_skipped_above_rf_max_rows_and_the_skip_is_recorded():
+    X, y = _spend(600, 0)
+    X_val, y_val = _spend(400, 1)
+    model = CLVRegressor(random_state=0, n_estimators=20, rf_max_rows=500).fit(X, y, X_val=X_val, y_val=y_val)
+    assert model.winner_ == "lightgbm" and set(model.validation_) == {"lightgbm"}
+    assert "600 training rows" in model.skipped_["random_forest"]
+    both = CLVRegressor(random_state=0, n_estimators=20, rf_max_rows=600).fit(X, y, X_val=X_val, y_val=y_val)
+    assert set(both.validation_) == {"random_forest", "lightgbm"} and both.skipped_ == {}

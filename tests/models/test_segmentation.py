@@ -101,3 +101,18 @@ def test_segmenter_validates_input():
     seg = RFMSegmenter(k_max=3, random_state=0).fit(_population())
     with pytest.raises(ValueError, match="was not fitted"):
         seg.predict(_population(), k=5)
+
+
+def test_above_fit_sample_size_kmeans_fits_a_seeded_sample_and_still_assigns_everyone():
+    X = _population(6000, 5)
+    full = RFMSegmenter(n_clusters=4, random_state=0, fit_sample_size=None).fit(X)
+    a = RFMSegmenter(n_clusters=4, random_state=0, fit_sample_size=2000).fit(X)
+    b = RFMSegmenter(n_clusters=4, random_state=0, fit_sample_size=2000).fit(X.copy())
+    assert full.n_fit_ == 6000 and a.n_fit_ == 2000
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))  # deterministic
+    assert a.predict(X).shape == (6000,)
+    assert sum(p["count"] for p in a.profiles(X)) == 6000
+    # same standardization (everyone), centres close to the full fit's, same names
+    np.testing.assert_array_equal(a.center_, full.center_)
+    assert a.segment_names() == full.segment_names()
+    np.testing.assert_allclose(a.solutions_[4].centers, full.solutions_[4].centers, atol=0.15)
