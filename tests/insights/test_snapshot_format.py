@@ -184,3 +184,18 @@ def test_the_content_hash_covers_the_schema(tmp_path):
     assert '"alpha"' in text
     schema.write_text(text.replace('"alpha"', '"gamma"'))
     assert content_hash(file_digests(tmp_path)) != before
+
+
+def test_a_version_written_before_the_compact_format_still_reads(tmp_path):
+    """Rollback to an older version: plain unicode columns, no schema.json, a manifest with files."""
+    cols = customer_columns(50)
+    folder = tmp_path / "tables" / "customers"
+    folder.mkdir(parents=True)
+    for name, arr in cols.items():
+        np.save(folder / f"{name}.npy", arr, allow_pickle=False)
+    (tmp_path / "manifest.json").write_text(json.dumps({"version": "old", "files": file_digests(tmp_path),
+                                                        "table_keys": {"customers": "customer_id"}}))
+    table = load_local_version(tmp_path).table("customers")
+    assert table["risk_level"].dtype.kind == "U" and table["churn_probability"].dtype == np.float64
+    assert table.positions(["C00007", "Zoë-ü"]).tolist() == [7, 49]
+    assert table["email"][[1, 3]].tolist() == cols["email"][[1, 3]].tolist()
