@@ -97,7 +97,8 @@ class RFMSegmenter(BaseEstimator):
     fit_sample_size : int or None
         Above this many customers K-Means is fitted on a seeded uniform sample of that size (the
         standardization still uses everyone; every customer is then assigned by :meth:`predict`). Three
-        dimensions and at most 11 centres: 100k points pin the centres down far below their spread, and
+        dimensions and at most 11 centres: 20k points (~2k per cluster) pin the centres down far below their
+        spread (standard error ~0.02 standardized units), and
         the fit no longer grows with the population. None fits on everyone.
     random_state : int or None
 
@@ -116,7 +117,7 @@ class RFMSegmenter(BaseEstimator):
     """
 
     def __init__(self, *, n_clusters: int | None = None, k_min: int = 2, k_max: int = 10, n_init: int = 10,
-                 silhouette_sample_size: int | None = 5000, fit_sample_size: int | None = 100_000,
+                 silhouette_sample_size: int | None = 5000, fit_sample_size: int | None = 20_000,
                  random_state: int | None = None):
         self.n_clusters = n_clusters
         self.k_min = k_min
