@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import insights.snapshot as snapshot_mod
+import insights.snapshot_integrity as integrity
 from insights.api_snapshot import SnapshotCache
 from insights.errors import SnapshotUnavailable
 from insights.snapshot import (
@@ -115,8 +115,8 @@ def test_a_flipped_byte_is_refused_when_its_column_is_first_read_and_only_that_r
     store, version = publish(tmp_path, customer_columns())
     flip_last_byte(tmp_path / "snaps" / "versions" / version / "tables" / "customers" / "email.npy")
     hashed = []
-    real = snapshot_mod.sha256_file
-    monkeypatch.setattr(snapshot_mod, "sha256_file", lambda p: hashed.append(Path(p).name) or real(p))
+    real = integrity.sha256_file
+    monkeypatch.setattr(integrity, "sha256_file", lambda p: hashed.append(Path(p).name) or real(p))
     snap = store.open()
     snap.check_files(digests=False)  # same sizes: the cheap cold-start check passes
     assert hashed == []
