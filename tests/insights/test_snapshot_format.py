@@ -199,3 +199,28 @@ def test_a_version_written_before_the_compact_format_still_reads(tmp_path):
     assert table["risk_level"].dtype.kind == "U" and table["churn_probability"].dtype == np.float64
     assert table.positions(["C00007", "Zoë-ü"]).tolist() == [7, 49]
     assert table["email"][[1, 3]].tolist() == cols["email"][[1, 3]].tolist()
+
+
+def test_an_s3_version_reused_from_the_tmp_cache_is_checked_again_on_first_read(tmp_path, monkeypatch):
+    moto = pytest.importorskip("moto")
+    for k, v in {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
+                 "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+        monkeypatch.setenv(k, v)
+    with moto.mock_aws():
+        import boto3
+
+        from insights.store import S3SnapshotStore
+
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket="snaps")
+        build = tmp_path / "build"
+        write_table(build, "customers", customer_columns(100))
+        version = finalize_build(build, {"table_keys": {"customers": "customer_id"}}, as_of="2026-11-01")
+        store = S3SnapshotStore(client, "snaps", "p", cache_dir=tmp_path / "cache")
+        store.publish(build, version)
+        fresh = store.open()  # downloaded and checked at download: served without hashing again
+        assert fresh.table("customers").positions(["C00042"]).tolist() == [42]
+        flip_last_byte(tmp_path / "cache" / version / "tables" / "customers" / "email.npy")
+        reused = S3SnapshotStore(client, "snaps", "p", cache_dir=tmp_path / "cache").open()
+        with pytest.raises(SnapshotDamaged):
+            reused.table("customers")["email"]
