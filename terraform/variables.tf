@@ -164,9 +164,9 @@ variable "api_reserved_concurrency" {
 }
 
 variable "api_ephemeral_storage_mb" {
-  description = "/tmp of the api function: the S3 snapshot store downloads the live version's tables there to map them (658 MB for 1M customers and 5k products), and a new version lands beside the old one before the switch."
+  description = "/tmp of the api function: the S3 snapshot store downloads the live version's tables there to map them (about 145 MB for 1M customers and 5k products in the compact format), and a new version lands beside the old one before the switch; 1024 MB leaves room for both with margin."
   type        = number
-  default     = 2048
+  default     = 1024
 
   validation {
     condition     = var.api_ephemeral_storage_mb >= 512 && var.api_ephemeral_storage_mb <= 10240

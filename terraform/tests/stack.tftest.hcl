@@ -147,9 +147,9 @@ run "functions_are_configured_as_designed" {
     condition = (
       aws_lambda_function.this["api"].memory_size == 1024 && aws_lambda_function.this["api"].timeout == 29 &&
       aws_lambda_function.this["api"].reserved_concurrent_executions == 50 &&
-      aws_lambda_function.this["api"].ephemeral_storage[0].size == 2048
+      aws_lambda_function.this["api"].ephemeral_storage[0].size == 1024
     )
-    error_message = "api: 1024 MB, 29 s, reserved concurrency from the variable, 2 GB of /tmp for the snapshot."
+    error_message = "api: 1024 MB, 29 s, reserved concurrency from the variable, 1 GB of /tmp for the snapshot."
   }
   assert {
     condition = (
