@@ -106,12 +106,14 @@ def train_customer_models(engine: QueryEngine, as_of: date, *, clv_horizon_days:
 
     clv_plan = _plan("CLV", clv_horizon_days, span, slices)
     Xv, yv, Xv_val, yv_val = data.training_set(as_of, clv_plan, first, "future_spend", min_customers)
-    clv = CLVRegressor(random_state=random_state).fit(Xv, yv, X_val=Xv_val, y_val=yv_val)
+    clv = CLVRegressor(blend_column="bg_expected_spend", random_state=random_state).fit(
+        Xv, yv, X_val=Xv_val, y_val=yv_val)
     _, yo, _, yo_val = data.training_set(as_of, clv_plan, first, "future_orders", min_customers)
-    orders = CLVRegressor(estimator=clv.winner_, random_state=random_state).fit(Xv, yo, X_val=Xv_val, y_val=yo_val)
+    orders = CLVRegressor(estimator=clv.winner_, blend_column="bg_expected_purchases",
+                          random_state=random_state).fit(Xv, yo, X_val=Xv_val, y_val=yo_val)
     _, ys, _, ys_val = data.training_set(as_of, p30_plan, first, "future_spend", min_customers)
-    spend_30d = CLVRegressor(estimator=clv.winner_, random_state=random_state).fit(Xp, ys, X_val=Xp_val,
-                                                                                      y_val=ys_val)
+    spend_30d = CLVRegressor(estimator=clv.winner_, blend_column="bg_expected_spend",
+                             random_state=random_state).fit(Xp, ys, X_val=Xp_val, y_val=ys_val)
 
     X_now = feature_matrix(current)
     meta: dict[str, Any] = {
@@ -132,9 +134,10 @@ def train_customer_models(engine: QueryEngine, as_of: date, *, clv_horizon_days:
                          "trees": purchase_30d.n_trees_, "candidates": p30_choice,
                          "seasonal": data.seasonal(as_of, p30_plan, first),
                          "holdout": purchase_30d.holdout_metrics_,
-                         "spend_model": spend_30d.winner_, "spend_holdout": spend_30d.validation_},
+                         "spend_model": spend_30d.winner_, "spend_holdout": spend_30d.validation_,
+                         "spend_blend": spend_30d.blend_},
         "clv": {"model": clv.winner_, **clv_plan.describe(as_of, first), "holdout": clv.validation_,
-                "skipped_candidates": clv.skipped_,
+                "skipped_candidates": clv.skipped_, "blend": clv.blend_, "orders_blend": orders.blend_,
                 "orders_holdout": orders.validation_,
                 "selection": "lowest validation RMSE of random_forest vs lightgbm, then refit on all slices"},
         "feature_stats": {c: {"mean": float(np.nanmean(X_now[c])) if X_now[c].notna().any() else None,

@@ -98,8 +98,8 @@ class RFMSegmenter(BaseEstimator):
         Above this many customers K-Means is fitted on a seeded uniform sample of that size (the
         standardization still uses everyone; every customer is then assigned by :meth:`predict`). Three
         dimensions and at most 11 centres: 20k points (~2k per cluster) pin the centres down far below their
-        spread (standard error ~0.02 standardized units), and
-        the fit no longer grows with the population. None fits on everyone.
+        spread (standard error ~0.02 standardized units), and the fit no longer grows with the population.
+        None fits on everyone.
     random_state : int or None
 
     Attributes

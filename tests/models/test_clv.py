@@ -115,3 +115,27 @@ def test_random_forest_is_skipped_above_rf_max_rows_and_the_skip_is_recorded():
     assert "600 training rows" in model.skipped_["random_forest"]
     both = CLVRegressor(random_state=0, n_estimators=20, rf_max_rows=600).fit(X, y, X_val=X_val, y_val=y_val)
     assert set(both.validation_) == {"random_forest", "lightgbm"} and both.skipped_ == {}
+
+
+def test_blend_weight_is_chosen_on_the_validation_slice_and_used_by_predict():
+    X, y = _spend(600, 0)
+    X_val, y_val = _spend(400, 1)
+    for frame, target in ((X, y), (X_val, y_val)):  # a strong external prediction and a useless one
+        frame["good"] = target * 0.9 + 1.0
+        frame["noise"] = np.random.default_rng(len(frame)).uniform(0, 1000, len(frame))
+    X_val.loc[X_val.index[:5], "good"] = np.nan  # rows without the column get the trees alone
+    good = CLVRegressor(estimator="lightgbm", n_estimators=30, refit=False, blend_column="good",
+                        random_state=0).fit(X, y, X_val=X_val, y_val=y_val)
+    assert good.blend_weight_ < 0.5 and good.blend_["weight"] == good.blend_weight_
+    assert good.blend_["blend"]["rmse"] <= min(good.blend_["trees"]["rmse"], good.blend_["column_alone"]["rmse"])
+    trees = good.estimator_.predict(X_val)
+    w = good.blend_weight_
+    expected = np.where(X_val["good"].isna(), np.clip(trees, 0, None),
+                        w * np.clip(trees, 0, None) + (1 - w) * X_val["good"])
+    np.testing.assert_allclose(good.predict(X_val), expected)
+    assert regression_metrics(y_val, good.predict(X_val))["rmse"] == pytest.approx(good.blend_["blend"]["rmse"])
+    noise = CLVRegressor(estimator="lightgbm", n_estimators=30, blend_column="noise", random_state=0).fit(
+        X, y, X_val=X_val, y_val=y_val)
+    assert noise.blend_weight_ == 1.0
+    with pytest.raises(ValueError, match="blend column"):
+        CLVRegressor(estimator="lightgbm", blend_column="missing").fit(X, y, X_val=X_val, y_val=y_val)
