@@ -7,6 +7,7 @@ The store is anything with ``latest_version() -> str | None`` and ``open(version
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -183,6 +184,23 @@ def require_doc(snapshot: Snapshot, name: str) -> Any:
     except KeyError:
         raise SnapshotUnavailable(f"the live snapshot has no {name!r} document (the refresh skipped it)",
                                   reason="missing_document", document=name, retry_after_s=3600) from None
+
+
+def optional_doc(snapshot: Snapshot, name: str) -> dict[str, Any]:
+    """The document as a dict, or {} when this snapshot has none (metadata a route can answer without)."""
+    try:
+        doc = snapshot.doc(name)
+    except KeyError:
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def json_number(value: Any, digits: int = 6) -> float | None:
+    """A rounded float for a JSON answer; None for a missing or non-finite value (JSON has no NaN)."""
+    if value is None:
+        return None
+    v = float(value)
+    return None if not math.isfinite(v) else round(v, digits)
 
 
 def _age_seconds(created_at: str) -> float | None:

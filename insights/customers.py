@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from insights.api_snapshot import require_doc, require_table
+from insights.api_snapshot import json_number, optional_doc, require_doc, require_table
 from insights.errors import InsufficientData
 from insights.snapshot import ColumnTable, Snapshot
 
@@ -39,7 +39,7 @@ def segments(snapshot: Snapshot, *, n_clusters: int | None = None) -> dict[str, 
         "total_customers": int(sum(int(s["count"]) for s in segs)),
         "n_clusters": k,
         "auto_k": auto_k,
-        "silhouette_score": _num(solution.get("silhouette")),
+        "silhouette_score": json_number(solution.get("silhouette")),
         "elbow": doc.get("elbow", []),
         "as_of": snapshot.as_of,
     }
@@ -62,7 +62,7 @@ def clv(snapshot: Snapshot, customer_ids: Sequence[str]) -> dict[str, Any]:
             _floats(cols["spend_30d"], 2), _floats(cols["purchase_probability_30d"], 4), strict=True)
     ]
     values = cols["predicted_clv"].astype(np.float64)
-    meta = _doc_or_empty(snapshot, "customer_models")
+    meta = optional_doc(snapshot, "customer_models")
     return {
         "predictions": predictions,
         "segments": {
@@ -98,7 +98,7 @@ def churn(snapshot: Snapshot, customer_ids: Sequence[str]) -> dict[str, Any]:
                                                    _strs(cols["risk_level"]), strict=True))
     ]
     at_risk = int(np.isin(cols["risk_level"].astype(str), AT_RISK_LEVELS).sum())
-    meta = _doc_or_empty(snapshot, "customer_models")
+    meta = optional_doc(snapshot, "customer_models")
     return {
         "predictions": predictions,
         "summary": {
@@ -200,13 +200,6 @@ def _gather(table: ColumnTable, rows: np.ndarray, names: Sequence[str]) -> dict[
     return {n: np.asarray(table[n][rows]) for n in names}
 
 
-def _doc_or_empty(snapshot: Snapshot, name: str) -> dict[str, Any]:
-    try:
-        doc = snapshot.doc(name)
-    except KeyError:
-        return {}
-    return doc if isinstance(doc, dict) else {}
-
 
 def _clv_horizon(meta: dict[str, Any]) -> int | None:
     value = meta.get("clv_horizon_days", (meta.get("clv") or {}).get("horizon_days"))
@@ -233,12 +226,7 @@ def _strs(values: np.ndarray) -> list[str]:
     return np.asarray(values).astype(str).tolist()
 
 
-def _num(value: Any, digits: int = 6) -> float | None:
-    if value is None:
-        return None
-    v = float(value)
-    return None if not np.isfinite(v) else round(v, digits)
 
 
 def _money(value: Any) -> float | None:
-    return _num(value, 2)
+    return json_number(value, 2)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from insights.api_snapshot import require_table
+from insights.api_snapshot import json_number, optional_doc, require_table
 from insights.errors import InsufficientData, NotFound
 from insights.snapshot import ColumnTable, Snapshot
 
@@ -39,7 +39,7 @@ def forecast(snapshot: Snapshot, *, product_id: str, forecast_days: int,
     qty = np.asarray(table["predicted_quantity"][row, :forecast_days], dtype=np.float64)
     lower = np.asarray(table["confidence_lower"][row, :forecast_days], dtype=np.float64)
     upper = np.asarray(table["confidence_upper"][row, :forecast_days], dtype=np.float64)
-    meta = _doc_or_empty(snapshot, "forecast_meta")
+    meta = optional_doc(snapshot, "forecast_meta")
     what_if = None
     if planned_price is not None:
         qty, lower, upper, what_if = _apply_planned_price(snapshot, table, row, product_id, planned_price,
@@ -75,17 +75,17 @@ def price_elasticity(snapshot: Snapshot, *, product_id: str) -> dict[str, Any]:
     _require_elasticity(table, row, product_id)
     return {
         "product_id": product_id,
-        "elasticity_coefficient": _num(table["elasticity_coefficient"][row], 4),
-        "standard_error": _num(table["standard_error"][row], 4),
-        "confidence_interval": {"lower": _num(table["ci_lower"][row], 4), "upper": _num(table["ci_upper"][row], 4),
-                                "level": 0.95},
-        "p_value": _num(table["p_value"][row], 6),
-        "r_squared": _num(table["r_squared"][row], 4),
+        "elasticity_coefficient": json_number(table["elasticity_coefficient"][row], 4),
+        "standard_error": json_number(table["standard_error"][row], 4),
+        "confidence_interval": {"lower": json_number(table["ci_lower"][row], 4),
+                                "upper": json_number(table["ci_upper"][row], 4), "level": 0.95},
+        "p_value": json_number(table["p_value"][row], 6),
+        "r_squared": json_number(table["r_squared"][row], 4),
         "n_observations": int(table["n_observations"][row]),
         "elasticity_type": str(table["elasticity_type"][row]),
         "interpretation": str(table["interpretation"][row]),
-        "price_range": {"min": _num(table["price_min"][row], 4), "max": _num(table["price_max"][row], 4),
-                        "mean": _num(table["price_mean"][row], 4)},
+        "price_range": {"min": json_number(table["price_min"][row], 4), "max": json_number(table["price_max"][row], 4),
+                        "mean": json_number(table["price_mean"][row], 4)},
         "as_of": snapshot.as_of,
     }
 
@@ -121,7 +121,7 @@ def _apply_planned_price(snapshot: Snapshot, forecast_table: ColumnTable, row: i
     from models.pricing import what_if_quantity, whatif_forecast  # numpy-only
 
     days = qty.shape[0]
-    multipliers = _doc_or_empty(snapshot, "forecast_meta").get("whatif_price_multipliers")
+    multipliers = optional_doc(snapshot, "forecast_meta").get("whatif_price_multipliers")
     last_price = float(forecast_table["last_price"][row])
     grid = np.asarray(forecast_table["whatif_quantity"][row], dtype=np.float64) \
         if "whatif_quantity" in forecast_table else None
@@ -168,14 +168,4 @@ def _require_elasticity(table: ColumnTable, row: int, product_id: str) -> None:
                                n_observations=int(table["n_observations"][row]))
 
 
-def _doc_or_empty(snapshot: Snapshot, name: str) -> dict[str, Any]:
-    try:
-        doc = snapshot.doc(name)
-    except KeyError:
-        return {}
-    return doc if isinstance(doc, dict) else {}
 
-
-def _num(value: Any, digits: int = 6) -> float | None:
-    v = float(value)
-    return None if not np.isfinite(v) else round(v, digits)
