@@ -69,6 +69,9 @@ class AthenaEngine:
             connection, timeout_s=settings.athena_timeout_s, max_retries=settings.athena_max_retries, **kwargs
         )
 
+    def release_memory(self) -> None:
+        """Nothing to give back: results live in S3 and in the returned frames."""
+
     def query(self, name: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
         """Run query ``name`` and return its rows."""
         sql = load_sql(name, self.dialect)

@@ -45,6 +45,9 @@ class QueryEngine(Protocol):
 
     def query(self, name: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame: ...
 
+    def release_memory(self) -> None:
+        """Give back what the engine holds between queries (the refresh calls it once its queries are done)."""
+
 
 def query_names() -> list[str]:
     """Names of the shared queries (athena/queries/<name>.sql, overrides excluded)."""

@@ -3,8 +3,8 @@
     .venv/bin/python bench/bench_api.py [--customers 1000000] [--products 5000] [--calls 2000] [--cold-runs 5]
 
 The snapshot's arrays are generated directly (no training) and written with the refresh's own writer
-(insights.snapshot.write_table: encoded text, float32 columns, a manifest with every file's sha256) to
-bench/out/api_snapshots, and opened the way the API opens it (insights.store via INSIGHTS_SNAPSHOTS). Every call goes
+(insights/snapshot/writer.py: encoded text, float32 columns, a manifest with every sha256) to
+bench/out/api_snapshots, and opened the way the API opens it (its store, via INSIGHTS_SNAPSHOTS). Every call goes
 through handler.lambda_handler with a real API Gateway 2.0 event and a real JWT: auth, validation, routing, the
 service function, JSON serialization, the structured log line and the EMF metrics are all inside the timing
 (logs and metrics are written to /dev/null instead of stdout).
@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT / "tests" / "handler"))
 
 from api_events import FakeContext, v2  # noqa: E402  (the same event builder the tests use)
 
-from insights.snapshot import content_hash, file_digests, load_local_version, write_doc, write_table  # noqa: E402
+from insights.snapshot.reader import load_local_version  # noqa: E402
+from insights.snapshot.writer import content_hash, file_digests, write_doc, write_table  # noqa: E402
 
 SECRET = "bench-secret-" + "b" * 40
 VERSION = "20261121T040000Z-2026-11-21-bench00"
@@ -139,7 +140,8 @@ def warm_latency(root: Path, n_customers: int, n_products: int, calls: int, seed
     os.environ["INSIGHTS_SNAPSHOTS"] = str(root)
     os.environ["INSIGHTS_JWT_SECRET"] = SECRET
     import handler
-    from insights.auth import SCOPE_PII, SCOPE_READ, mint_token
+    from insights.api.auth import SCOPE_PII, SCOPE_READ
+    from insights.cli.tokens import mint_token
     from insights.config import load_settings
 
     handler.configure(load_settings())
@@ -222,7 +224,7 @@ t0 = time.perf_counter()
 import handler
 t1 = time.perf_counter()
 from api_events import FakeContext, v2
-from insights.auth import mint_token
+from insights.api.auth import mint_token
 tok = mint_token({secret!r}, issuer="demand-insights-local", audience="demand-insights")
 ev = v2("POST", "/demand-insights/churn", body={{"customer_ids": ["C0000001", "C0500000", "C0999999"]}}, token=tok)
 t2 = time.perf_counter()

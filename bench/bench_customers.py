@@ -4,9 +4,9 @@
     .venv/bin/python bench/bench_customers.py --datasets sample --sample-customers 2000 --no-results
 
 Datasets: the UCI Online Retail export (../shared/data/online_retail.csv.gz) through the project's importer
-(``--preset online-retail``), and the synthetic sample lake (``insights.sample``) with its ground truth.
+(``--preset online-retail``), and the synthetic sample lake (``insights.data.sample``) with its ground truth.
 Time split: T = the day after the last order; calibration data = orders before T - H; holdout = [T - H, T).
-Our models are trained by ``train_customer_models(engine, T - H, ...)`` (which splits again internally,
+Our models are trained by ``train_customer_models(engine, T - H, features, ...)`` (which splits again internally,
 before T - H) and scored as of T - H. BG/NBD + Gamma-Gamma (lifetimes, a bench-only dependency) are fitted on
 the same customers' history before T - H. The naive baseline extrapolates each customer's past purchase rate.
 
@@ -35,7 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from athena.duckdb_engine import DuckDBEngine  # noqa: E402
-from insights.customer_scoring import score_customers, train_customer_models  # noqa: E402
+from insights.refresh.customer_training import train_customer_models  # noqa: E402
+from insights.refresh.customers import score_customers  # noqa: E402
 from models.churn import classification_metrics, expected_calibration_error  # noqa: E402
 from models.clv import regression_metrics  # noqa: E402
 from models.probabilistic import BetaGeoModel, bgnbd_inputs  # noqa: E402
@@ -99,13 +100,13 @@ def _lake(name: str, args) -> tuple[Path | None, object]:
     if name == "online-retail":
         if not ONLINE_RETAIL.exists():
             return None, f"{ONLINE_RETAIL} is absent"
-        from insights.importer import import_files
+        from insights.data.importer import import_files
 
         lake = OUT / "customers_online_retail_lake"
         import_files(ONLINE_RETAIL, lake=lake, preset="online-retail")
         return lake, None
     if name == "sample":
-        from insights.sample import SampleSpec, generate, write_sample
+        from insights.data.sample import SampleSpec, generate, write_sample
 
         lake = OUT / "customers_sample_lake"
         spec = SampleSpec(customers=args.sample_customers, end=date.fromisoformat(args.sample_end))
@@ -128,7 +129,7 @@ def _run(name: str, lake: Path, truth, H: int, notes: list[str]) -> list[dict]:
     label = f"{name} (T={T}, H={H}, {len(feats):,} customers, churn rate {churned.mean():.2f})"
 
     t0 = time.perf_counter()
-    models = train_customer_models(engine, as_of, clv_horizon_days=H, churn_horizon_days=H)
+    models = train_customer_models(engine, as_of, features, clv_horizon_days=H, churn_horizon_days=H)
     fit_ours = time.perf_counter() - t0
     scores = score_customers(models, features, as_of).columns
     assert (scores["customer_id"] == feats["customer_id"].to_numpy(dtype=str)).all()

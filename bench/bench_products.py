@@ -32,7 +32,8 @@ sys.path.insert(0, str(ROOT))
 
 from athena.duckdb_engine import DuckDBEngine  # noqa: E402
 from models.elasticity import estimate_elasticity, naive_elasticity  # noqa: E402
-from models.forecast import DemandForecaster, build_panel  # noqa: E402
+from models.forecast import DemandForecaster  # noqa: E402
+from models.forecast_features import build_panel  # noqa: E402
 from models.intermittent import tsb_forecast  # noqa: E402
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
@@ -216,7 +217,7 @@ def main(argv=None) -> int:
     sections = {}
     with tempfile.TemporaryDirectory(prefix="bench-products-") as tmp:
         if ONLINE_RETAIL.exists():
-            from insights.importer import import_files
+            from insights.data.importer import import_files
 
             import_files(ONLINE_RETAIL, lake=Path(tmp) / "or", preset="online-retail")
             sales = all_sales(DuckDBEngine.over_lake(Path(tmp) / "or"))
@@ -226,7 +227,7 @@ def main(argv=None) -> int:
             sections["or_el"] = online_retail_elasticity(sales, np.array(units))
         else:
             print(f"Online Retail not found at {ONLINE_RETAIL}: skipped")
-        from insights.sample import SampleSpec, generate, write_sample
+        from insights.data.sample import SampleSpec, generate, write_sample
 
         t0 = time.perf_counter()
         sample = generate(SampleSpec(customers=args.customers, products=args.products, days=730, seed=args.seed,

@@ -136,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).parent))
 
-    from insights.auth import SCOPE_PII, SCOPE_READ, mint_token
+    from insights.api.auth import SCOPE_PII, SCOPE_READ
+    from insights.cli.tokens import mint_token
     from insights.config import Settings
 
     args.out.mkdir(parents=True, exist_ok=True)

@@ -36,7 +36,7 @@ from fuzz_api import default_snapshot, free_port, served_requests, start_server,
 
 def known_ids(snapshots: Path) -> dict[str, list[str]]:
     """Ids the served snapshot knows: customers, forecastable products, products with an elasticity."""
-    from insights.snapshot import load_local_version
+    from insights.snapshot.reader import load_local_version
 
     version = (snapshots / "latest").read_text().strip()
     snap = load_local_version(snapshots / "versions" / version)
@@ -86,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "load")
     args = p.parse_args(argv)
 
-    from insights.auth import SCOPE_PII, SCOPE_READ, mint_token
+    from insights.api.auth import SCOPE_PII, SCOPE_READ
+    from insights.cli.tokens import mint_token
     from insights.config import Settings
 
     args.out.mkdir(parents=True, exist_ok=True)

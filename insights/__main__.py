@@ -1,5 +1,5 @@
 import sys
 
-from insights.cli import main
+from insights.cli.main import main
 
 sys.exit(main())

@@ -15,9 +15,7 @@ Methods and measurements: docs/product-models.md.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -227,50 +225,6 @@ class DemandForecaster(BaseEstimator):
             raise ValueError(f"sampling must be 'volume' or 'uniform', got {self.sampling!r}")
         if self.objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {sorted(OBJECTIVES)}, got {self.objective!r}")
-
-    # ------------------------------------------------------------------ persistence
-    def save(self, folder: str | Path) -> None:
-        """Write the booster (the library's own text format, no pickle) and the fitted state as JSON."""
-        check_is_fitted(self, "booster_")
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        if self.backend == "xgboost":
-            self.booster_.save_model(str(folder / "booster.json"))
-        else:
-            (folder / "booster.txt").write_text(self.booster_.model_to_string())
-        state = {"params": self.get_params(), "best_iteration": self.best_iteration_,
-                 "conformal": self.conformal_, "yearly": self.yearly_, "validation_metrics": self.validation_metrics_,
-                 "feature_names": self.feature_names_, "feature_importance": self.feature_importance_,
-                 "feature_summary": self.feature_summary_, "n_train_rows": self.n_train_rows_,
-                 "n_products_fitted": self.n_products_fitted_}
-        (folder / "forecaster.json").write_text(json.dumps(state, indent=1))
-
-    @classmethod
-    def load(cls, folder: str | Path) -> DemandForecaster:
-        folder = Path(folder)
-        state = json.loads((folder / "forecaster.json").read_text())
-        model = cls(**state["params"])
-        if model.backend == "xgboost":
-            import xgboost as xgb
-
-            model.booster_ = xgb.Booster()
-            model.booster_.load_model(str(folder / "booster.json"))
-        else:
-            import lightgbm as lgb
-
-            model.booster_ = lgb.Booster(model_str=(folder / "booster.txt").read_text())
-        if list(state["feature_names"]) != list(FEATURES):
-            raise ValueError(f"saved model's features {state['feature_names']} differ from this code's {FEATURES}")
-        model.best_iteration_ = state["best_iteration"]
-        model.yearly_ = bool(state["yearly"])
-        model.conformal_ = state["conformal"]
-        model.validation_metrics_ = state["validation_metrics"]
-        model.feature_names_ = state["feature_names"]
-        model.feature_importance_ = state["feature_importance"]
-        model.feature_summary_ = state["feature_summary"]
-        model.n_train_rows_ = state["n_train_rows"]
-        model.n_products_fitted_ = state["n_products_fitted"]
-        return model
 
 
 # ---------------------------------------------------------------------- private kernels (valid input assumed)

@@ -3,7 +3,7 @@ import pytest
 from athena_tiny_lake import customers_frame, orders_frame
 
 from athena.duckdb_engine import DuckDBEngine
-from insights.lake import write_lake
+from insights.data.lake import write_lake
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from athena_reference import customer_features, customer_labels, daily_sales, la
 from athena_tiny_lake import CUTOFF, HORIZON, ORDERS, orders_frame
 
 from athena.duckdb_engine import DuckDBEngine
-from insights.lake import write_lake
+from insights.data.lake import write_lake
 
 FEATURE_COLUMNS = [
     "customer_id", "email", "recency_days", "frequency", "monetary_total", "customer_age_days", "avg_order_value",

@@ -50,9 +50,9 @@ def record(out: Path, source: Path) -> int:
     import insights
     from athena.duckdb_engine import DuckDBEngine
     from insights.config import load_settings
-    from insights.refresh import RecordingMetricsSink, run_scheduled
-    from insights.sample import SampleSpec, generate, write_sample
-    from insights.store import LocalSnapshotStore
+    from insights.data.sample import SampleSpec, generate, write_sample
+    from insights.refresh.wiring import RecordingMetricsSink, run_scheduled
+    from insights.snapshot.local import LocalSnapshotStore
 
     assert Path(insights.__file__).resolve().is_relative_to(source), f"insights came from {insights.__file__}"
     lake, snapshots = out / "lake", out / "dev-snapshots"
@@ -221,7 +221,7 @@ def check(package: Path, boto3_dir: Path, fixture: Path, moto_dir: Path | None =
 
     print("2. the refresh's Athena engine (PyAthena PandasCursor, no pyarrow), built without calling AWS")
     from insights.config import load_settings
-    from insights.refresh import RecordingMetricsSink, engine_from_settings, run_scheduled
+    from insights.refresh.wiring import RecordingMetricsSink, engine_from_settings, run_scheduled
 
     aws_settings = load_settings().with_overrides(
         lake="s3://smoke-lake/lake", athena_output_location="s3://smoke-results/athena-results/",
@@ -324,8 +324,8 @@ def _check_s3_store(moto_dir: Path, boto3_dir: Path, fixture: Path, calls, handl
     from moto import mock_aws
 
     from insights.config import load_settings
-    from insights.refresh import RecordingMetricsSink, run_scheduled
-    from insights.store import S3SnapshotStore
+    from insights.refresh.wiring import RecordingMetricsSink, run_scheduled
+    from insights.snapshot.s3 import S3SnapshotStore
 
     assert Path(boto3.__file__).resolve().is_relative_to(boto3_dir), f"boto3 came from {boto3.__file__}"
     os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})

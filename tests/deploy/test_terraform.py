@@ -197,11 +197,11 @@ def _terraform_routes() -> dict[tuple[str, str], bool]:
 
 def test_terraform_routes_are_exactly_the_handlers_routes() -> None:
     """Every route the handler serves is in the HTTP API, and no other (needs no terraform)."""
-    from insights.api_routes import ROUTES
-    from insights.api_runtime import PUBLIC_PATHS
+    import handler
+    from insights.api.events import PUBLIC_PATHS
 
     routes = _terraform_routes()
-    assert set(routes) == set(ROUTES)
+    assert set(routes) == set(handler.api.routes)
     assert {path for (_, path), needs_token in routes.items() if not needs_token} == set(PUBLIC_PATHS)
 
 
@@ -219,8 +219,8 @@ def test_scheduled_inputs_are_understood_by_the_handler_and_the_refresh() -> Non
     """The payloads Terraform schedules reach the refresh branch with the right action and as_of."""
     from datetime import date
 
-    from insights.api_runtime import event_kind
-    from insights.refresh import parse_scheduled_event
+    from insights.api.events import event_kind
+    from insights.refresh.wiring import parse_scheduled_event
 
     inputs = _schedule_inputs()
     assert set(inputs) == {"refresh", "retrain"}

@@ -13,7 +13,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from api_events import SECRET, FakeContext  # noqa: E402
 from snapshot_factory import write_snapshot  # noqa: E402
 
-from insights.auth import SCOPE_PII, SCOPE_READ, mint_token  # noqa: E402
+from insights.api.auth import SCOPE_PII, SCOPE_READ
+from insights.cli.tokens import mint_token  # noqa: E402
 from insights.config import Settings  # noqa: E402
 
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from insights.snapshot import Snapshot, content_hash, file_digests, write_doc, write_table
+from insights.snapshot.reader import Snapshot
+from insights.snapshot.writer import content_hash, file_digests, write_doc, write_table
 
 AS_OF = "2026-11-01"
 VERSION = "20261101T040000Z-2026-11-01-abc1234"
@@ -167,3 +168,20 @@ def write_snapshot(root: str | Path, *, version: str = VERSION, as_of: str = AS_
         tmp.write_text(version)
         tmp.replace(Path(root) / "latest")
     return folder
+
+
+def complete(table: str, cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``cols`` plus every other column of the declared ``table``, neutral-valued (for fake refresh sides)."""
+    from insights.snapshot.schema import TABLES
+
+    n = int(np.asarray(next(iter(cols.values()))).shape[0])
+    wide = [np.asarray(v) for v in cols.values() if np.asarray(v).ndim == 2]
+    horizon = wide[0].shape[1] if wide else 90
+    out = dict(cols)
+    for col in TABLES[table].columns:
+        if col.name in out:
+            continue
+        shape = {1: (n,), 2: (n, horizon), 3: (n, len(WHATIF_MULTIPLIERS), horizon)}[col.dims]
+        dtype = {"text": "<U1", "int": np.int32, "float64": np.float64, "float32": np.float32}[col.kind]
+        out[col.name] = np.full(shape, "" if col.kind == "text" else 0, dtype=dtype)
+    return out

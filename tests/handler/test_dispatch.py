@@ -17,14 +17,14 @@ HEAVY = ("sklearn", "scipy", "xgboost", "lightgbm", "pyarrow", "duckdb", "pandas
 @pytest.fixture
 def fake_refresh(monkeypatch):
     calls = []
-    module = types.ModuleType("insights.refresh")
+    module = types.ModuleType("insights.refresh.wiring")
 
     def run_scheduled(event, settings):
         calls.append((event, settings))
         return {"status": "published", "version": "v-test"}
 
     module.run_scheduled = run_scheduled
-    monkeypatch.setitem(sys.modules, "insights.refresh", module)
+    monkeypatch.setitem(sys.modules, "insights.refresh.wiring", module)
     return calls
 
 
@@ -42,7 +42,7 @@ def test_an_unknown_event_is_an_error_not_an_api_answer(api, fake_refresh):
 
 
 def test_event_kind_detection():
-    from insights.api_runtime import event_kind
+    from insights.api.events import event_kind
 
     assert event_kind(load_event("apigw_v2_get_segments")) == "http"
     assert event_kind(load_event("apigw_v2_post_churn_base64")) == "http"  # function URL: same 2.0 payload
@@ -69,7 +69,7 @@ import sys, json
 sys.path.insert(0, {str(ROOT / 'tests' / 'handler')!r})
 from snapshot_factory import write_snapshot
 from api_events import v2, FakeContext, SECRET
-from insights.auth import mint_token
+from insights.cli.tokens import mint_token
 write_snapshot({str(tmp_path)!r})
 import handler
 from insights.config import Settings

@@ -107,7 +107,7 @@ def test_an_unexpected_exception_is_a_500_without_a_trace(api, invoke, token, mo
     def boom(*_a, **_k):
         raise RuntimeError("secret internal detail /var/task/insights/customers.py line 42")
 
-    monkeypatch.setattr("insights.customers.segments", boom)
+    monkeypatch.setattr("insights.api.customers.segments", boom)
     r = invoke(v2("GET", f"{P}/segments", token=token()))
     err = _error(r, 500)
     assert err["code"] == "internal_error"

@@ -29,7 +29,8 @@ def s3(monkeypatch, tmp_path):
 
 
 def _publish(tmp_path, name, as_of, when, mutate=None):
-    from insights.store import finalize_build, store_from_settings
+    from insights.snapshot.stores import store_from_settings
+    from insights.snapshot.writer import finalize_build
 
     folder = write_snapshot(tmp_path / name, version=name, as_of=as_of, publish=False, mutate=mutate)
     (folder / "manifest.json").unlink()

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from api_events import load_event
 
-from insights.server import http_to_event, make_server
+from insights.cli.server import http_to_event, make_server
 
 ROOT = Path(__file__).resolve().parents[2]
 

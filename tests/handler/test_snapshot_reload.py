@@ -8,8 +8,9 @@ import pytest
 from api_events import body_of, v2
 from snapshot_factory import VERSION, write_snapshot
 
-from insights.api_snapshot import LocalFolderStore, SnapshotCache
+from insights.api.cache import SnapshotCache
 from insights.errors import SnapshotUnavailable
+from insights.snapshot.local import LocalSnapshotStore
 
 NEW = "20261102T040000Z-2026-11-02-def5678"
 
@@ -22,7 +23,7 @@ class Clock:
         return self.t
 
 
-class CountingStore(LocalFolderStore):
+class CountingStore(LocalSnapshotStore):
     def __init__(self, root) -> None:
         super().__init__(root)
         self.checks = self.opens = 0
@@ -86,7 +87,7 @@ def test_a_corrupt_new_version_never_replaces_the_good_one(store, snapshot_root)
 
 def test_no_snapshot_raises_snapshot_unavailable_then_loads_once_published(tmp_path):
     clock = Clock()
-    cache = SnapshotCache(LocalFolderStore(tmp_path), recheck_s=30, clock=clock)
+    cache = SnapshotCache(LocalSnapshotStore(tmp_path), recheck_s=30, clock=clock)
     with pytest.raises(SnapshotUnavailable) as info:
         cache.get()
     assert info.value.details["retry_after_s"] == 30

@@ -1,4 +1,4 @@
-"""JWT rules of insights.auth: signatures, algorithms, claims, scopes, key sources, the dev secret and `token`."""
+"""JWT rules of insights.api.auth: signatures, algorithms, claims, scopes, key sources, the dev secret and `token`."""
 
 from __future__ import annotations
 
@@ -18,18 +18,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from insights.auth import (
-    MAX_TOKEN_BYTES,
-    SCOPE_READ,
-    Authenticator,
-    AuthError,
-    AuthNotConfigured,
-    authenticator_from_settings,
-    dev_secret,
-    mint_token,
-    token_main,
-)
+from insights.api.auth import MAX_TOKEN_BYTES, SCOPE_READ, Authenticator, authenticator_from_settings, www_authenticate
+from insights.cli.serve import token_command
+from insights.cli.tokens import dev_secret, mint_token
 from insights.config import Settings
+from insights.errors import AuthError, AuthNotConfigured, ConfigError
 
 SECRET = "unit-test-secret-" + "s" * 40
 ISS, AUD = "https://issuer.example.com/", "demand-insights"
@@ -63,7 +56,7 @@ def _reject(auth, header, status=401):
     assert info.value.status == status
     token = header.split(" ", 1)[-1] if header else ""
     if len(token) > 8:
-        assert token not in info.value.message and token not in info.value.www_authenticate
+        assert token not in info.value.message and token not in www_authenticate(info.value)
     return info.value
 
 
@@ -79,7 +72,7 @@ def test_scopes_are_read_from_scp_lists_too():
 
 def test_missing_header_is_401_with_a_bare_bearer_challenge():
     err = _reject(_auth(), None)
-    assert err.code == "missing_token" and err.www_authenticate == 'Bearer realm="demand-insights"'
+    assert err.code == "missing_token" and www_authenticate(err) == 'Bearer realm="demand-insights"'
 
 
 @pytest.mark.parametrize("header", ["Basic dXNlcjpwYXNz", "Bearer", "Token abc.def.ghi", "Bearer a b"])
@@ -89,7 +82,7 @@ def test_a_header_that_is_not_bearer_token_is_rejected(header):
 
 def test_expired_token_is_rejected_with_401():
     err = _reject(_auth(), f"Bearer {_hs(exp=int(time.time()) - 120)}")
-    assert "expired" in err.message and 'error="invalid_token"' in err.www_authenticate
+    assert "expired" in err.message and 'error="invalid_token"' in www_authenticate(err)
 
 
 def test_token_expired_within_the_leeway_is_accepted():
@@ -146,7 +139,7 @@ def test_missing_scope_is_403_insufficient_scope():
     p = auth.authenticate(f"Bearer {_hs(scope='something:else')}")
     with pytest.raises(AuthError) as info:
         auth.require(p, SCOPE_READ)
-    assert info.value.status == 403 and 'error="insufficient_scope"' in info.value.www_authenticate
+    assert info.value.status == 403 and 'error="insufficient_scope"' in www_authenticate(info.value)
 
 
 def test_no_secret_configured_is_an_operator_error_not_a_401():
@@ -285,14 +278,14 @@ def test_dev_secret_is_created_once_with_mode_600(tmp_path):
 
 
 def test_dev_secret_refuses_s3_locations():
-    with pytest.raises(ValueError, match="INSIGHTS_JWT_SECRET"):
+    with pytest.raises(ConfigError, match="INSIGHTS_JWT_SECRET"):
         dev_secret("s3://bucket/prefix")
 
 
 def test_token_command_prints_only_a_token_the_api_accepts(tmp_path, capsys):
     settings = Settings(snapshots=str(tmp_path))
     args = Namespace(scope=["insights:read", "customers:pii"], ttl=120, subject="me")
-    assert token_main(args, settings) == 0
+    assert token_command(args, settings) == 0
     out = capsys.readouterr().out
     assert out.count("\n") == 1
     token = out.strip()
@@ -305,7 +298,7 @@ def test_token_command_prints_only_a_token_the_api_accepts(tmp_path, capsys):
 
 def test_token_command_uses_the_configured_secret_when_set(tmp_path, capsys):
     settings = Settings(snapshots=str(tmp_path), jwt_secret=SECRET)
-    assert token_main(Namespace(scope=None, ttl=60, subject="x"), settings) == 0
+    assert token_command(Namespace(scope=None, ttl=60, subject="x"), settings) == 0
     claims = jwt.decode(capsys.readouterr().out.strip(), SECRET, algorithms=["HS256"], audience=settings.jwt_audience)
     assert claims["scope"] == SCOPE_READ
     assert not (tmp_path / ".dev-jwt-secret").exists()

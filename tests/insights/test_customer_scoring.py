@@ -15,14 +15,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from customer_synth import directory, synthetic_orders  # noqa: E402
 
 from athena.duckdb_engine import DuckDBEngine  # noqa: E402
-from insights.customer_scoring import (  # noqa: E402
-    CUSTOMER_COLUMNS,
-    CustomerModels,
-    score_customers,
-    train_customer_models,
-)
+from insights.data.lake import write_lake  # noqa: E402
 from insights.errors import InsufficientData  # noqa: E402
-from insights.lake import write_lake  # noqa: E402
+from insights.refresh.customer_training import CustomerModels, train_customer_models
+from insights.refresh.customers import CUSTOMER_COLUMNS, score_customers
 
 AS_OF = dt.date(2024, 1, 1)  # the synthetic history spans 2023-01-03 .. 2024-02-06
 CLV_H, CHURN_H = 120, 60
@@ -34,9 +30,13 @@ def _engine(tmp_path_factory, name: str, orders: pd.DataFrame) -> DuckDBEngine:
     return DuckDBEngine.over_lake(lake, threads=1)
 
 
+def _features(engine: DuckDBEngine, as_of: dt.date = AS_OF) -> pd.DataFrame:
+    return engine.query("customer_features", {"cutoff": as_of.isoformat()})
+
+
 def _score(engine: DuckDBEngine, as_of: dt.date = AS_OF, **kw):
-    models = train_customer_models(engine, as_of, clv_horizon_days=CLV_H, churn_horizon_days=CHURN_H, **kw)
-    features = engine.query("customer_features", {"cutoff": as_of.isoformat()})
+    features = _features(engine, as_of)
+    models = train_customer_models(engine, as_of, features, clv_horizon_days=CLV_H, churn_horizon_days=CHURN_H, **kw)
     return models, features, score_customers(models, features, as_of)
 
 
@@ -166,14 +166,14 @@ def test_short_history_takes_the_shorter_label_window_and_says_so(tmp_path_facto
 def test_too_few_customers_is_insufficient_data(tmp_path_factory):
     engine = _engine(tmp_path_factory, "few", synthetic_orders(20, seed=1))
     with pytest.raises(InsufficientData) as err:
-        train_customer_models(engine, AS_OF)
+        train_customer_models(engine, AS_OF, _features(engine))
     assert err.value.missing == "customers" and err.value.available < 50
 
 
 def test_too_short_history_is_insufficient_data(tmp_path_factory):
     engine = _engine(tmp_path_factory, "brief", synthetic_orders(200, seed=2, days=70))
     with pytest.raises(InsufficientData) as err:
-        train_customer_models(engine, dt.date(2023, 3, 10))
+        train_customer_models(engine, dt.date(2023, 3, 10), _features(engine, dt.date(2023, 3, 10)))
     assert err.value.missing == "history" and err.value.required == 86
 
 
@@ -181,14 +181,16 @@ def test_single_label_class_is_insufficient_data(tmp_path_factory):
     # everyone buys every few days and nobody leaves: no churned customer to learn from
     engine = _engine(tmp_path_factory, "loyal", synthetic_orders(80, seed=5, churn_days=0, rate_scale=1.0))
     with pytest.raises(InsufficientData) as err:
-        train_customer_models(engine, AS_OF, clv_horizon_days=CLV_H, churn_horizon_days=CHURN_H)
+        train_customer_models(engine, AS_OF, _features(engine), clv_horizon_days=CLV_H, churn_horizon_days=CHURN_H)
     assert err.value.missing == "churn label classes"
 
 
 def test_large_populations_train_on_bounded_seeded_samples_and_still_score_everyone(tmp_path_factory, orders,
                                                                                     monkeypatch):
-    import insights.customer_training as training
+    import insights.refresh.customer_training as training
+    import insights.refresh.training_slices as slices
 
+    monkeypatch.setattr(slices, "MAX_SLICE_ROWS", 120)
     monkeypatch.setattr(training, "MAX_SLICE_ROWS", 120)
     monkeypatch.setattr(training, "TRAIN_ROWS", 200)
     engine = _engine(tmp_path_factory, "sampled", orders)

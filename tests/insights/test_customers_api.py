@@ -1,4 +1,4 @@
-"""insights.customers: the API's customer answers over a small hand-checked snapshot."""
+"""insights.api.customers: the API's customer answers over a small hand-checked snapshot."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "handler"))
 from snapshot_factory import build_snapshot, snapshot_parts  # noqa: E402
 
-from insights import customers  # noqa: E402
-from insights.errors import InsufficientData  # noqa: E402
-from insights.snapshot import Snapshot  # noqa: E402
+from insights.api import customers  # noqa: E402
+from insights.errors import InsufficientData, InvalidRequest  # noqa: E402
+from insights.snapshot.reader import Snapshot  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def test_a_k_missing_from_the_snapshot_is_insufficient_data():
 
 
 def test_segments_rejects_k_outside_2_to_10(snap):
-    with pytest.raises(ValueError, match="n_clusters"):
+    with pytest.raises(InvalidRequest, match="n_clusters"):
         customers.segments(snap, n_clusters=11)
 
 
@@ -131,6 +131,6 @@ def test_probability_order_matches_a_full_sort_with_ties_by_id():
         np.testing.assert_array_equal(rows, expected)
 
 
-def test_unknown_order_is_a_value_error(snap):
-    with pytest.raises(ValueError, match="order_by"):
+def test_unknown_order_is_an_invalid_request(snap):
+    with pytest.raises(InvalidRequest, match="order_by"):
         customers.at_risk_customers(snap, threshold=0.5, limit=3, with_pii=False, order_by="email")

@@ -9,8 +9,10 @@ import pandas as pd
 import pytest
 
 from athena.duckdb_engine import DuckDBEngine
-from insights.cli import main as cli
-from insights.importer import REASONS, ImportFailed, ImportRules, import_files
+from insights.cli.main import main as cli
+from insights.data.importer import import_files
+from insights.data.rules import REASONS, ImportRules
+from insights.errors import ImportFailed
 
 ROOT = Path(__file__).resolve().parents[2]
 ONLINE_RETAIL = ROOT.parent / "shared" / "data" / "online_retail.csv.gz"

@@ -4,14 +4,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from insights.product_scoring import (
+from insights.refresh.products import (
     WHATIF_MULTIPLIERS,
     ProductModels,
+    ProductSide,
     fit_product_models,
     score_products,
-    train_product_models,
 )
-from insights.snapshot import Snapshot
+from insights.snapshot.reader import Snapshot
 
 AS_OF = dt.date(2024, 10, 1)
 START = AS_OF - dt.timedelta(days=240)
@@ -66,9 +66,10 @@ def scores(models, sales):
     return score_products(models, sales, AS_OF)
 
 
-def test_train_queries_daily_sales_before_as_of(sales):
+def test_the_side_queries_daily_sales_before_as_of_once_and_trains_on_that_frame(sales):
     engine = FakeEngine(sales)
-    m = train_product_models(engine, AS_OF, horizon_days=30, history_days=200, **FAST)
+    side = ProductSide(horizon_days=30, history_days=200, params=FAST)
+    m = side.train(engine, AS_OF, side.extract(engine, AS_OF))
     assert engine.calls == [("daily_sales", {"start": "2024-03-15", "end": "2024-10-01"})]
     assert m.forecaster is not None and m.metadata["forecast"]["trained_on"]["end"] == "2024-10-01"
 

@@ -1,4 +1,4 @@
-"""insights.products: forecast slices, elasticity, optimization and the planned-price what-if over a small snapshot."""
+"""insights.api.products: forecast slices, elasticity, optimization and the planned-price what-if over a snapshot."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "handler"))
 from snapshot_factory import build_snapshot  # noqa: E402
 
-from insights import products  # noqa: E402
-from insights.errors import InsufficientData, NotFound  # noqa: E402
+from insights.api import products  # noqa: E402
+from insights.errors import InsufficientData, InvalidRequest, NotFound  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +52,8 @@ def test_forecast_with_no_history_is_insufficient_data(snap):
 
 
 @pytest.mark.parametrize("days", [0, 91])
-def test_forecast_days_outside_1_to_90_is_a_value_error(snap, days):
-    with pytest.raises(ValueError, match="forecast_days"):
+def test_forecast_days_outside_1_to_90_is_an_invalid_request(snap, days):
+    with pytest.raises(InvalidRequest, match="forecast_days"):
         products.forecast(snap, product_id="P1", forecast_days=days)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -18,18 +19,25 @@ import pandas as pd
 import pytest
 from aws_lambda_powertools import Logger
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "handler"))
+from snapshot_factory import complete  # noqa: E402
+
 from athena.duckdb_engine import DuckDBEngine
 from athena.engine import DataAccessError
-from insights import refresh as refresh_mod
-from insights import store_local as store_mod
+from insights.cli.refresh import refresh_command
 from insights.config import Settings
-from insights.errors import InsufficientData
-from insights.lake import write_lake
-from insights.pipeline import RefreshPolicy, SideOutput, run_refresh
-from insights.pipeline_scores import customer_scores_frame, product_forecasts_frame
-from insights.refresh import RecordingMetricsSink, parse_scheduled_event, run_scheduled
-from insights.snapshot import file_digests
-from insights.store import LocalSnapshotStore, S3SnapshotStore
+from insights.data.lake import write_lake
+from insights.errors import DataAccessFailed, InsufficientData, InvalidRequest
+from insights.refresh import wiring as refresh_mod
+from insights.refresh.analyst import customer_scores_frame, product_forecasts_frame
+from insights.refresh.pipeline import run_refresh
+from insights.refresh.side import SideOutput
+from insights.refresh.stages import RefreshPolicy
+from insights.refresh.wiring import RecordingMetricsSink, parse_scheduled_event, run_scheduled
+from insights.snapshot import local as store_mod
+from insights.snapshot.local import LocalSnapshotStore
+from insights.snapshot.s3 import S3SnapshotStore
+from insights.snapshot.writer import file_digests
 
 # Powertools binds a logger's stream when the logger is first created: create the handler's and the refresh's
 # loggers now, at collection, so they write to pytest's session-wide capture rather than to one test's capsys
@@ -67,6 +75,9 @@ def lake(tmp_path_factory) -> Path:
 class FakeCustomers:
     name = "customers"
 
+    def code_version(self):
+        return "fake-customers-1"
+
     def __init__(self, *, min_customers: int = 10, shift: float = 0.0):
         self.min_customers, self.shift, self.trained = min_customers, shift, 0
 
@@ -80,7 +91,7 @@ class FakeCustomers:
         return {"recency_days": frame["recency_days"].to_numpy(float) + self.shift,
                 "monetary_total": frame["monetary_total"].to_numpy(float)}
 
-    def train(self, engine, as_of):
+    def train(self, engine, as_of, frame):
         self.trained += 1
         return {"scale": 100.0, "as_of": as_of.isoformat()}
 
@@ -106,13 +117,16 @@ class FakeCustomers:
             "next_order_date": np.where(churn > 0.9, "", (as_of + timedelta(days=10)).isoformat()),
             "spend_30d": clv / 12, "purchase_probability_30d": 1 - churn,
         }
-        return SideOutput(tables={"customers": cols}, table_keys={"customers": "customer_id"},
+        return SideOutput(tables={"customers": complete("customers", cols)}, table_keys={"customers": "customer_id"},
                           docs={"segments": {"auto_k": 2}},
                           scores={"customer_scores": customer_scores_frame(cols)}, quality={"churn_roc_auc": 0.75})
 
 
 class FakeProducts:
     name = "products"
+
+    def code_version(self):
+        return "fake-products-1"
 
     def extract(self, engine, as_of):
         return engine.query("daily_sales", {"start": (as_of - timedelta(days=365)).isoformat(),
@@ -124,7 +138,7 @@ class FakeProducts:
     def drift_features(self, frame):
         return {"quantity": frame["quantity"].to_numpy(float)}
 
-    def train(self, engine, as_of):
+    def train(self, engine, as_of, frame):
         return {"level": 0.8}
 
     def save(self, models, folder):
@@ -144,7 +158,7 @@ class FakeProducts:
         status = np.where(np.arange(len(ids)) == len(ids) - 1, "insufficient_history", "ok")
         cols = {"product_id": ids, "method": np.full(len(ids), "model"), "status": status,
                 "predicted_quantity": pred, "confidence_lower": pred * 0.5, "confidence_upper": pred * 1.5}
-        return SideOutput(tables={"forecast": cols}, table_keys={"forecast": "product_id"},
+        return SideOutput(tables={"forecast": complete("forecast", cols)}, table_keys={"forecast": "product_id"},
                           docs={"forecast_meta": {"level": models["level"]}},
                           scores={"product_forecasts": product_forecasts_frame(cols, as_of.isoformat())})
 
@@ -297,8 +311,8 @@ def test_reused_models_that_no_longer_score_are_retrained_once(lake, tmp_path):
                 raise KeyError("seasonal")
             return super().score(models, frame, as_of)
 
-        def train(self, engine, as_of):
-            return {**super().train(engine, as_of), "seasonal": 1.0}
+        def train(self, engine, as_of, frame):
+            return {**super().train(engine, as_of, frame), "seasonal": 1.0}
 
     picky = Picky()
     result = refresh(lake, store, sides=[picky, FakeProducts()])
@@ -324,12 +338,12 @@ def test_a_failure_at_any_stage_raises_and_leaves_latest_live(lake, tmp_path, mo
     error = RuntimeError(f"injected at {where}")
     if target == "engine":
         engine = Failing(engine, "query", DataAccessError("athena THROTTLED", state="THROTTLED", retryable=True))
-        error = DataAccessError
+        error = DataAccessFailed
     elif target in ("customers", "products"):
         i = 0 if target == "customers" else 1
         sides[i] = Failing(sides[i], method, error)
     elif where == "build.scores":
-        monkeypatch.setattr("insights.pipeline.write_score_table",
+        monkeypatch.setattr("insights.refresh.pipeline.write_score_table",
                             lambda *a, **k: (_ for _ in ()).throw(RuntimeError("disk full")))
     elif where == "store.publish":
         calls = {"n": 0}
@@ -422,9 +436,9 @@ def test_scheduler_payloads_are_parsed_and_validated():
     assert parse_scheduled_event({"action": "refresh"}, today=date(2026, 1, 2)) == ("refresh", date(2026, 1, 2))
     assert parse_scheduled_event({"action": "retrain", "scheduled_time": "2026-03-04T05:00:00Z"}) == \
         ("retrain", date(2026, 3, 4))
-    with pytest.raises(ValueError, match="unknown scheduled action"):
+    with pytest.raises(InvalidRequest, match="unknown scheduled action"):
         parse_scheduled_event({"action": "drop-tables"})
-    with pytest.raises(ValueError, match="not a date"):
+    with pytest.raises(InvalidRequest, match="not a date"):
         parse_scheduled_event({"action": "refresh", "as_of": "2026-13-01"})
 
 
@@ -464,7 +478,7 @@ def test_a_failing_scheduled_refresh_raises_so_the_lambda_reports_an_error(lake,
     store = LocalSnapshotStore(tmp_path / "snaps")
     settings = Settings(lake=str(lake), snapshots=str(tmp_path / "snaps"))
     engine = Failing(DuckDBEngine.over_lake(lake), "query", DataAccessError("FAILED: HIVE_BAD_DATA", state="FAILED"))
-    with pytest.raises(DataAccessError):
+    with pytest.raises(DataAccessFailed):
         run_scheduled({"action": "refresh", "as_of": "2025-07-01"}, settings, engine=engine, store=store,
                       metrics=RecordingMetricsSink())
     assert store.latest_version() is None
@@ -473,14 +487,14 @@ def test_a_failing_scheduled_refresh_raises_so_the_lambda_reports_an_error(lake,
 def test_cli_prints_the_stage_table_and_the_version(lake, tmp_path, monkeypatch, capsys):
     _fake_sides(monkeypatch)
     args = argparse.Namespace(lake=str(lake), snapshots=str(tmp_path / "snaps"), as_of="2025-07-01", retrain=False)
-    assert refresh_mod.main(args, Settings()) == 0
+    assert refresh_command(args, Settings()) == 0
     out = capsys.readouterr()
     for stage in ("extract", "check", "train", "score", "publish", "total"):
         assert stage in out.out
     assert "snapshot 20" in out.out and "as_of 2025-07-01" in out.out
     assert "extract" in out.err  # the progress bars
     args = replace_ns(args, lake=str(tmp_path / "nowhere"))
-    assert refresh_mod.main(args, Settings()) == 1
+    assert refresh_command(args, Settings()) == 1
     assert "no lake at" in capsys.readouterr().err
 
 
@@ -496,7 +510,7 @@ def test_policy_reads_settings():
 # ------------------------------------------------------------------------------ drift and Athena retries
 
 def test_psi_is_near_zero_for_the_same_population_and_large_for_a_shift():
-    from insights.pipeline_drift import psi, reference_bins
+    from insights.refresh.drift import psi, reference_bins
 
     rng = np.random.default_rng(0)
     ref = reference_bins(rng.gamma(2.0, 30.0, 5000))
@@ -529,9 +543,9 @@ def test_athena_throttling_is_retried_then_the_refresh_fails_and_publishes_nothi
     good = refresh(lake, store).version
     sleeps: list[float] = []
     engine = AthenaEngine(Connection(), max_retries=3, backoff_s=2.0, sleep=sleeps.append)
-    with pytest.raises(DataAccessError) as info:
+    with pytest.raises(DataAccessFailed) as info:
         run_refresh(engine=engine, store=store, sides=[FakeCustomers()], as_of=AS_OF + timedelta(days=1))
-    assert info.value.state == "THROTTLED" and Connection.attempts == 4 and sleeps == [2.0, 4.0, 8.0]
+    assert info.value.details["state"] == "THROTTLED" and Connection.attempts == 4 and sleeps == [2.0, 4.0, 8.0]
     assert any("stage 'extract' failed" in n for n in info.value.__notes__)
     assert store.latest_version() == good
 
@@ -553,7 +567,7 @@ def test_the_engine_follows_the_lake_setting(tmp_path, monkeypatch):
     monkeypatch.setattr(AthenaEngine, "from_settings", classmethod(lambda cls, s: ("athena", s.athena_workgroup)))
     assert refresh_mod.engine_from_settings(Settings(lake="s3://lake/prefix", athena_workgroup="wg")) == \
         ("athena", "wg")
-    with pytest.raises(FileNotFoundError, match="no lake at"):
+    with pytest.raises(DataAccessFailed, match="no lake at"):
         refresh_mod.engine_from_settings(Settings(lake=str(tmp_path / "missing")))
 
 

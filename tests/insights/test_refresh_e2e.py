@@ -14,29 +14,30 @@ import pytest
 
 from athena.duckdb_engine import DuckDBEngine
 from insights.config import Settings
-from insights.pipeline import run_refresh
-from insights.refresh import RecordingMetricsSink
-from insights.snapshot import file_digests
-from insights.store import LocalSnapshotStore
+from insights.refresh.pipeline import run_refresh
+from insights.refresh.wiring import RecordingMetricsSink
+from insights.snapshot.local import LocalSnapshotStore
+from insights.snapshot.writer import file_digests
 
 AS_OF = date(2026, 7, 1)
 
-if importlib.util.find_spec("insights.customer_scoring") is None:
-    pytest.skip("insights.customer_scoring is not there yet", allow_module_level=True)
+if importlib.util.find_spec("insights.refresh.customers") is None:
+    pytest.skip("insights.refresh.customers is not there yet", allow_module_level=True)
 
 
 def _sides():
-    from insights.pipeline_sides import CustomerSide, ProductSide
+    from insights.refresh.customers import CustomerSide
+    from insights.refresh.products import ProductSide
 
     sides = [CustomerSide()]
-    if importlib.util.find_spec("insights.product_scoring") is not None:
+    if importlib.util.find_spec("insights.refresh.products") is not None:
         sides.append(ProductSide(history_days=400))
     return sides
 
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory):
-    from insights.sample import SampleSpec, generate, write_sample
+    from insights.data.sample import SampleSpec, generate, write_sample
 
     root = tmp_path_factory.mktemp("e2e")
     lake = root / "lake"
@@ -82,7 +83,8 @@ def test_the_api_serves_the_published_snapshot(published, monkeypatch):
     monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "handler"))
     from api_events import SECRET, FakeContext, body_of, v2
 
-    from insights.auth import SCOPE_READ, mint_token
+    from insights.api.auth import SCOPE_READ
+    from insights.cli.tokens import mint_token
 
     store, _, second, _ = published
     handler.configure(Settings(snapshots=str(store.root), jwt_secret=SECRET))

@@ -11,18 +11,10 @@ import pytest
 
 from athena.contract import lake_tables
 from athena.duckdb_engine import DuckDBEngine
-from insights.cli import main as cli_main
-from insights.lake import conform
-from insights.sample import (
-    PROCESS,
-    SampleSpec,
-    _demand,
-    expected_orders,
-    generate,
-    load_truth,
-    seasonality,
-    write_sample,
-)
+from insights.cli.main import main as cli_main
+from insights.data.lake import conform
+from insights.data.sample import PROCESS, SampleSpec, _demand, generate, write_sample
+from insights.data.truth import expected_orders, load_truth, seasonality
 
 END = date(2025, 6, 30)
 SMALL = SampleSpec(customers=1500, products=30, days=400, seed=11, end=END)

@@ -3,43 +3,42 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-import insights.snapshot_integrity as integrity
-from insights.api_snapshot import SnapshotCache
-from insights.errors import SnapshotUnavailable
-from insights.snapshot import (
-    ColumnTable,
-    SnapshotDamaged,
-    content_hash,
-    file_digests,
-    load_local_version,
-    write_doc,
-    write_table,
-)
-from insights.snapshot_codec import DictColumn, Utf8Column
-from insights.store import LocalSnapshotStore, finalize_build
+import insights.snapshot.integrity as integrity
+from insights.api.cache import SnapshotCache
+from insights.errors import SnapshotDamaged, SnapshotUnavailable
+from insights.snapshot.codec import DictColumn, Utf8Column
+from insights.snapshot.local import LocalSnapshotStore
+from insights.snapshot.reader import ColumnTable, load_local_version
+from insights.snapshot.writer import content_hash, file_digests, finalize_build, write_doc, write_table
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "handler"))
+from snapshot_factory import complete  # noqa: E402
 
 N = 2000
 RISK = np.array(["Low", "Medium", "High", "Critical"])
 
 
 def customer_columns(n: int = N, seed: int = 0) -> dict[str, np.ndarray]:
+    """The declared customers table: these columns varied, the rest neutral."""
     rng = np.random.default_rng(seed)
-    ids = np.array([f"C{i:05d}" for i in range(n)])
-    ids[-1] = "Zoë-ü"  # non-ASCII, still the largest in code point order
-    return {
+    ids = np.array([f"C{i:05d}" for i in range(n)], dtype=str)
+    if n:
+        ids[-1] = "Zoë-ü"  # non-ASCII, still the largest in code point order
+    return complete("customers", {
         "customer_id": ids,
-        "email": np.array([f"c{i}@exämple.com" if i % 3 else "" for i in range(n)]),
+        "email": np.array([f"c{i}@exämple.com" if i % 3 else "" for i in range(n)], dtype=str),
         "risk_level": RISK[rng.integers(0, 4, n)],
         "next_order_date": np.where(rng.random(n) < 0.5, "2026-12-01", ""),
         "churn_probability": rng.random(n),
         "predicted_clv": rng.lognormal(12, 1, n),  # money: stays float64
         "frequency": rng.integers(1, 50, n).astype(np.int32),
-    }
+    })
 
 
 def publish(root: Path, cols: dict[str, np.ndarray], *, as_of: str = "2026-11-01") -> tuple[LocalSnapshotStore, str]:
@@ -102,7 +101,7 @@ def test_the_same_columns_give_the_same_bytes(tmp_path):
 
 
 def test_empty_tables_round_trip(tmp_path):
-    write_table(tmp_path, "customers", {"customer_id": np.array([], dtype=str), "x": np.array([], dtype=float)})
+    write_table(tmp_path, "customers", customer_columns(0))
     files = file_digests(tmp_path)
     (tmp_path / "manifest.json").write_text(json.dumps({"version": "v", "files": files,
                                                         "table_keys": {"customers": "customer_id"}}))
@@ -177,9 +176,11 @@ def test_a_cold_cache_stops_serving_a_version_found_damaged_and_loads_the_next_g
 
 
 def test_the_content_hash_covers_the_schema(tmp_path):
-    write_table(tmp_path, "t", {"s": np.array(["alpha", "beta"] * 50)})
+    cols = customer_columns(100)
+    cols["segment"] = np.array(["alpha", "beta"] * 50)
+    write_table(tmp_path, "customers", cols)
     before = content_hash(file_digests(tmp_path))
-    schema = tmp_path / "tables" / "t" / "schema.json"
+    schema = tmp_path / "tables" / "customers" / "schema.json"
     text = schema.read_text()
     assert '"alpha"' in text
     schema.write_text(text.replace('"alpha"', '"gamma"'))
@@ -209,7 +210,7 @@ def test_an_s3_version_reused_from_the_tmp_cache_is_checked_again_on_first_read(
     with moto.mock_aws():
         import boto3
 
-        from insights.store import S3SnapshotStore
+        from insights.snapshot.s3 import S3SnapshotStore
 
         client = boto3.client("s3", region_name="us-east-1")
         client.create_bucket(Bucket="snaps")

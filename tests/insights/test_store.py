@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,18 +12,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from insights import store_local as store_mod
+from insights.cli.refresh import rollback_command
 from insights.config import Settings
 from insights.errors import NotFound, SnapshotUnavailable
-from insights.snapshot import write_doc, write_table
-from insights.store import (
-    LocalSnapshotStore,
-    S3SnapshotStore,
-    finalize_build,
-    rollback_main,
-    store_from_settings,
-    version_created_at,
-)
+from insights.snapshot import local as store_mod
+from insights.snapshot.local import LocalSnapshotStore
+from insights.snapshot.s3 import S3SnapshotStore
+from insights.snapshot.stores import store_from_settings
+from insights.snapshot.writer import finalize_build, version_created_at, write_doc, write_table
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "handler"))
+from snapshot_factory import complete  # noqa: E402
 
 T0 = datetime(2026, 11, 1, 5, 0, tzinfo=UTC)
 
@@ -32,10 +32,10 @@ def make_build(folder: Path, *, as_of: str = "2026-11-01", seed: int = 0, n: int
     """A small finished build: one table, one doc, one model file and one score file."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
-    write_table(folder, "customers", {
+    write_table(folder, "customers", complete("customers", {
         "customer_id": np.array([f"c{i:05d}" for i in range(n)]),
         "churn_probability": rng.random(n),
-    })
+    }))
     write_doc(folder, "segments", {"auto_k": 3, "seed": seed})
     (folder / "models").mkdir(exist_ok=True)
     (folder / "models" / "model.json").write_text(json.dumps({"seed": seed}))
@@ -222,9 +222,9 @@ def test_rollback_command_prints_the_move_and_fails_cleanly_without_history(tmp_
     root = tmp_path / "snaps"
     v = publish_n(LocalSnapshotStore(root), tmp_path, 2)
     settings = Settings(snapshots=str(root))
-    assert rollback_main(argparse.Namespace(version=None, snapshots=None), settings) == 0
+    assert rollback_command(argparse.Namespace(version=None, snapshots=None), settings) == 0
     assert f"latest: {v[1]} -> {v[0]}" in capsys.readouterr().out
-    assert rollback_main(argparse.Namespace(version=None, snapshots=str(root)), Settings()) == 1
+    assert rollback_command(argparse.Namespace(version=None, snapshots=str(root)), Settings()) == 1
     assert "no earlier snapshot" in capsys.readouterr().err
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models._features import BGNBD_COLUMNS, FEATURE_NAMES, feature_matrix, fit_bgnbd, with_bgnbd_features
+from models.features import BGNBD_COLUMNS, FEATURE_NAMES, feature_matrix, fit_bgnbd, with_bgnbd_features
 
 
 def _rows(n: int = 2) -> pd.DataFrame:

@@ -1,6 +1,6 @@
 """Fixtures for the security and reliability tests: keys, a JWKS endpoint and the real API over HTTP, all on 127.0.0.1.
 
-The API is the real ``handler.lambda_handler`` behind the real local server adapter (insights.server), configured
+The API is the real ``handler.lambda_handler`` behind the real local server adapter (insights.cli.server), configured
 with the most permissive allow-list a deployment may use (HS256 with a shared secret *and* RS256/ES256 through a
 JWKS URL), so key-confusion attacks have the widest surface to try.
 """
@@ -29,7 +29,7 @@ from api_events import SECRET, FakeContext  # noqa: E402
 from sec_helpers import ALLOWED, AUDIENCE, ISSUER, Reply  # noqa: E402
 from snapshot_factory import write_snapshot  # noqa: E402
 
-from insights.auth import Authenticator  # noqa: E402
+from insights.api.auth import Authenticator  # noqa: E402
 from insights.config import Settings  # noqa: E402
 
 
@@ -116,8 +116,8 @@ def invoke(api):
 
 @pytest.fixture(scope="module")
 def http(api) -> Iterator[Any]:
-    """``http(method, path, ...)`` against the real local server (insights.server) on 127.0.0.1."""
-    from insights.server import make_server
+    """``http(method, path, ...)`` against the real local server (insights.cli.server) on 127.0.0.1."""
+    from insights.cli.server import make_server
 
     srv = make_server("127.0.0.1", 0, api.lambda_handler)
     threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()

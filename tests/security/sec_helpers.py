@@ -59,6 +59,9 @@ class FactorySide:
     def __init__(self) -> None:
         self.trained = 0
 
+    def code_version(self):
+        return "factory-1"
+
     def extract(self, engine, as_of):
         return engine.query("customer_features", {"cutoff": as_of.isoformat()})
 
@@ -68,7 +71,7 @@ class FactorySide:
     def drift_features(self, frame):
         return {"recency_days": frame["recency_days"].to_numpy("float64")}
 
-    def train(self, engine, as_of):
+    def train(self, engine, as_of, frame):
         self.trained += 1
         return {"as_of": as_of.isoformat()}
 
@@ -84,7 +87,7 @@ class FactorySide:
     def score(self, models, frame, as_of):
         from snapshot_factory import snapshot_parts  # tests/handler, on sys.path through conftest
 
-        from insights.pipeline import SideOutput
+        from insights.refresh.side import SideOutput
 
         parts = snapshot_parts(as_of=as_of.isoformat())
         return SideOutput(tables=parts["tables"], table_keys=parts["keys"], docs=parts["docs"])
@@ -92,6 +95,6 @@ class FactorySide:
 
 def refresh(engine, store, *, as_of: date = AS_OF, side: FactorySide | None = None, **kw):
     """run_refresh with one FactorySide (or ``side``) as of ``as_of``."""
-    from insights.pipeline import run_refresh
+    from insights.refresh.pipeline import run_refresh
 
     return run_refresh(engine=engine, store=store, sides=[side or FactorySide()], as_of=as_of, **kw)

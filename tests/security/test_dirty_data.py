@@ -21,11 +21,11 @@ from api_events import SECRET, FakeContext, body_of, v2
 from sec_helpers import FactorySide, refresh
 
 from athena.duckdb_engine import DuckDBEngine
-from insights.auth import mint_token
+from insights.cli.tokens import mint_token
 from insights.config import Settings
-from insights.importer import import_files
-from insights.pipeline_scores import product_forecasts_frame, score_path, write_score_table
-from insights.store import LocalSnapshotStore
+from insights.data.importer import import_files
+from insights.refresh.analyst import product_forecasts_frame, score_path, write_score_table
+from insights.snapshot.local import LocalSnapshotStore
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 HEADER = b"order_id,customer_id,order_ts,product_id,quantity,unit_price,country\n"

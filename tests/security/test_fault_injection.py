@@ -23,14 +23,15 @@ from sec_helpers import FactorySide, refresh, small_orders
 
 from athena.athena_engine import AthenaEngine
 from athena.duckdb_engine import DuckDBEngine
-from athena.engine import DataAccessError, load_sql, query_names
-from insights.auth import mint_token
+from athena.engine import load_sql, query_names
+from insights.cli.tokens import mint_token
 from insights.config import Settings
-from insights.errors import InsufficientData
-from insights.lake import write_lake
-from insights.pipeline import SideOutput
-from insights.refresh import RecordingMetricsSink
-from insights.store import LocalSnapshotStore, S3SnapshotStore
+from insights.data.lake import write_lake
+from insights.errors import DataAccessFailed, InsufficientData
+from insights.refresh.side import SideOutput
+from insights.refresh.wiring import RecordingMetricsSink
+from insights.snapshot.local import LocalSnapshotStore
+from insights.snapshot.s3 import S3SnapshotStore
 
 # ----------------------------------------------------------------------------------------------- parts
 
@@ -174,9 +175,9 @@ def test_athena_failure_during_refresh_publishes_nothing_and_the_api_keeps_servi
     api.use(store)
     assert_serving(api, good)
     engine, conn, sleeps = athena(lake, script)
-    with pytest.raises(DataAccessError) as err:
+    with pytest.raises(DataAccessFailed) as err:
         refresh(engine, store)
-    assert err.value.state == state
+    assert err.value.details["state"] == state
     assert len(conn.attempts) == attempts and sleeps == [2.0, 4.0][: attempts - 1]  # bounded, with backoff
     assert any("nothing was published" in n for n in getattr(err.value, "__notes__", []))
     assert store.latest_version() == good and visible_versions(store) == [good]
@@ -203,7 +204,7 @@ def test_a_timed_out_query_is_cancelled_in_athena(lake, store, good):
         return cur
 
     conn.cursor = spy
-    with pytest.raises(DataAccessError):
+    with pytest.raises(DataAccessFailed):
         refresh(engine, store)
     assert cancelled and cancelled[0].cancelled, "a query past its timeout must be cancelled, not left running"
 
@@ -214,7 +215,7 @@ def test_a_corrupt_lake_file_fails_the_refresh_loudly_and_publishes_nothing(tmp_
     engine = DuckDBEngine.over_lake(broken)  # the file goes bad after the engine has read the lake's schema
     victim = sorted((broken / "orders").rglob("*.parquet"))[3]
     victim.write_bytes(b"PAR1 this is not parquet PAR1")
-    with pytest.raises(DataAccessError) as err:
+    with pytest.raises(DataAccessFailed) as err:
         refresh(engine, store)
     assert any("nothing was published" in n for n in getattr(err.value, "__notes__", []))
     assert store.latest_version() == good and visible_versions(store) == [good]

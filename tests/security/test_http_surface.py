@@ -9,7 +9,7 @@ import pytest
 from api_events import SECRET
 from sec_helpers import AUDIENCE, ISSUER
 
-from insights.auth import mint_token
+from insights.cli.tokens import mint_token
 
 ROUTES = ("/demand-insights/segments", "/demand-insights/clv", "/demand-insights/churn",
           "/demand-insights/at-risk-customers", "/demand-insights/forecast", "/demand-insights/price-elasticity",
@@ -88,7 +88,7 @@ def test_an_oversized_body_is_refused_before_it_is_read(http, token):
 
 
 def test_an_internal_error_is_a_bare_500_with_a_correlation_id(http, token, monkeypatch):
-    from insights import customers
+    from insights.api import customers
 
     def boom(*args, **kwargs):
         raise KeyError("/work/secret/path.npy")

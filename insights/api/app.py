@@ -1,0 +1,174 @@
+"""The API application: Powertools resolvers with the routes, the one mapping of errors to HTTP, and the gate.
+
+``Api.handle(event, context)`` serves one API Gateway event (payload 2.0 through the HTTP resolver, 1.0
+through the REST resolver: same routes, same answers). Every error the engine raises on purpose is an
+InsightError carrying its status and code (insights/errors.py); it becomes the one error body here and only
+here. Anything else is a bug: a 500 that names the correlation id, with the trace in the log only.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.metrics import MetricUnit
+
+from insights.api.auth import www_authenticate
+from insights.api.events import (
+    CORRELATION_HEADER,
+    correlation_id,
+    declares_non_json_body,
+    error_response,
+    request_method,
+    request_path,
+)
+from insights.api.routes import register_routes
+from insights.api.runtime import ApiRuntime
+from insights.errors import AuthError, AuthNotConfigured, InsightError, SnapshotUnavailable
+
+__all__ = ["Api"]
+
+UNSUPPORTED_MEDIA = "send the body as application/json (Content-Type: application/json)"
+INTERNAL = "internal error; quote the correlation id to the operator"
+
+
+class Api:
+    """The two resolvers over one runtime, with their logger and metrics (the handler's)."""
+
+    def __init__(self, runtime: ApiRuntime, *, logger: Logger, metrics: Metrics) -> None:
+        self.runtime, self.logger, self.metrics = runtime, logger, metrics
+        self.http = self._build(APIGatewayHttpResolver)
+        self.rest = self._build(APIGatewayRestResolver)
+
+    def handle(self, event: dict[str, Any], context: Any, *, kind: str) -> dict[str, Any]:
+        """Serve one API Gateway event (``kind`` "http" or "rest"); never raises."""
+        started = time.perf_counter()
+        cid = correlation_id(event)
+        self.logger.set_correlation_id(cid)
+        path, method = request_path(event), request_method(event)
+        route = f"{method} {path}" if (method, path) in self.routes else "unmatched"
+        try:
+            # The gate runs before the resolver, so a caller without a valid token learns nothing of the API:
+            # it gets 401/403, never a 404 or a validation 422 describing the routes and their fields.
+            self.runtime.authorize(event)
+            if declares_non_json_body(event):  # curl -d sends a form: a 415 naming the fix, not an odd 422
+                response = error_response(415, "unsupported_media_type", UNSUPPORTED_MEDIA)
+            else:
+                response = (self.http if kind == "http" else self.rest).resolve(event, context)
+        except InsightError as exc:  # auth failures (the only InsightErrors raised outside the routes)
+            response = self._error_dict(exc)
+        except Exception:  # the resolver's own failure: still no trace to the client
+            self.logger.exception("unhandled error outside the routes")
+            response = error_response(500, "internal_error", INTERNAL)
+        _add_header(response, CORRELATION_HEADER, cid)
+        self._measure(route, method, path, int(response.get("statusCode", 500)), started)
+        return response
+
+    # -- errors: mapped once --
+    def _error_dict(self, exc: InsightError) -> dict[str, Any]:
+        headers: dict[str, str] = {}
+        details: Any = {k: v for k, v in exc.details.items() if v is not None} or None
+        if isinstance(exc, AuthError):
+            self.logger.info("request rejected", extra={"status": exc.status, "reason": exc.code})
+            headers["WWW-Authenticate"] = www_authenticate(exc)
+        elif isinstance(exc, AuthNotConfigured):  # the operator's problem: the reason goes to the log only
+            self.logger.error("authentication is not configured", extra={"reason": exc.message})
+            return error_response(503, exc.code, "authentication is not configured on this deployment",
+                                  headers={"Retry-After": "60"})
+        elif isinstance(exc, SnapshotUnavailable):
+            self.logger.warning("answered 503: no snapshot", extra={"reason": exc.details.get("reason")})
+            headers["Retry-After"] = str(exc.details.get("retry_after_s", 60))
+            details = {"reason": exc.details.get("reason")}
+        elif exc.status >= 500:
+            self.logger.exception("server-side error")
+            return error_response(500, "internal_error", INTERNAL)
+        return error_response(exc.status, exc.code, exc.message, details, headers=headers)
+
+    def _build(self, resolver_cls: type[ApiGatewayResolver]) -> ApiGatewayResolver:
+        app = resolver_cls(enable_validation=True)
+        self.routes = register_routes(app, self.runtime)
+
+        def as_response(raw: dict[str, Any]) -> Response:
+            headers = {k: v for k, v in raw["headers"].items() if k != "Content-Type"}
+            return Response(raw["statusCode"], "application/json", raw["body"], headers=headers)
+
+        @app.exception_handler(InsightError)
+        def _insight_error(exc: InsightError) -> Response:
+            return as_response(self._error_dict(exc))
+
+        @app.exception_handler(RequestValidationError)
+        def _invalid(exc: RequestValidationError) -> Response:
+            errors = [_describe(e) for e in exc.errors()]
+            if any(e["rule"] in ("json_invalid", "json_type") for e in errors):
+                return as_response(error_response(400, "malformed_request", "the request body is not valid JSON",
+                                                  errors))
+            names = ", ".join(dict.fromkeys(e["field"] for e in errors))
+            return as_response(error_response(422, "validation_error", f"invalid request: {names}", errors))
+
+        @app.exception_handler(RequestUnsupportedContentType)
+        def _unsupported(_exc: RequestUnsupportedContentType) -> Response:
+            return as_response(error_response(415, "unsupported_media_type", UNSUPPORTED_MEDIA))
+
+        @app.exception_handler(UnicodeDecodeError)
+        def _not_utf8(_exc: UnicodeDecodeError) -> Response:  # a body (or its base64) that is not UTF-8 text
+            return as_response(error_response(400, "malformed_request", "the request body is not UTF-8 text"))
+
+        @app.exception_handler(RecursionError)
+        def _too_deep(_exc: RecursionError) -> Response:  # json.loads on thousands of nested brackets
+            return as_response(error_response(400, "malformed_request", "the request body is nested too deeply"))
+
+        @app.not_found
+        def _route_not_found(_exc: Exception) -> Response:
+            event = app.current_event.raw_event
+            return as_response(error_response(404, "route_not_found",
+                                              f"no route {request_method(event)} {request_path(event)}"))
+
+        @app.exception_handler(Exception)
+        def _unexpected(_exc: Exception) -> Response:
+            self.logger.exception("unhandled error")  # the trace goes to the log only, never to the client
+            return as_response(error_response(500, "internal_error", INTERNAL))
+
+        return app
+
+    def _measure(self, route: str, method: str, path: str, status: int, started: float) -> None:
+        elapsed_ms = round((time.perf_counter() - started) * 1000.0, 3)
+        self.metrics.add_dimension(name="route", value=route)
+        self.metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=elapsed_ms)
+        self.metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
+        if status >= 400:
+            self.metrics.add_metric(name="ServerErrors" if status >= 500 else "ClientErrors", unit=MetricUnit.Count,
+                                    value=1)
+        self.logger.info("request", extra={"route": route, "method": method, "path": path, "status": status,
+                                           "latency_ms": elapsed_ms})
+
+
+def _describe(err: Any) -> dict[str, Any]:
+    """A validation error as {field, rule, message[, limit]}: never the input value (it may be large or secret)."""
+    loc = [str(p) for p in err.get("loc", ())]
+    field = ".".join(loc[1:] if loc and loc[0] in ("body", "query") else loc) or "body"
+    if err.get("type") == "json_invalid":
+        field = "body"  # pydantic's loc is a character offset here
+    out = {"field": field, "in": loc[0] if loc else "body", "rule": err.get("type", "invalid"),
+           "message": err.get("msg", "invalid value")}
+    ctx = err.get("ctx") or {}
+    limits = {k: ctx[k] for k in ("ge", "gt", "le", "lt", "min_length", "max_length", "pattern") if k in ctx}
+    if limits:
+        out["limit"] = {k: (v if isinstance(v, int | float | str) else str(v)) for k, v in limits.items()}
+    return out
+
+
+def _add_header(response: dict[str, Any], name: str, value: str) -> None:
+    multi = response.get("multiValueHeaders")
+    if isinstance(multi, dict) and multi:
+        multi[name] = [value]
+    else:
+        if response.get("headers") is None:
+            response["headers"] = {}
+        response["headers"][name] = value

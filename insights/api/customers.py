@@ -1,0 +1,211 @@
+"""Customer insights answered from the snapshot: segments, CLV, churn, at-risk customers (JSON-ready dicts).
+
+Columns and documents: docs/snapshot.md. numpy only: this module is on the API's request path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from insights.api.jsonable import floats, json_number, money, strs
+from insights.errors import InsufficientData, InvalidRequest
+from insights.snapshot.reader import ColumnTable, Snapshot
+
+__all__ = ["segments", "clv", "churn", "at_risk_customers", "AT_RISK_LEVELS", "ORDER_BY"]
+
+AT_RISK_LEVELS = ("High", "Critical")  # risk levels counted as "at risk" in the churn summary
+ORDER_BY = ("value_at_risk", "churn_probability")
+_MIN_K, _MAX_K = 2, 10
+
+
+def segments(snapshot: Snapshot, *, n_clusters: int | None = None) -> dict[str, Any]:
+    """The segment solution for ``n_clusters`` (2..10), or the automatic k chosen by silhouette."""
+    if n_clusters is not None and not _MIN_K <= n_clusters <= _MAX_K:
+        raise InvalidRequest(f"n_clusters must be between {_MIN_K} and {_MAX_K}, got {n_clusters}")
+    doc = snapshot.doc("segments")
+    auto_k = int(doc["auto_k"])
+    k = auto_k if n_clusters is None else int(n_clusters)
+    solution = doc.get("solutions", {}).get(str(k))
+    if solution is None:
+        available = sorted(int(x) for x in doc.get("solutions", {}))
+        raise InsufficientData(f"no segment solution with {k} clusters in this snapshot (too few customers)",
+                               missing=f"segments.solutions.{k}", required=k, available=available)
+    segs = [dict(s) for s in solution["segments"]]
+    return {
+        "segments": segs,
+        "total_customers": int(sum(int(s["count"]) for s in segs)),
+        "n_clusters": k,
+        "auto_k": auto_k,
+        "silhouette_score": json_number(solution.get("silhouette")),
+        "elbow": doc.get("elbow", []),
+        "as_of": snapshot.as_of,
+    }
+
+
+def clv(snapshot: Snapshot, customer_ids: Sequence[str]) -> dict[str, Any]:
+    """Predicted lifetime value of the known customers among ``customer_ids``; the rest go to ``not_found``."""
+    table = snapshot.table("customers")
+    ids, rows, not_found = _lookup(table, customer_ids)
+    cols = _gather(table, rows, ("predicted_clv", "clv_segment", "clv_method", "simple_clv", "predicted_orders",
+                                 "next_order_date", "spend_30d", "purchase_probability_30d"))
+    next_dates = [d or None for d in strs(cols["next_order_date"])]
+    predictions = [
+        {"customer_id": cid, "predicted_clv": v, "clv_segment": seg, "clv_method": method, "simple_clv": simple,
+         "predicted_orders": orders, "next_order_date": nxt, "predicted_spend_30d": spend,
+         "purchase_probability_30d": p30}
+        for cid, v, seg, method, simple, orders, nxt, spend, p30 in zip(
+            ids, floats(cols["predicted_clv"], 2), strs(cols["clv_segment"]), strs(cols["clv_method"]),
+            floats(cols["simple_clv"], 2), floats(cols["predicted_orders"], 3), next_dates,
+            floats(cols["spend_30d"], 2), floats(cols["purchase_probability_30d"], 4), strict=True)
+    ]
+    values = cols["predicted_clv"].astype(np.float64)
+    meta = snapshot.optional_doc("customer_models")
+    return {
+        "predictions": predictions,
+        "segments": {
+            "total_customers": len(predictions),
+            "avg_clv": money(values.mean()) if values.size else None,
+            "total_clv": money(values.sum()),
+            "by_segment": {s: int(n) for s, n in zip(*np.unique(cols["clv_segment"].astype(str), return_counts=True),
+                                                     strict=True)},
+        },
+        "horizon_days": _clv_horizon(meta),
+        "not_found": not_found,
+        "as_of": snapshot.as_of,
+    }
+
+
+def churn(snapshot: Snapshot, customer_ids: Sequence[str]) -> dict[str, Any]:
+    """Churn probability, risk level and top factors of the known customers among ``customer_ids``."""
+    table = snapshot.table("customers")
+    ids, rows, not_found = _lookup(table, customer_ids)
+    names = ["churn_probability", "risk_level"] + [f"churn_factor_{j}" for j in (1, 2, 3)] \
+        + [f"churn_contrib_{j}" for j in (1, 2, 3)]
+    cols = _gather(table, rows, [n for n in names if n in table])
+    factor_names = [strs(cols[f"churn_factor_{j}"]) if f"churn_factor_{j}" in cols else [""] * len(ids)
+                    for j in (1, 2, 3)]
+    factor_values = [floats(cols[f"churn_contrib_{j}"], 4) if f"churn_contrib_{j}" in cols else [0.0] * len(ids)
+                     for j in (1, 2, 3)]
+    predictions = [
+        {"customer_id": cid, "churn_probability": prob, "risk_level": level,
+         "churn_factors": [{"feature": factor_names[j][i], "contribution": factor_values[j][i],
+                            "direction": "increases_risk" if (factor_values[j][i] or 0) > 0 else "decreases_risk"}
+                           for j in range(3) if factor_names[j][i]]}
+        for i, (cid, prob, level) in enumerate(zip(ids, floats(cols["churn_probability"], 4),
+                                                   strs(cols["risk_level"]), strict=True))
+    ]
+    at_risk = int(np.isin(cols["risk_level"].astype(str), AT_RISK_LEVELS).sum())
+    meta = snapshot.optional_doc("customer_models")
+    return {
+        "predictions": predictions,
+        "summary": {
+            "total_customers": len(predictions),
+            "at_risk_count": at_risk,
+            "at_risk_percentage": round(100.0 * at_risk / len(predictions), 2) if predictions else 0.0,
+            "at_risk_levels": list(AT_RISK_LEVELS),
+        },
+        "horizon_days": _churn_horizon(meta),
+        "not_found": not_found,
+        "as_of": snapshot.as_of,
+    }
+
+
+def at_risk_customers(snapshot: Snapshot, *, threshold: float, limit: int, with_pii: bool,
+                      order_by: str = "value_at_risk") -> dict[str, Any]:
+    """Customers with churn probability >= threshold, by value at risk (churn probability x CLV) descending,
+    or by churn probability descending; ties by customer_id."""
+    if not 0.0 <= threshold <= 1.0:
+        raise InvalidRequest(f"threshold must be within [0, 1], got {threshold}")
+    if limit < 1:
+        raise InvalidRequest(f"limit must be at least 1, got {limit}")
+    if order_by not in ORDER_BY:
+        raise InvalidRequest(f"order_by must be one of {ORDER_BY}, got {order_by!r}")
+    table = snapshot.table("customers")
+    prob = table["churn_probability"]
+    if order_by == "value_at_risk":
+        rows = _first_matching(snapshot.table("at_risk")["order"], prob, threshold, limit)
+    else:
+        rows = _top_probability(np.asarray(prob), threshold, limit)
+    total_above = int(np.count_nonzero(np.asarray(prob) >= threshold))
+    fields = ["customer_id", "churn_probability", "risk_level", "recency_days", "frequency", "monetary_total",
+              "predicted_clv", "value_at_risk"] + (["email"] if with_pii else [])
+    cols = _gather(table, rows, fields)
+    values = {
+        "customer_id": strs(cols["customer_id"]),
+        "churn_probability": floats(cols["churn_probability"], 4),
+        "risk_level": strs(cols["risk_level"]),
+        "recency_days": cols["recency_days"].astype(np.int64).tolist(),
+        "frequency": cols["frequency"].astype(np.int64).tolist(),
+        "monetary_total": floats(cols["monetary_total"], 2),
+        "predicted_clv": floats(cols["predicted_clv"], 2),
+        "value_at_risk": floats(cols["value_at_risk"], 2),
+    }
+    if with_pii:  # emails only for the customers:pii scope, placed after the id as the design shows
+        values = {"customer_id": values.pop("customer_id"),
+                  "email": [e or None for e in strs(cols["email"])], **values}
+    names = list(values)
+    out = [dict(zip(names, row, strict=True)) for row in zip(*values.values(), strict=True)]
+    return {
+        "at_risk_customers": out,
+        "count": len(out),
+        "threshold": threshold,
+        "limit": limit,
+        "total_above_threshold": total_above,
+        "order_by": order_by,
+        "as_of": snapshot.as_of,
+    }
+
+
+def _top_probability(prob: np.ndarray, threshold: float, limit: int) -> np.ndarray:
+    """Rows of the ``limit`` highest probabilities >= threshold, descending, ties by row (= customer_id) order."""
+    rows = np.flatnonzero(prob >= threshold)
+    p = prob[rows]
+    if rows.size > limit:  # keep everything tied with the limit-th largest, then sort only those
+        kth = np.partition(p, rows.size - limit)[rows.size - limit]
+        keep = p >= kth
+        rows, p = rows[keep], p[keep]
+    return rows[np.lexsort((rows, -p))][:limit]
+
+
+def _first_matching(order: np.ndarray, prob: np.ndarray, threshold: float, limit: int) -> np.ndarray:
+    """Row indices, in ``order``'s order, of the first ``limit`` rows with prob >= threshold.
+
+    Scans growing chunks so a typical request touches a few thousand rows, not the whole table.
+    """
+    found: list[np.ndarray] = []
+    n_found, start, chunk = 0, 0, max(4 * limit, 4096)
+    while start < order.shape[0] and n_found < limit:
+        idx = np.asarray(order[start:start + chunk], dtype=np.int64)
+        hit = idx[np.asarray(prob[idx]) >= threshold]
+        found.append(hit[: limit - n_found])
+        n_found += found[-1].shape[0]
+        start += chunk
+        chunk *= 4
+    return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
+
+
+def _lookup(table: ColumnTable, customer_ids: Sequence[str]) -> tuple[list[str], np.ndarray, list[str]]:
+    """Unique ids in request order -> (known ids, their rows, unknown ids)."""
+    unique = list(dict.fromkeys(str(c) for c in customer_ids))
+    pos = table.positions(unique)
+    known = pos >= 0
+    return ([c for c, k in zip(unique, known, strict=True) if k], pos[known],
+            [c for c, k in zip(unique, known, strict=True) if not k])
+
+
+def _gather(table: ColumnTable, rows: np.ndarray, names: Sequence[str]) -> dict[str, np.ndarray]:
+    return {n: np.asarray(table[n][rows]) for n in names}
+
+
+
+def _clv_horizon(meta: dict[str, Any]) -> int | None:
+    value = meta.get("clv_horizon_days", (meta.get("clv") or {}).get("horizon_days"))
+    return None if value is None else int(value)
+
+
+def _churn_horizon(meta: dict[str, Any]) -> int | None:
+    value = meta.get("churn_horizon_days", (meta.get("churn") or {}).get("horizon_days"))
+    return None if value is None else int(value)

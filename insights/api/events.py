@@ -1,0 +1,92 @@
+"""The API Gateway event as the API sees it: its kind, path, method, headers, correlation id, and the error body.
+
+Both payload versions (HTTP API 2.0, REST API 1.0) and function URLs; no Powertools here, so the handler can tell
+a scheduled event from a request without importing the web stack.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from typing import Any
+
+__all__ = ["PREFIX", "PUBLIC_PATHS", "CORRELATION_HEADER", "event_kind", "request_path", "request_method",
+           "header", "declares_non_json_body", "correlation_id", "error_response"]
+
+PREFIX = "/demand-insights"
+PUBLIC_PATHS = frozenset({f"{PREFIX}/health", f"{PREFIX}/openapi.json"})
+CORRELATION_HEADER = "X-Correlation-Id"
+_CID_RE = re.compile(r"^[A-Za-z0-9._:=+/\-]{8,128}$")
+
+
+def event_kind(event: Any) -> str:
+    """"http" (API Gateway HTTP API / function URL, payload 2.0), "rest" (REST API, payload 1.0), "scheduled"
+    (EventBridge rule or Scheduler), or "unknown"."""
+    if not isinstance(event, dict):
+        return "unknown"
+    if event.get("version") == "2.0" and "requestContext" in event and "rawPath" in event:
+        return "http"
+    if "httpMethod" in event and "requestContext" in event and "path" in event:
+        return "rest"
+    if event.get("source") == "aws.events" or event.get("detail-type") == "Scheduled Event":
+        return "scheduled"
+    if "requestContext" not in event and any(k in event for k in ("action", "as_of", "scheduled_time")):
+        return "scheduled"  # EventBridge Scheduler delivers the target input as is: {"action": ..., "as_of": ...}
+    return "unknown"
+
+
+def request_path(event: dict[str, Any]) -> str:
+    """The path the resolver routes on (for payload 2.0 Powertools drops a named stage's prefix; so do we)."""
+    if event.get("version") == "2.0":
+        path = str(event.get("rawPath") or "/")
+        stage = (event.get("requestContext") or {}).get("stage", "$default")
+        if stage != "$default":
+            path = path[len("/" + str(stage)):]
+    else:
+        path = str(event.get("path") or "/")
+    return path.rstrip("/") or "/"
+
+
+def request_method(event: dict[str, Any]) -> str:
+    if event.get("version") == "2.0":
+        return str(event.get("requestContext", {}).get("http", {}).get("method", "")).upper()
+    return str(event.get("httpMethod", "")).upper()
+
+
+def header(event: dict[str, Any], name: str) -> str | None:
+    """A request header, case-insensitively (payload 2.0 lowercases names, 1.0 keeps the client's case)."""
+    headers = event.get("headers") or {}
+    wanted = name.lower()
+    for key, value in headers.items():
+        if key.lower() == wanted:
+            return value
+    return None
+
+
+def declares_non_json_body(event: dict[str, Any]) -> bool:
+    """True when a request with a body says it is not JSON (e.g. curl -d's form encoding): a 415, not a 422."""
+    if not event.get("body") or request_method(event) not in ("POST", "PUT", "PATCH"):
+        return False
+    media_type = (header(event, "content-type") or "").split(";")[0].strip().lower()
+    return bool(media_type) and media_type != "application/json" and not media_type.endswith("+json")
+
+
+def correlation_id(event: dict[str, Any]) -> str:
+    """The caller's X-Correlation-Id when well-formed, else API Gateway's request id, else a new uuid."""
+    given = header(event, CORRELATION_HEADER)
+    if given and _CID_RE.match(given):
+        return given
+    rid = (event.get("requestContext") or {}).get("requestId")
+    return str(rid) if rid and _CID_RE.match(str(rid)) else uuid.uuid4().hex
+
+
+def error_response(status: int, code: str, message: str, details: Any = None, *,
+                   headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """A proxy-integration response with the API's one error body (valid for payload 1.0 and 2.0)."""
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json", "Cache-Control": "no-store", **(headers or {})},
+        "body": json.dumps({"error": {"code": code, "message": message, "details": details}}),
+        "isBase64Encoded": False,
+    }

@@ -1,0 +1,171 @@
+"""Product insights answered from the snapshot: forecast (with a planned-price what-if), elasticity, price optimization.
+
+Columns and documents: docs/snapshot.md. numpy only (models.pricing is numpy-only too): the API's request path.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+
+from insights.api.jsonable import json_number
+from insights.errors import InsufficientData, InvalidRequest, NotFound
+from insights.snapshot.reader import ColumnTable, Snapshot
+from models.pricing import optimize_price, what_if_quantity, whatif_forecast
+
+__all__ = ["forecast", "price_elasticity", "price_optimization", "MAX_FORECAST_DAYS"]
+
+MAX_FORECAST_DAYS = 90
+
+
+def forecast(snapshot: Snapshot, *, product_id: str, forecast_days: int,
+             planned_price: float | None = None) -> dict[str, Any]:
+    """The stored daily forecast for the next ``forecast_days`` days, optionally under a planned price."""
+    if not 1 <= forecast_days <= MAX_FORECAST_DAYS:
+        raise InvalidRequest(f"forecast_days must be between 1 and {MAX_FORECAST_DAYS}, got {forecast_days}")
+    if planned_price is not None and not planned_price > 0:
+        raise InvalidRequest(f"planned_price must be > 0, got {planned_price}")
+    table = snapshot.table("forecast")
+    row = _row(table, product_id)
+    status = str(table["status"][row])
+    if status == "insufficient_history":
+        raise InsufficientData(f"product {product_id!r} has too little sales history to forecast",
+                               missing="sales_history", product_id=product_id)
+    horizon = int(table["predicted_quantity"].shape[1])
+    if forecast_days > horizon:
+        raise InsufficientData(f"this snapshot stores {horizon} forecast days, {forecast_days} were asked",
+                               missing="forecast_days", required=forecast_days, available=horizon)
+    qty = np.asarray(table["predicted_quantity"][row, :forecast_days], dtype=np.float64)
+    lower = np.asarray(table["confidence_lower"][row, :forecast_days], dtype=np.float64)
+    upper = np.asarray(table["confidence_upper"][row, :forecast_days], dtype=np.float64)
+    meta = snapshot.optional_doc("forecast_meta")
+    what_if = None
+    if planned_price is not None:
+        qty, lower, upper, what_if = _apply_planned_price(snapshot, table, row, product_id, planned_price,
+                                                          qty, lower, upper)
+    start = date.fromisoformat(snapshot.as_of) if snapshot.as_of else None
+    dates = [(start + timedelta(days=d)).isoformat() if start else None for d in range(forecast_days)]
+    points = [
+        {"date": day, "predicted_quantity": q, "confidence_lower": lo, "confidence_upper": hi}
+        for day, q, lo, hi in zip(dates, np.round(qty, 3).tolist(), np.round(lower, 3).tolist(),
+                                  np.round(upper, 3).tolist(), strict=True)
+    ]
+    out: dict[str, Any] = {
+        "product_id": product_id,
+        "forecast": points,
+        "feature_importance": meta.get("feature_importance", []),
+        "forecast_days": forecast_days,
+        "total_predicted_quantity": round(float(qty.sum()), 3),
+        "interval_level": meta.get("level"),
+        "method": str(table["method"][row]),
+        "status": status,
+        "model": meta.get("model"),
+        "as_of": snapshot.as_of,
+    }
+    if what_if is not None:
+        out["what_if"] = what_if
+    return out
+
+
+def price_elasticity(snapshot: Snapshot, *, product_id: str) -> dict[str, Any]:
+    """The stored log-log elasticity estimate of ``product_id`` with its interval and price range."""
+    table = snapshot.table("elasticity")
+    row = _row(table, product_id)
+    _require_elasticity(table, row, product_id)
+    return {
+        "product_id": product_id,
+        "elasticity_coefficient": json_number(table["elasticity_coefficient"][row], 4),
+        "standard_error": json_number(table["standard_error"][row], 4),
+        "confidence_interval": {"lower": json_number(table["ci_lower"][row], 4),
+                                "upper": json_number(table["ci_upper"][row], 4), "level": 0.95},
+        "p_value": json_number(table["p_value"][row], 6),
+        "r_squared": json_number(table["r_squared"][row], 4),
+        "n_observations": int(table["n_observations"][row]),
+        "elasticity_type": str(table["elasticity_type"][row]),
+        "interpretation": str(table["interpretation"][row]),
+        "price_range": {"min": json_number(table["price_min"][row], 4), "max": json_number(table["price_max"][row], 4),
+                        "mean": json_number(table["price_mean"][row], 4)},
+        "as_of": snapshot.as_of,
+    }
+
+
+def price_optimization(snapshot: Snapshot, *, product_id: str, current_price: float, current_quantity: float,
+                       cost_per_unit: float | None, max_change: float, range_margin: float) -> dict[str, Any]:
+    """The profit-maximizing price (revenue without a cost) from the stored elasticity, within the guardrails."""
+    table = snapshot.table("elasticity")
+    row = _row(table, product_id)
+    _require_elasticity(table, row, product_id)
+    try:
+        result = optimize_price(
+            current_price=float(current_price),
+            current_quantity=float(current_quantity),
+            cost_per_unit=None if cost_per_unit is None else float(cost_per_unit),
+            elasticity=float(table["elasticity_coefficient"][row]),
+            elasticity_ci=(float(table["ci_lower"][row]), float(table["ci_upper"][row])),
+            price_min=float(table["price_min"][row]),
+            price_max=float(table["price_max"][row]),
+            max_change=float(max_change),
+            range_margin=float(range_margin),
+        )
+    except ValueError as exc:  # the estimate cannot be priced on (for example a positive elasticity)
+        raise InvalidRequest(str(exc)) from exc
+    return {"product_id": product_id, **result.to_dict(), "as_of": snapshot.as_of}
+
+
+def _apply_planned_price(snapshot: Snapshot, forecast_table: ColumnTable, row: int, product_id: str,
+                         planned_price: float, qty: np.ndarray, lower: np.ndarray,
+                         upper: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+    """The forecast under a planned price: the model's own what-if grid when stored (interpolated in log price),
+    else the product's constant-elasticity response. The interval keeps its calibrated width around the new point.
+    """
+    days = qty.shape[0]
+    multipliers = snapshot.optional_doc("forecast_meta").get("whatif_price_multipliers")
+    last_price = float(forecast_table["last_price"][row])
+    grid = np.asarray(forecast_table["whatif_quantity"][row], dtype=np.float64) \
+        if "whatif_quantity" in forecast_table else None
+    if grid is not None and multipliers and np.isfinite(grid).all() and np.isfinite(last_price) and last_price > 0:
+        full = np.asarray(forecast_table["predicted_quantity"][row], dtype=np.float64)
+        point, used = whatif_forecast(full, grid, multipliers, last_price=last_price, planned_price=planned_price)
+        new = point[:days]
+        info = {"planned_price": planned_price, "base_price": round(last_price, 4), "method": "model_price_grid",
+                "price_multiplier": round(used, 6),
+                "clipped_to_grid": not np.isclose(used, planned_price / last_price)}
+    else:
+        el = snapshot.table("elasticity")
+        erow = int(el.positions([product_id])[0])
+        if erow < 0 or str(el["status"][erow]) != "ok":
+            reason = "" if erow < 0 else str(el["reason"][erow])
+            raise InsufficientData(f"no usable price elasticity for product {product_id!r}, so a planned price "
+                                   f"cannot be applied" + (f": {reason}" if reason else ""),
+                                   missing="price_elasticity", product_id=product_id)
+        # a model forecast assumes the last price continues; a fallback rate reflects the average (reference) price
+        base_price = last_price if str(forecast_table["status"][row]) == "ok" else \
+            float(forecast_table["reference_price"][row])
+        if not np.isfinite(base_price) or base_price <= 0:
+            base_price = float(el["price_mean"][erow])
+        elasticity = float(el["elasticity_coefficient"][erow])
+        new = what_if_quantity(qty, base_price=base_price, planned_price=planned_price, elasticity=elasticity)
+        info = {"planned_price": planned_price, "base_price": round(base_price, 4), "method": "constant_elasticity",
+                "elasticity": round(elasticity, 4)}
+    shift = new - qty
+    return new, np.maximum(lower + shift, 0.0), upper + shift, info
+
+
+def _row(table: ColumnTable, product_id: str) -> int:
+    row = int(table.positions([product_id])[0])
+    if row < 0:
+        raise NotFound(f"product {product_id!r} is not in the current snapshot", product_id=product_id)
+    return row
+
+
+def _require_elasticity(table: ColumnTable, row: int, product_id: str) -> None:
+    if str(table["status"][row]) != "ok":
+        reason = str(table["reason"][row]) or "the estimate was refused"
+        raise InsufficientData(f"no reliable price elasticity for product {product_id!r}: {reason}",
+                               missing="price_variation_or_observations", product_id=product_id, reason=reason,
+                               n_observations=int(table["n_observations"][row]))
+
+
+

@@ -1,0 +1,217 @@
+"""``python -m insights import``: an order export (CSV, CSV.gz or Parquet) into the lake, with a data-quality report.
+
+Every row read ends up either kept or set aside with exactly one reason (the first rule it breaks, in the
+order of :data:`REASONS`), so the report's counts add up to the rows read. The rules and why: docs/importer.md.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pandas as pd
+
+from insights.data.rules import (
+    CUSTOMER_COLUMNS,
+    ORDER_COLUMNS,
+    PRESETS,
+    REASONS,
+    REQUIRED,
+    ImportRules,
+    clean_customers,
+    clean_orders,
+    normalize_customer_ids,
+    text_values,
+)
+from insights.data.sources import Source, read_source
+from insights.errors import ImportFailed
+
+__all__ = ["PRESETS", "REASONS", "import_files", "format_report", "parse_maps",
+           "resolve_mapping"]
+
+
+def resolve_mapping(columns: Sequence[str], contract: Sequence[str], preset: Mapping[str, Sequence[str]],
+                    user: Mapping[str, str], *, required: Sequence[str] = (), what: str) -> dict[str, str]:
+    """contract column -> source column.
+
+    The preset offers candidate source names per contract column (the first one present wins; absent optional
+    ones are skipped); user maps override it, by destination or by source; a column already named like the
+    contract maps to itself. Raises :class:`ImportFailed` naming what is missing.
+    """
+    by_dest = {}
+    for dest, candidates in preset.items():
+        found = next((c for c in candidates if c in columns), None)
+        if dest in contract and found is not None:
+            by_dest[dest] = found
+    for src, dest in user.items():
+        if dest not in contract:
+            continue
+        by_dest = {d: s for d, s in by_dest.items() if s != src}
+        by_dest[dest] = src
+    for dest in contract:
+        if dest not in by_dest and dest in columns:
+            by_dest[dest] = dest
+    absent = sorted({src for src in by_dest.values() if src not in columns})
+    if absent:
+        raise ImportFailed(f"{what}: the mapping names column(s) not in the file: {', '.join(absent)} "
+                           f"(columns: {', '.join(columns)})")
+    lacking = [d for d in required if d not in by_dest]
+    if lacking:
+        hints = "; ".join(f"the preset looks for {' or '.join(preset[d])}" for d in lacking if d in preset)
+        raise ImportFailed(f"{what}: no column for {', '.join(lacking)}{' (' + hints + ')' if hints else ''}; "
+                           f"map one with --map SRC=DEST (columns: {', '.join(columns)})")
+    return {d: by_dest[d] for d in contract if d in by_dest}
+
+
+def _counts(reasons: pd.Series, malformed: int, rows_read: int) -> dict[str, Any]:
+    counts = reasons.value_counts().to_dict()
+    if malformed:
+        counts["malformed_line"] = malformed
+    set_aside = {r: int(counts[r]) for r in REASONS if counts.get(r)}
+    set_aside.update({r: int(c) for r, c in counts.items() if r not in set_aside and r not in REASONS})
+    return {"rows_read": rows_read, "rows_kept": rows_read - sum(set_aside.values()), "set_aside": set_aside}
+
+
+def _set_aside_frame(source: Source, reasons: pd.Series) -> pd.DataFrame:
+    aside = source.frame[reasons.notna().to_numpy()].astype("string")
+    aside.insert(0, "reason", reasons[reasons.notna()])
+    aside.insert(1, "source_row", aside.index.astype("int64") + 1)
+    bad = pd.DataFrame({"reason": "malformed_line", "source_row": pd.array([r for r, _ in source.malformed],
+                        dtype="Int64"), "raw_text": [t for _, t in source.malformed]})
+    return pd.concat([aside, bad], ignore_index=True) if len(bad) else aside.reset_index(drop=True)
+
+
+def import_files(orders_file: str | Path, *, lake: str | Path, customers_file: str | Path | None = None,
+                 preset: str | None = None, maps: Mapping[str, str] | None = None,
+                 rules: ImportRules | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """Import ``orders_file`` (and ``customers_file``) into a new lake at ``lake``; returns the report.
+
+    Raises :class:`ImportFailed` (and leaves any existing lake untouched) when a file cannot be read or the
+    mapping names a column that is not there.
+    """
+    from insights.data.lake import write_lake
+
+    started = time.perf_counter()
+    now = now or datetime.now(UTC)
+    chosen = PRESETS[preset] if preset else None
+    rules = rules or (chosen.rules if chosen else ImportRules())
+    try:
+        ZoneInfo(rules.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ImportFailed(f"unknown time zone {rules.timezone!r} (use an IANA name such as Europe/London)") from None
+    maps = dict(maps or {})
+    orders_src = read_source(orders_file)
+    customers_src = read_source(customers_file) if customers_file else None
+    known = set(orders_src.columns) | set(customers_src.columns if customers_src else [])
+    unknown_dest = sorted({d for d in maps.values() if d not in ORDER_COLUMNS and d not in CUSTOMER_COLUMNS})
+    if unknown_dest:
+        raise ImportFailed(f"--map destination(s) not in the data contract: {', '.join(unknown_dest)} "
+                           f"(orders: {', '.join(ORDER_COLUMNS)}; customers: {', '.join(CUSTOMER_COLUMNS)})")
+    absent = sorted(s for s in maps if s not in known)
+    if absent:
+        raise ImportFailed(f"--map names column(s) in neither input file: {', '.join(absent)} "
+                           f"(orders columns: {', '.join(orders_src.columns)})")
+    order_maps = {s: d for s, d in maps.items() if s in orders_src.columns and d in ORDER_COLUMNS}
+    mapping = resolve_mapping(orders_src.columns, ORDER_COLUMNS, chosen.mapping if chosen else {}, order_maps,
+                              required=REQUIRED, what=str(orders_file))
+    orders = clean_orders(orders_src.frame, mapping, rules, now=now)
+    if orders.kept.empty:
+        counts = _counts(orders.reasons, len(orders_src.malformed), len(orders_src.frame) + len(orders_src.malformed))
+        raise ImportFailed(f"{orders_file}: no valid order line ({counts['rows_read']:,} read, set aside: "
+                           f"{counts['set_aside'] or 'none'}); the lake was left as it was")
+    report: dict[str, Any] = {
+        "imported_at": now.isoformat(timespec="seconds"),
+        "source": {"orders_file": str(orders_file), "format": orders_src.format, "encoding": orders_src.encoding,
+                   "non_utf8_rows": orders_src.non_utf8_rows, "preset": preset, "mapping": mapping},
+        "rules": {k: (sorted(v) if isinstance(v, frozenset) else v) for k, v in asdict(rules).items()},
+        "orders": _counts(orders.reasons, len(orders_src.malformed), len(orders_src.frame) + len(orders_src.malformed)),
+    }
+    report["in_file"] = _in_file(orders_src.frame, mapping)
+    report["kept"] = _summary(orders.kept)
+    customers = None
+    if customers_src is not None:
+        cmaps = {s: d for s, d in maps.items() if s in customers_src.columns and d in CUSTOMER_COLUMNS}
+        cmapping = resolve_mapping(customers_src.columns, CUSTOMER_COLUMNS, {}, cmaps, required=("customer_id",),
+                                   what=str(customers_file))
+        cleaned = clean_customers(customers_src.frame, cmapping, rules)
+        customers = cleaned.kept
+        report["customers_file"] = {"file": str(customers_file), "format": customers_src.format,
+                                    "encoding": customers_src.encoding, "mapping": cmapping,
+                                    **_counts(cleaned.reasons, len(customers_src.malformed),
+                                              len(customers_src.frame) + len(customers_src.malformed)),
+                                    **cleaned.notes}
+    aside = _set_aside_frame(orders_src, orders.reasons)
+
+    def extra(folder: Path) -> None:
+        (folder / "_set_aside").mkdir()
+        aside.to_parquet(folder / "_set_aside" / "orders.parquet", index=False)
+        report["seconds"] = round(time.perf_counter() - started, 2)
+        (folder / "_import_report.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+
+    report["lake"] = str(lake)
+    write_lake(lake, orders.kept, customers, extra=extra)
+    return report
+
+
+def _in_file(frame: pd.DataFrame, mapping: Mapping[str, str]) -> dict[str, int | None]:
+    """Distinct values among every row read, before any rule (the figures a data set publishes)."""
+    def distinct(column: str, normalize=text_values) -> int | None:
+        return int(normalize(frame[mapping[column]]).nunique()) if column in mapping else None
+
+    return {"orders": distinct("order_id"), "customers": distinct("customer_id", normalize_customer_ids),
+            "products": distinct("product_id"), "countries": distinct("country")}
+
+
+def _summary(kept: pd.DataFrame) -> dict[str, Any]:
+    ts = kept["order_ts"]
+    return {
+        "order_lines": len(kept), "orders": int(kept["order_id"].nunique()),
+        "customers": int(kept["customer_id"].nunique()),
+        "products": int(kept["product_id"].nunique()),
+        "guest_lines": int(kept["customer_id"].isna().sum()), "return_lines": int((kept["quantity"] < 0).sum()),
+        "countries": int(kept["country"].nunique()) if "country" in kept else None,
+        "first_order_ts": ts.min().isoformat() if len(kept) else None,
+        "last_order_ts": ts.max().isoformat() if len(kept) else None,
+        "days": int(ts.dt.date.nunique()) if len(kept) else 0,
+    }
+
+
+def format_report(report: Mapping[str, Any]) -> str:
+    """The data-quality report as text: the counts, which add up to the rows read."""
+    o, k = report["orders"], report["kept"]
+    rows = [("rows read", o["rows_read"]), ("rows kept", o["rows_kept"])]
+    rows += [(f"set aside: {r}", c) for r, c in o["set_aside"].items()]
+    rows.append(("kept + set aside", o["rows_kept"] + sum(o["set_aside"].values())))
+    width = max(len(label) for label, _ in rows)
+    lines = [f"imported {report['source']['orders_file']} ({report['source']['format']}, "
+             f"{report['source']['encoding']}) into {report['lake']}"]
+    lines += [f"  {label:<{width}} {count:>10,}" for label, count in rows]
+    f = report["in_file"]
+    lines.append("in the file: " + ", ".join(f"{v:,} {name}" for name, v in f.items() if v is not None))
+    lines.append(f"kept: {k['order_lines']:,} lines, {k['orders']:,} orders, {k['customers']:,} customers, "
+                 f"{k['products']:,} products, {k['countries'] or 0:,} countries, "
+                 f"{k['guest_lines']:,} guest lines, {k['return_lines']:,} return lines, "
+                 f"{k['first_order_ts']} .. {k['last_order_ts']} UTC ({k['days']} days)")
+    if "customers_file" in report:
+        c = report["customers_file"]
+        lines.append(f"customers file: {c['rows_read']:,} read, {c['rows_kept']:,} kept, set aside {c['set_aside']}")
+    if report.get("seconds") is not None:
+        lines.append(f"in {report['seconds']:.1f} s; report saved as {report['lake']}/_import_report.json")
+    return "\n".join(lines)
+
+
+def parse_maps(items: Sequence[str]) -> dict[str, str]:
+    """``["A=order_id", ...]`` -> {"A": "order_id"}; raises ImportFailed on an item without '='."""
+    out = {}
+    for item in items:
+        src, sep, dest = item.partition("=")
+        if not sep or not src.strip() or not dest.strip():
+            raise ImportFailed(f"--map {item!r} is not SRC=DEST")
+        out[src.strip()] = dest.strip()
+    return out

@@ -1,0 +1,251 @@
+"""The product side of the refresh: the global demand model, forecasts with intervals, and elasticities.
+
+:class:`ProductSide` is what the pipeline runs (insights/refresh/side.py): it extracts ``daily_sales`` over
+``[as_of - history_days, as_of)`` once, fits the forecaster on that frame (early stopping and conformal
+calibration on its last 28 days), and :func:`score_products` writes the ``forecast`` and ``elasticity``
+tables and the ``forecast_meta`` document (insights/snapshot/schema.py; methods: docs/product-models.md).
+The request path prices with models.pricing (numpy only).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from athena.engine import QueryEngine
+from insights.config import Settings
+from insights.refresh.analyst import product_forecasts_frame
+from insights.refresh.persistence import load_forecaster, save_forecaster
+from insights.refresh.side import SideOutput, code_fingerprint, holdout_metrics
+from models.elasticity import estimate_elasticity
+from models.forecast import DemandForecaster
+from models.forecast_features import build_panel
+from models.intermittent import tsb_forecast
+
+__all__ = ["ProductSide", "ProductModels", "ProductScores", "fit_product_models", "score_products",
+           "WHATIF_MULTIPLIERS"]
+
+WHATIF_MULTIPLIERS = (0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3)
+METHOD = "direct multi-horizon (horizon as a feature), one global model across products"
+
+
+@dataclass
+class ProductSide:
+    """90-day demand forecasts with bounds and price elasticity for every product with enough history."""
+
+    horizon_days: int = 90
+    level: float = 0.8
+    history_days: int = 730
+    random_state: int = 0
+    min_sales_days: int = 14
+    name: str = "products"
+    params: dict[str, Any] = field(default_factory=dict)  # DemandForecaster parameters (tests make it small)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ProductSide:
+        return cls(horizon_days=settings.forecast_horizon_days, history_days=settings.sales_history_days,
+                   min_sales_days=settings.min_sales_days)
+
+    def code_version(self) -> str:
+        return code_fingerprint(("insights.refresh.products",))
+
+    def extract(self, engine: QueryEngine, as_of: dt.date) -> pd.DataFrame:
+        start = as_of - dt.timedelta(days=self.history_days)
+        return engine.query("daily_sales", {"start": start.isoformat(), "end": as_of.isoformat()})
+
+    def gate(self, frame: pd.DataFrame) -> str | None:
+        days = int(frame["sale_date"].nunique()) if len(frame) else 0
+        return None if days >= self.min_sales_days else f"{days} days with sales; at least {self.min_sales_days}"
+
+    def drift_features(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+        return {c: frame[c].to_numpy("float64", na_value=np.nan) for c in ("quantity", "price") if c in frame}
+
+    def train(self, engine: QueryEngine, as_of: dt.date, frame: pd.DataFrame) -> ProductModels:
+        return fit_product_models(frame, as_of, horizon_days=self.horizon_days, level=self.level,
+                                  random_state=self.random_state, **self.params)
+
+    def save(self, models: ProductModels, folder: Path) -> None:
+        models.save(folder)
+
+    def load(self, folder: Path) -> ProductModels:
+        return ProductModels.load(folder)
+
+    def describe(self, models: ProductModels) -> dict[str, Any]:
+        return dict(models.metadata)
+
+    def score(self, models: ProductModels, frame: pd.DataFrame, as_of: dt.date) -> SideOutput:
+        scores = score_products(models, frame, as_of)
+        tables = {name: dict(cols) for name, cols in scores.tables.items()}
+        out_scores: dict[str, pd.DataFrame | dict[str, np.ndarray]] = {}
+        if "forecast" in tables and len(tables["forecast"].get("product_id", ())):
+            out_scores["product_forecasts"] = product_forecasts_frame(tables["forecast"], as_of.isoformat())
+        return SideOutput(tables=tables, table_keys={t: "product_id" for t in tables}, docs=dict(scores.docs),
+                          scores=out_scores, quality=holdout_metrics(models.metadata))
+
+
+@dataclass
+class ProductModels:
+    """The fitted forecaster (None when no product had enough history: every product then gets a fallback)."""
+
+    forecaster: DemandForecaster | None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def save(self, folder: str | Path) -> None:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        if self.forecaster is not None:
+            save_forecaster(self.forecaster, folder / "forecaster")
+        (folder / "product_models.json").write_text(json.dumps(self.metadata, indent=1, default=str))
+
+    @classmethod
+    def load(cls, folder: str | Path) -> ProductModels:
+        folder = Path(folder)
+        metadata = json.loads((folder / "product_models.json").read_text())
+        sub = folder / "forecaster"
+        return cls(load_forecaster(sub) if sub.is_dir() else None, metadata)
+
+
+@dataclass(frozen=True)
+class ProductScores:
+    tables: dict[str, dict[str, np.ndarray]]
+    docs: dict[str, Any]
+
+
+def fit_product_models(sales: pd.DataFrame, as_of: dt.date, *, horizon_days: int = 90, level: float = 0.8,
+                       random_state: int = 0, backend: str = "xgboost", **params: Any) -> ProductModels:
+    """Fit the global demand model on ``sales`` (daily_sales rows before ``as_of``); deterministic for a seed.
+
+    ``params`` go to :class:`models.forecast.DemandForecaster` (e.g. n_estimators, max_train_rows, n_jobs).
+    """
+    import xgboost
+
+    est = DemandForecaster(horizon_days=horizon_days, level=level, backend=backend, random_state=random_state,
+                           **params)
+    meta: dict[str, Any] = {"model": backend, "method": METHOD, "as_of": as_of.isoformat(), "level": level,
+                            "horizon_days": horizon_days, "versions": {"xgboost": xgboost.__version__}}
+    if backend == "lightgbm":
+        import lightgbm
+
+        meta["versions"]["lightgbm"] = lightgbm.__version__
+    if len(sales) == 0:
+        meta["skipped"] = "no sales before as_of"
+        return ProductModels(None, {"forecast": meta})
+    panel = build_panel(sales, end=as_of)
+    n_eligible = int(est.eligible(panel).sum())
+    if n_eligible == 0 or panel.n_days < est.min_history_days + est.validation_days:
+        meta["skipped"] = (f"{n_eligible} products with {est.min_history_days} days of history and "
+                           f"{est.min_sale_days} sale days over {panel.n_days} days: every product gets a fallback")
+        return ProductModels(None, {"forecast": meta})
+    est.fit(panel)
+    meta.update({
+        "trained_on": {"start": panel.start.isoformat(), "end": as_of.isoformat(),
+                       "validation_start": (as_of - dt.timedelta(days=est.validation_days)).isoformat()},
+        "holdout": {k: v for k, v in est.validation_metrics_.items()},
+        "holdout_note": "the validation window (last validation_days before as_of) that also stopped the boosting "
+                        "and calibrated the intervals; bench/bench_products.py measures a true holdout",
+        "best_iteration": est.best_iteration_, "n_products": est.n_products_fitted_, "n_train_rows": est.n_train_rows_,
+        "conformal": est.conformal_, "feature_importance": est.feature_importance_,
+        "feature_summary": est.feature_summary_, "params": est.get_params(),
+    })
+    return ProductModels(est, {"forecast": meta})
+
+
+def score_products(models: ProductModels, sales: pd.DataFrame, as_of: dt.date) -> ProductScores:
+    """Forecast and elasticity tables for every product in ``sales`` (daily_sales rows before ``as_of``)."""
+    meta = models.metadata.get("forecast", {})
+    H = int(meta.get("horizon_days", 90)) if models.forecaster is None else models.forecaster.horizon_days
+    level = float(meta.get("level", 0.8)) if models.forecaster is None else models.forecaster.level
+    sales = sales.loc[pd.to_datetime(sales["sale_date"]).dt.date < as_of] if len(sales) else sales
+    if len(sales) == 0:
+        return ProductScores(_empty_tables(H), {"forecast_meta": _forecast_meta(models, level, {}, H)})
+    panel = build_panel(sales, end=as_of)
+    n, m = panel.n_products, len(WHATIF_MULTIPLIERS)
+    pred, lower, upper = (np.full((n, H), np.nan, dtype=np.float32) for _ in range(3))
+    whatif = np.full((n, m, H), np.nan, dtype=np.float32)
+    method = np.full(n, "none", dtype=object)
+    status = np.full(n, "insufficient_history", dtype=object)
+    done = np.zeros(n, dtype=bool)
+    if models.forecaster is not None:
+        rows = np.flatnonzero(models.forecaster.eligible(panel))
+        if rows.size:
+            res = models.forecaster.predict(panel, rows=rows, price_multipliers=WHATIF_MULTIPLIERS)
+            pred[rows], lower[rows], upper[rows], whatif[rows] = res.predicted, res.lower, res.upper, res.whatif
+            method[rows], status[rows], done[rows] = "model", "ok", True
+    for i in np.flatnonzero(~done):
+        series = panel.quantity[i, panel.first_index[i]:]
+        if np.sum(series > 0) < 2:
+            continue  # one sale is not a rate: insufficient history
+        f = tsb_forecast(series, horizon_days=H, level=level)
+        pred[i], lower[i], upper[i] = f.predicted, f.lower, f.upper
+        method[i], status[i] = "tsb", "fallback"
+    ref_price, last_price = _prices(panel)
+    forecast = {"product_id": panel.product_ids.astype(str), "method": method.astype(str),
+                "status": status.astype(str), "reference_price": ref_price, "last_price": last_price,
+                "predicted_quantity": pred, "confidence_lower": lower, "confidence_upper": upper,
+                "whatif_quantity": whatif}
+    counts = {s: int((status == s).sum()) for s in ("ok", "fallback", "insufficient_history")}
+    return ProductScores({"forecast": forecast, "elasticity": _elasticity_table(panel)},
+                         {"forecast_meta": _forecast_meta(models, level, counts, H)})
+
+
+# ---------------------------------------------------------------------- helpers
+def _prices(panel) -> tuple[np.ndarray, np.ndarray]:
+    """Reference price (geometric mean over the last 91 days) and the last observed price."""
+    window = panel.price[:, -91:]
+    with np.errstate(invalid="ignore"):
+        ref = np.exp(np.nanmean(np.log(window), axis=1))
+    return ref.astype(np.float64), panel.price[:, -1].astype(np.float64)
+
+
+def _elasticity_table(panel) -> dict[str, np.ndarray]:
+    dates = np.datetime64(panel.start, "D") + np.arange(panel.n_days)
+    rows = []
+    for i in range(panel.n_products):
+        f = panel.first_index[i]
+        est = estimate_elasticity(dates[f:], panel.quantity[i, f:], panel.price[i, f:])
+        recent = panel.quantity[i, max(f, panel.n_days - 28):]
+        rows.append((est, float(np.mean(recent)) if recent.size else np.nan))
+    num = ("elasticity_coefficient", "standard_error", "ci_lower", "ci_upper", "p_value", "r_squared",
+           "price_min", "price_max", "price_mean")
+    out: dict[str, np.ndarray] = {"product_id": panel.product_ids.astype(str),
+                                  "status": np.array([e.status for e, _ in rows], dtype=str),
+                                  "reason": np.array([e.reason for e, _ in rows], dtype=str)}
+    for col in num:
+        out[col] = np.array([getattr(e, col) for e, _ in rows], dtype=np.float64)
+    out["n_observations"] = np.array([e.n_observations for e, _ in rows], dtype=np.int32)
+    out["elasticity_type"] = np.array([e.elasticity_type for e, _ in rows], dtype=str)
+    out["interpretation"] = np.array([e.interpretation for e, _ in rows], dtype=str)
+    out["reference_quantity"] = np.array([r for _, r in rows], dtype=np.float64)
+    return out
+
+
+def _forecast_meta(models: ProductModels, level: float, counts: dict[str, int], horizon: int) -> dict[str, Any]:
+    meta = models.metadata.get("forecast", {})
+    return {"level": level, "method": METHOD, "model": meta.get("model", "xgboost"),
+            "feature_importance": meta.get("feature_importance", []), "holdout": meta.get("holdout", {}),
+            "horizon_days": horizon, "trained_on": meta.get("trained_on"),
+            "interval": "split conformal: scaled validation residual quantiles per horizon bucket x volume quartile",
+            "fallback": "tsb: Teunter-Syntetos-Babai rate for products without enough history for the model",
+            "whatif_price_multipliers": list(WHATIF_MULTIPLIERS), "counts": counts,
+            "elasticity_method": "Poisson pseudo-ML of daily units on log price with day-of-week, yearly Fourier "
+                                 "and trend controls; Newey-West standard errors", "skipped": meta.get("skipped")}
+
+
+def _empty_tables(H: int) -> dict[str, dict[str, np.ndarray]]:
+    e = np.array([], dtype="<U1")
+    f = np.array([], dtype=np.float64)
+    forecast = {"product_id": e, "method": e, "status": e, "reference_price": f, "last_price": f,
+                "predicted_quantity": np.zeros((0, H), np.float32), "confidence_lower": np.zeros((0, H), np.float32),
+                "confidence_upper": np.zeros((0, H), np.float32),
+                "whatif_quantity": np.zeros((0, len(WHATIF_MULTIPLIERS), H), np.float32)}
+    el = {c: e for c in ("product_id", "status", "reason", "elasticity_type", "interpretation")}
+    el.update({c: f for c in ("elasticity_coefficient", "standard_error", "ci_lower", "ci_upper", "p_value",
+                              "r_squared", "price_min", "price_max", "price_mean", "reference_quantity")})
+    el["n_observations"] = np.array([], dtype=np.int32)
+    return {"forecast": forecast, "elasticity": el}

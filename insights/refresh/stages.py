@@ -1,0 +1,81 @@
+"""The refresh's policy, what each stage reports, what a run returns, and who watches it (progress, metrics)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+from insights.config import Settings
+
+__all__ = ["STAGES", "RefreshPolicy", "StageReport", "RefreshResult", "Observer", "MetricsSink", "Quiet",
+           "peak_rss_mb"]
+
+STAGES = ("extract", "check", "train", "score", "publish")
+
+
+@dataclass(frozen=True)
+class RefreshPolicy:
+    """When to retrain, and the lake-wide minimum."""
+
+    retrain_after_days: int = 30
+    drift_threshold: float = 0.2
+    min_order_lines: int = 1
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RefreshPolicy:
+        return cls(retrain_after_days=settings.retrain_after_days, drift_threshold=settings.drift_threshold)
+
+
+@dataclass
+class StageReport:
+    stage: str
+    seconds: float = 0.0
+    rows: int | None = None
+    notes: list[str] = field(default_factory=list)
+    status: str = "ok"  # ok | failed
+    peak_rss_mb: float | None = None  # the process's peak resident memory so far, at the end of the stage
+
+
+@dataclass
+class RefreshResult:
+    version: str
+    as_of: str
+    previous: str | None
+    latest: str | None
+    stages: list[StageReport]
+    manifest: dict[str, Any]
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready: what run_scheduled returns to Lambda."""
+        return {"status": "published", "version": self.version, "as_of": self.as_of, "previous": self.previous,
+                "latest": self.latest, "rows": self.manifest.get("rows", {}),
+                "models": {k: v.get("decision") for k, v in self.manifest.get("models", {}).items()},
+                "stages": [asdict(s) for s in self.stages]}
+
+
+class Observer(Protocol):
+    def stage_started(self, stage: str, steps: int) -> None: ...
+    def stage_advanced(self, stage: str, note: str = "") -> None: ...
+    def stage_finished(self, report: StageReport) -> None: ...
+
+
+class MetricsSink(Protocol):
+    def emit(self, name: str, value: float, unit: str, dimensions: Mapping[str, str]) -> None: ...
+
+
+class Quiet:
+    """An observer and metrics sink that drops everything (the default)."""
+
+    def stage_started(self, stage: str, steps: int) -> None: ...
+    def stage_advanced(self, stage: str, note: str = "") -> None: ...
+    def stage_finished(self, report: StageReport) -> None: ...
+    def emit(self, name: str, value: float, unit: str, dimensions: Mapping[str, str]) -> None: ...
+
+
+def peak_rss_mb() -> float | None:
+    try:
+        import resource
+    except ImportError:  # not on POSIX
+        return None
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux reports KiB

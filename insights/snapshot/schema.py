@@ -1,0 +1,111 @@
+"""The contract between the two processes: every table, column and document the refresh writes and the API reads.
+
+The writer refuses a table that does not match its declaration (a column missing, undeclared or of another
+kind), so a change of the refresh's output cannot reach the API unnoticed; the codec stores the ``float32``
+columns narrow. Meanings and units of each column: docs/snapshot.md. numpy only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["Column", "Table", "Document", "TABLES", "DOCUMENTS", "float32_columns", "check_table"]
+
+# kinds: "text" (stored dictionary- or UTF-8-encoded), "int" (any integer width), "float64", "float32"
+KINDS = ("text", "int", "float64", "float32")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str
+    dims: int = 1  # 1 = one value per row; 2 = a row of the horizon; 3 = a row x price grid x horizon
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    key: str | None = None  # the sorted id column of row lookups
+    side: str = ""  # the model family that writes it (a skipped family leaves it out of the version)
+
+    def column(self, name: str) -> Column | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+
+@dataclass(frozen=True)
+class Document:
+    name: str
+    side: str
+    keys: tuple[str, ...] = field(default=())  # top-level keys the API reads
+
+
+def _cols(kind: str, *names: str, dims: int = 1) -> tuple[Column, ...]:
+    return tuple(Column(n, kind, dims) for n in names)
+
+
+_CUSTOMERS = Table("customers", key="customer_id", side="customers", columns=(
+    *_cols("text", "customer_id", "email", "segment", "risk_level", "churn_factor_1", "churn_factor_2",
+           "churn_factor_3", "clv_segment", "clv_method", "next_order_date"),
+    *_cols("int", "recency_days", "frequency", "r_score", "f_score", "m_score",
+           *(f"segment_k{k}" for k in range(2, 11))),
+    *_cols("float64", "monetary_total", "predicted_clv", "simple_clv", "spend_30d", "value_at_risk"),
+    # probabilities, log-odds contributions and small counts: 7 significant digits are ample
+    *_cols("float32", "churn_probability", "purchase_probability_30d", "churn_contrib_1", "churn_contrib_2",
+           "churn_contrib_3", "predicted_orders"),
+))
+_AT_RISK = Table("at_risk", side="customers", columns=_cols("int", "order"))
+_FORECAST = Table("forecast", key="product_id", side="products", columns=(
+    *_cols("text", "product_id", "method", "status"),
+    *_cols("float64", "reference_price", "last_price"),
+    *_cols("float32", "predicted_quantity", "confidence_lower", "confidence_upper", dims=2),
+    Column("whatif_quantity", "float32", 3),
+))
+_ELASTICITY = Table("elasticity", key="product_id", side="products", columns=(
+    *_cols("text", "product_id", "status", "reason", "elasticity_type", "interpretation"),
+    *_cols("int", "n_observations"),
+    *_cols("float64", "elasticity_coefficient", "standard_error", "ci_lower", "ci_upper", "p_value", "r_squared",
+           "price_min", "price_max", "price_mean", "reference_quantity"),
+))
+
+TABLES: Mapping[str, Table] = {t.name: t for t in (_CUSTOMERS, _AT_RISK, _FORECAST, _ELASTICITY)}
+
+DOCUMENTS: Mapping[str, Document] = {d.name: d for d in (
+    Document("segments", "customers", ("auto_k", "elbow", "solutions")),
+    Document("customer_models", "customers", ("churn", "clv")),
+    Document("forecast_meta", "products", ("level", "model", "feature_importance", "whatif_price_multipliers")),
+)}
+
+
+def float32_columns(table: str) -> frozenset[str]:
+    """The columns of ``table`` stored as float32."""
+    spec = TABLES.get(table)
+    return frozenset(c.name for c in spec.columns if c.kind == "float32") if spec else frozenset()
+
+
+def check_table(name: str, columns: Mapping[str, np.ndarray]) -> None:
+    """Raise ValueError unless ``columns`` is exactly the declared table ``name`` (names, kinds, dimensions)."""
+    spec = TABLES.get(name)
+    if spec is None:
+        raise ValueError(f"table {name!r} is not declared in insights/snapshot/schema.py")
+    declared = {c.name for c in spec.columns}
+    missing, extra = sorted(declared - set(columns)), sorted(set(columns) - declared)
+    if missing or extra:
+        raise ValueError(f"table {name!r} does not match its declaration: missing {missing}, undeclared {extra}")
+    for col in spec.columns:
+        arr = np.asarray(columns[col.name])
+        if arr.ndim != col.dims:
+            raise ValueError(f"table {name!r} column {col.name!r}: {arr.ndim} dimension(s), declared {col.dims}")
+        if not _kind_ok(arr.dtype, col.kind):
+            raise ValueError(f"table {name!r} column {col.name!r}: dtype {arr.dtype} is not {col.kind}")
+
+
+def _kind_ok(dtype: np.dtype, kind: str) -> bool:
+    if kind == "text":
+        return dtype.kind in "UST"
+    if kind == "int":
+        return dtype.kind in "iu"
+    return dtype.kind == "f"  # float32 columns may arrive as float64: the codec narrows them
