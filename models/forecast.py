@@ -22,13 +22,12 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from models.conformal import HORIZON_BUCKETS, conformal_cells, conformal_table
 from models.forecast_boosters import OBJECTIVES, fit_booster, importance, predict_booster
 from models.forecast_features import FEATURES, SCALE_FLOOR, Panel, build_panel, make_rows
 
 __all__ = ["DemandForecaster", "ForecastResult", "Panel", "build_panel", "FEATURES", "HORIZON_BUCKETS"]
 
-# Upper ends (exclusive) of the horizon buckets that get their own conformal quantiles.
-HORIZON_BUCKETS = (7, 14, 28, 56, 91)
 
 
 @dataclass(frozen=True)
@@ -115,7 +114,7 @@ class DemandForecaster(BaseEstimator):
         booster, best_iter = fit_booster(self, Xt, yt_fit, st * train_w, Xv, yv_fit, sv, early_stopping=True)
         pred_v = predict_booster(self.backend, booster, Xv)
         self.best_iteration_ = int(best_iter)
-        self.conformal_ = _conformal_table(yv, pred_v, sv, val[2], self.level)
+        self.conformal_ = conformal_table(yv, pred_v, sv, val[2], self.level)
         self.validation_metrics_ = _metrics(yv * sv, np.maximum(pred_v * sv, 0.0),
                                             *self._bounds(pred_v, sv, val[2], self.conformal_))
         full, full_w = self._training_rows(panel, eligible, target_end=end, rng=rng)
@@ -168,7 +167,7 @@ class DemandForecaster(BaseEstimator):
 
     def _bounds(self, raw: np.ndarray, scale: np.ndarray, k: np.ndarray,
                 table: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-        b, v = _cells(k, scale, table["scale_edges"])
+        b, v = conformal_cells(k, scale, table["scale_edges"])
         point = raw * scale
         lo = np.asarray(table["lower"])[b, v] * scale + point
         hi = np.asarray(table["upper"])[b, v] * scale + point
@@ -254,35 +253,6 @@ def _poisson_sample(rows, w: np.ndarray, cap: int, rng: np.random.Generator):
     keep = rng.random(n) < pi
     inv = 1.0 / pi[keep]
     return tuple(r[keep] for r in rows), inv / inv.mean()
-
-
-def _cells(k: np.ndarray, scale: np.ndarray, edges: list[float]) -> tuple[np.ndarray, np.ndarray]:
-    b = np.minimum(np.searchsorted(np.asarray(HORIZON_BUCKETS), k, side="right"), len(HORIZON_BUCKETS) - 1)
-    return b, np.searchsorted(np.asarray(edges, dtype=float), scale, side="right")
-
-
-def _conformal_table(y: np.ndarray, pred: np.ndarray, scale: np.ndarray, k: np.ndarray,
-                     level: float, n_scale_bins: int = 4) -> dict[str, Any]:
-    """Per horizon bucket x volume class (Mondrian conformal): quantiles of scaled residuals y/scale - pred.
-
-    Scaled residuals of slow sellers are relatively wider (Poisson noise); one pooled quantile would
-    over-cover the big sellers and under-cover the small ones, so each scale quartile gets its own.
-    """
-    resid = y - pred
-    edges = [float(e) for e in np.unique(np.quantile(scale, np.linspace(0, 1, n_scale_bins + 1)[1:-1]))]
-    b, v = _cells(k, scale, edges)
-    lo_q, hi_q = (1 - level) / 2, (1 + level) / 2
-    shape = (len(HORIZON_BUCKETS), len(edges) + 1)
-    lower, upper, counts = np.zeros(shape), np.zeros(shape), np.zeros(shape, dtype=int)
-    for j in range(shape[0]):
-        for c in range(shape[1]):
-            r = resid[(b == j) & (v == c)]
-            counts[j, c] = r.size
-            if r.size < 50:  # too few: the horizon bucket's residuals, or all of them
-                r = resid[b == j] if np.sum(b == j) >= 50 else resid
-            lower[j, c], upper[j, c] = np.quantile(r, lo_q), np.quantile(r, hi_q)
-    return {"buckets": list(HORIZON_BUCKETS), "scale_edges": edges, "lower": lower.tolist(),
-            "upper": upper.tolist(), "n": counts.tolist()}
 
 
 def _metrics(y: np.ndarray, p: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> dict[str, float]:

@@ -4,8 +4,8 @@ model training dominates (tests/insights/test_refresh.py covers the mechanics wi
 
 from __future__ import annotations
 
-import importlib.util
 import sys
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -14,24 +14,48 @@ import pytest
 
 from athena.duckdb_engine import DuckDBEngine
 from insights.config import Settings
+from insights.refresh.customers import CustomerSide
 from insights.refresh.pipeline import run_refresh
+from insights.refresh.products import ProductSide
 from insights.refresh.wiring import RecordingMetricsSink
 from insights.snapshot.local import LocalSnapshotStore
 from insights.snapshot.writer import file_digests
 
 AS_OF = date(2026, 7, 1)
-
-if importlib.util.find_spec("insights.refresh.customers") is None:
-    pytest.skip("insights.refresh.customers is not there yet", allow_module_level=True)
+RUNS: dict = {}  # the published fixture's engines and model-load counts, for the tests that inspect them
 
 
-def _sides():
-    from insights.refresh.customers import CustomerSide
-    from insights.refresh.products import ProductSide
 
-    sides = [CustomerSide()]
-    if importlib.util.find_spec("insights.refresh.products") is not None:
-        sides.append(ProductSide(history_days=400))
+class CountingEngine:
+    """The DuckDB engine, recording each query with the stage it ran in (the observer tells it the stage)."""
+
+    def __init__(self, inner: DuckDBEngine) -> None:
+        self.inner, self.stage, self.calls = inner, "", []
+
+    def query(self, name, params=None):
+        self.calls.append((self.stage, name, tuple(sorted((params or {}).items()))))
+        return self.inner.query(name, params)
+
+    def release_memory(self) -> None:
+        self.inner.release_memory()
+
+    # the pipeline's Observer
+    def stage_started(self, stage, steps):
+        self.stage = stage
+
+    def stage_advanced(self, stage, note=""):
+        pass
+
+    def stage_finished(self, report):
+        pass
+
+
+def _sides(loads: Counter | None = None):
+    sides = [CustomerSide(), ProductSide(history_days=400)]
+    if loads is not None:
+        for side in sides:
+            real = side.load
+            side.load = lambda folder, real=real, name=side.name: (loads.update([name]), real(folder))[1]
     return sides
 
 
@@ -44,9 +68,11 @@ def published(tmp_path_factory):
     write_sample(lake, generate(SampleSpec(customers=600, products=12, days=420, seed=5, end=date(2026, 6, 30))))
     store = LocalSnapshotStore(root / "snaps")
     metrics = RecordingMetricsSink()
-    first = run_refresh(engine=DuckDBEngine.over_lake(lake), store=store, sides=_sides(), as_of=AS_OF,
-                        metrics=metrics)
-    second = run_refresh(engine=DuckDBEngine.over_lake(lake), store=store, sides=_sides(), as_of=AS_OF)
+    engines, loads = [CountingEngine(DuckDBEngine.over_lake(lake)) for _ in range(2)], [Counter(), Counter()]
+    first = run_refresh(engine=engines[0], store=store, sides=_sides(loads[0]), as_of=AS_OF, metrics=metrics,
+                        observer=engines[0])
+    second = run_refresh(engine=engines[1], store=store, sides=_sides(loads[1]), as_of=AS_OF, observer=engines[1])
+    RUNS.update(engines=engines, loads=loads)
     return store, first, second, metrics
 
 
@@ -105,3 +131,28 @@ def test_the_api_serves_the_published_snapshot(published, monkeypatch):
     finally:
         handler.configure(Settings())
         sys.modules.pop("api_events", None)
+
+
+def test_no_query_runs_twice_in_a_refresh(published):
+    train_run, reuse_run = RUNS["engines"]
+    for engine in (train_run, reuse_run):
+        repeated = [call for call, n in Counter(c[1:] for c in engine.calls).items() if n > 1]
+        assert repeated == []
+    extract = [(name, dict(params)) for stage, name, params in train_run.calls if stage == "extract"]
+    assert extract == [("lake_summary", {"cutoff": "2026-07-01"}), ("customer_features", {"cutoff": "2026-07-01"}),
+                       ("daily_sales", {"start": "2025-05-27", "end": "2026-07-01"})]
+    # training queries only what the extract stage does not hold: past cutoffs and labels, never as_of's features
+    trained = [(name, dict(params)) for stage, name, params in train_run.calls if stage == "train"]
+    assert trained and ("customer_features", {"cutoff": "2026-07-01"}) not in trained
+    assert {name for name, _ in trained} <= {"customer_features", "customer_labels"}
+    # a reuse day runs the three extract queries and nothing else
+    assert [(stage, name) for stage, name, _ in reuse_run.calls] == [
+        ("extract", "lake_summary"), ("extract", "customer_features"), ("extract", "daily_sales")]
+
+
+def test_stored_models_load_once_a_refresh(published):
+    store, first, second, _ = published
+    train_loads, reuse_loads = RUNS["loads"]
+    assert second.manifest["models"]["customers"]["decision"].startswith("reused")
+    assert train_loads == Counter({"customers": 1, "products": 1})  # the saved artifacts, read back to score
+    assert reuse_loads == Counter({"customers": 1, "products": 1})  # the stored ones, read once

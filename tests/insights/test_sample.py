@@ -13,7 +13,8 @@ from athena.contract import lake_tables
 from athena.duckdb_engine import DuckDBEngine
 from insights.cli.main import main as cli_main
 from insights.data.lake import conform
-from insights.data.sample import PROCESS, SampleSpec, _demand, generate, write_sample
+from insights.data.sample import SampleSpec, generate, write_sample
+from insights.data.sample_process import PROCESS, demand
 from insights.data.truth import expected_orders, load_truth, seasonality
 
 END = date(2025, 6, 30)
@@ -226,7 +227,7 @@ def test_expected_units_have_exactly_the_true_own_price_elasticity_and_no_cross_
     price = ref[:, None] * rng.uniform(0.7, 1.3, (n, days))
 
     def units(prices: np.ndarray) -> np.ndarray:
-        basket, share, clipped = _demand(lam_ref, launched, prices, ref, elasticity, m0=2.5)
+        basket, share, clipped = demand(lam_ref, launched, prices, ref, elasticity, m0=2.5)
         assert not clipped.any()
         return basket[None, :] * share  # expected units per (price-free) order-unit
 
