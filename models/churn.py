@@ -203,14 +203,32 @@ class ChurnModel(BaseEstimator):
             contrib[:, self.feature_names_.index(self.prior)] += self._prior_logit(X) - self.prior_mean_logit_
         return contrib
 
-    def top_factors(self, X: pd.DataFrame, n: int = 3) -> tuple[np.ndarray, np.ndarray]:
-        """The ``n`` features with the largest absolute contribution per customer.
+    def top_factors(self, X: pd.DataFrame, n: int = 3, direction: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """The ``n`` features with the largest contribution per customer, in the customer's ``direction``.
 
-        Returns names (``<U``, "" where a contribution is exactly 0) and signed contributions (log-odds,
-        positive = pushes churn risk up), both of shape (n_customers, n). Ties go to the earlier feature.
+        Parameters
+        ----------
+        X : features of the customers, as for :meth:`predict_proba`
+        n : factors per customer
+        direction : optional int array of shape (n_customers,): +1 ranks the features that raise the churn
+            risk first (what explains a high risk), -1 those that lower it (what explains a low one), 0 by
+            absolute size. Features pushing the other way come after all those in the direction.
+
+        Returns
+        -------
+        names : ``<U`` array (n_customers, n), "" where a contribution is exactly 0
+        contributions : signed log-odds (positive = pushes the risk up), same shape. Ties go to the earlier
+            feature.
         """
         contrib = self.contributions(X)
-        order = np.argsort(-np.abs(contrib), axis=1, kind="stable")[:, :n]
+        d = np.zeros(contrib.shape[0]) if direction is None else np.asarray(direction, dtype="float64")
+        if d.shape != (contrib.shape[0],):
+            raise ValueError(f"direction must have one entry per customer, got shape {d.shape}")
+        aligned = contrib * np.where(d == 0, 1.0, d)[:, None]
+        # in the customer's direction first (largest first), then the rest by absolute size
+        key = np.where(d[:, None] == 0, -np.abs(contrib), np.where(aligned > 0, -aligned, 1e9 - np.abs(contrib)))
+        order = np.argsort(key, axis=1, kind="stable")[:, :n]
         values = np.take_along_axis(contrib, order, axis=1)
         names = np.asarray(self.feature_names_, dtype=str)[order]
         names = np.where(values == 0.0, "", names)

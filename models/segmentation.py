@@ -2,42 +2,32 @@
 
 Segment names come from each cluster's RFM profile relative to the population: the cluster centres (in
 standardized log space, recency negated so that "higher is better" on every axis) are matched one-to-one
-to named prototypes by minimum total squared distance (the Hungarian algorithm). The matching depends on
-the set of centres only, so relabelling the clusters cannot rename a segment, and names are unique.
-Segment ids order segments from most to least valuable profile (sum of the three standardized axes).
+to named prototypes by minimum total squared distance (the Hungarian algorithm), under the constraints a
+reader takes for granted: "Lost" names only the segment with the worst recency, "Champions" only the best
+profile overall, and a "Hibernating" segment has a worse recency than an "About to Sleep" one. The matching
+depends on the set of centres only, so relabelling the clusters cannot rename a segment, and names are
+unique. Segment ids order segments from most to least valuable profile (sum of the three standardized axes).
+
+The automatic k is the best silhouette within a range a business can act on (4 to 8 segments by default:
+two segments help nobody); every k in ``[k_min, k_max]`` is fitted and can be asked for.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linear_sum_assignment
 from sklearn.base import BaseEstimator
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
+from models.segment_names import SEGMENT_PROTOTYPES, Solution, mean_recency, name_solution, repair_recency_order
+
 __all__ = ["RFMSegmenter", "rfm_scores", "SEGMENT_PROTOTYPES"]
-
-#: name -> (prototype (recency, frequency, monetary) in standardized units, recency negated; description)
-SEGMENT_PROTOTYPES: dict[str, tuple[tuple[float, float, float], str]] = {
-    "Champions": ((1.0, 1.2, 1.2), "Bought recently, buy often and spend the most."),
-    "Loyal Customers": ((0.5, 0.8, 0.7), "Buy regularly and spend well; respond to loyalty offers."),
-    "Potential Loyalists": ((0.8, 0.2, 0.2), "Recent customers with average frequency who could become loyal."),
-    "New Customers": ((1.2, -0.8, -0.6), "Bought for the first time recently."),
-    "Promising": ((0.6, -0.6, -0.4), "Recent shoppers who have not spent much yet."),
-    "Need Attention": ((0.0, 0.0, 0.0), "Average recency, frequency and spend; slipping without a nudge."),
-    "About to Sleep": ((-0.5, -0.5, -0.4), "Below-average recency, frequency and spend; reactivate them soon."),
-    "At Risk": ((-0.7, 0.5, 0.5), "Used to buy often and spend well, but not for a while."),
-    "Can't Lose Them": ((-1.0, 1.2, 1.2), "Among the biggest, most frequent buyers, but gone quiet for long."),
-    "Hibernating": ((-0.9, -0.6, -0.5), "Last bought long ago, with few orders and low spend."),
-    "Lost": ((-1.4, -0.9, -0.9), "Lowest recency, frequency and spend: most likely gone."),
-}
-
 
 def rfm_scores(recency, frequency, monetary) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Quintile scores 1-5 (5 = best) for recency (lower is better), frequency and monetary value.
@@ -70,26 +60,19 @@ def rfm_scores(recency, frequency, monetary) -> tuple[np.ndarray, np.ndarray, np
     return (6 - r).astype(np.int8), f, m
 
 
-@dataclass(frozen=True)
-class _Solution:
-    kmeans: KMeans
-    segment_of_label: np.ndarray  # cluster label -> segment id
-    names: tuple[str, ...]  # by segment id
-    centers: np.ndarray  # by segment id, standardized "higher is better" axes
-    inertia: float
-    silhouette: float
-
-
 class RFMSegmenter(BaseEstimator):
     """K-Means on log-standardized RFM with named, stably ordered segments for every k in a range.
 
     Parameters
     ----------
     n_clusters : int or None
-        The k to use by default; None picks the k with the best silhouette score.
+        The k to use by default; None picks the k with the best silhouette score within ``auto_k``.
     k_min, k_max : int
         Every k in ``[k_min, k_max]`` is fitted (capped by the number of distinct customers - 1) so
         that any of them can be served without refitting.
+    auto_k : tuple of int
+        The range the automatic k is chosen in (4..8: segment counts a shop can run campaigns for); when
+        the data support fewer clusters, the largest feasible k below the range.
     n_init : int
         K-Means restarts per k.
     silhouette_sample_size : int or None
@@ -116,12 +99,13 @@ class RFMSegmenter(BaseEstimator):
         Silhouette score at ``k_``.
     """
 
-    def __init__(self, *, n_clusters: int | None = None, k_min: int = 2, k_max: int = 10, n_init: int = 10,
-                 silhouette_sample_size: int | None = 5000, fit_sample_size: int | None = 20_000,
-                 random_state: int | None = None):
+    def __init__(self, *, n_clusters: int | None = None, k_min: int = 2, k_max: int = 10,
+                 auto_k: tuple[int, int] = (4, 8), n_init: int = 10, silhouette_sample_size: int | None = 5000,
+                 fit_sample_size: int | None = 20_000, random_state: int | None = None):
         self.n_clusters = n_clusters
         self.k_min = k_min
         self.k_max = k_max
+        self.auto_k = auto_k
         self.n_init = n_init
         self.silhouette_sample_size = silhouette_sample_size
         self.fit_sample_size = fit_sample_size
@@ -137,6 +121,8 @@ class RFMSegmenter(BaseEstimator):
         raw = _rfm_array(X)
         if self.k_min < 2 or self.k_max < self.k_min:
             raise ValueError(f"need 2 <= k_min <= k_max, got k_min={self.k_min}, k_max={self.k_max}")
+        if not 2 <= self.auto_k[0] <= self.auto_k[1]:
+            raise ValueError(f"auto_k must be a range (lo, hi) with 2 <= lo <= hi, got {self.auto_k}")
         logged = _log_rfm(raw)
         self.center_ = logged.mean(axis=0)
         scale = logged.std(axis=0)
@@ -146,6 +132,8 @@ class RFMSegmenter(BaseEstimator):
             seed = 0 if self.random_state is None else self.random_state
             keep = np.sort(np.random.default_rng(seed).choice(Z.shape[0], self.fit_sample_size, replace=False))
             Z = Z[keep]
+            raw = raw[keep]
+        fit_raw = raw
         self.n_fit_ = int(Z.shape[0])
         n_distinct = np.unique(Z, axis=0).shape[0]
         k_max = min(self.k_max, n_distinct - 1, len(SEGMENT_PROTOTYPES))
@@ -153,7 +141,7 @@ class RFMSegmenter(BaseEstimator):
             raise ValueError(f"need at least {self.k_min + 1} distinct RFM profiles, got {n_distinct}")
         if self.n_clusters is not None and not self.k_min <= self.n_clusters <= k_max:
             raise ValueError(f"n_clusters={self.n_clusters} outside the feasible range {self.k_min}..{k_max}")
-        self.solutions_: dict[int, _Solution] = {}
+        self.solutions_: dict[int, Solution] = {}
         for k in range(self.k_min, k_max + 1):
             # One OpenMP thread: on a busy host K-Means' spinning workers cost 100x on small data.
             with threadpool_limits(limits=1, user_api="openmp"):
@@ -161,14 +149,16 @@ class RFMSegmenter(BaseEstimator):
             sample = self.silhouette_sample_size if self.silhouette_sample_size and Z.shape[0] > \
                 self.silhouette_sample_size else None
             sil = float(silhouette_score(Z, km.labels_, sample_size=sample, random_state=self.random_state))
-            self.solutions_[k] = _name_solution(km, sil)
+            self.solutions_[k] = name_solution(km, sil, mean_recency(fit_raw[:, 0], km.labels_, k))
         self.ks_ = sorted(self.solutions_)
         self.elbow_ = [{"k": k, "inertia": round(self.solutions_[k].inertia, 6),
                         "silhouette": round(self.solutions_[k].silhouette, 6)} for k in self.ks_]
         if self.n_clusters is not None:
             self.k_ = int(self.n_clusters)
-        else:  # best silhouette; ties go to the smaller k
-            self.k_ = max(self.ks_, key=lambda k: (round(self.solutions_[k].silhouette, 12), -k))
+        else:  # best silhouette inside the business range; ties go to the smaller k
+            lo, hi = self.auto_k
+            candidates = [k for k in self.ks_ if lo <= k <= hi] or [max(self.ks_)]
+            self.k_ = max(candidates, key=lambda k: (round(self.solutions_[k].silhouette, 12), -k))
         self.silhouette_ = self.solutions_[self.k_].silhouette
         return self
 
@@ -183,6 +173,21 @@ class RFMSegmenter(BaseEstimator):
         with threadpool_limits(limits=1, user_api="openmp"):
             labels = sol.kmeans.predict(self.transform(X))
         return sol.segment_of_label[labels].astype(np.int8)
+
+    def align_names(self, X) -> RFMSegmenter:
+        """Re-check every solution's names against the mean recency of ``X``'s segments (the scored population).
+
+        Fitting names segments on the fitted sample; a rescoring day's population can differ a little, and a
+        published "Lost" must still be the segment with the worst mean recency. Only names are swapped.
+        """
+        raw = _rfm_array(X)
+        for k, sol in self.solutions_.items():
+            ids = self.predict(raw, k)
+            name_of = dict(enumerate(sol.names))
+            repair_recency_order(name_of, mean_recency(raw[:, 0], ids.astype(np.int64), k))
+            if tuple(name_of[i] for i in range(k)) != sol.names:
+                self.solutions_[k] = replace(sol, names=tuple(name_of[i] for i in range(k)))
+        return self
 
     def segment_names(self, k: int | None = None) -> list[str]:
         """Segment names by segment id for ``k`` (default ``k_``)."""
@@ -206,7 +211,7 @@ class RFMSegmenter(BaseEstimator):
             })
         return out
 
-    def _solution(self, k: int | None) -> _Solution:
+    def _solution(self, k: int | None) -> Solution:
         check_is_fitted(self)
         k = self.k_ if k is None else int(k)
         if k not in self.solutions_:
@@ -235,21 +240,3 @@ def _rfm_array(X) -> np.ndarray:
 def _log_rfm(raw: np.ndarray) -> np.ndarray:
     """log1p of recency, frequency and non-negative monetary value (net spend can be negative after returns)."""
     return np.log1p(np.clip(raw, 0.0, None))
-
-
-def _name_solution(km: KMeans, silhouette: float) -> _Solution:
-    """Order segments and name them from the cluster centres only (independent of label numbering)."""
-    centers = km.cluster_centers_ * np.array([-1.0, 1.0, 1.0])  # recency: fewer days is better
-    names = list(SEGMENT_PROTOTYPES)
-    protos = np.array([SEGMENT_PROTOTYPES[n][0] for n in names])
-    cost = ((centers[:, None, :] - protos[None, :, :]) ** 2).sum(axis=2)
-    rows, cols = linear_sum_assignment(cost)
-    name_of_label = {int(r): names[c] for r, c in zip(rows, cols, strict=True)}
-    # Most valuable first; the name breaks exact ties, so the order never depends on label numbers.
-    order = sorted(range(km.n_clusters), key=lambda lab: (-round(float(centers[lab].sum()), 9), name_of_label[lab]))
-    segment_of_label = np.empty(km.n_clusters, dtype=np.int64)
-    for sid, lab in enumerate(order):
-        segment_of_label[lab] = sid
-    return _Solution(kmeans=km, segment_of_label=segment_of_label,
-                     names=tuple(name_of_label[lab] for lab in order),
-                     centers=centers[order], inertia=float(km.inertia_), silhouette=silhouette)

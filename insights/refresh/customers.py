@@ -30,10 +30,12 @@ from models.segmentation import rfm_scores
 __all__ = ["CustomerSide", "score_customers", "CustomerScores", "SEGMENT_KS", "CUSTOMER_COLUMNS"]
 
 SEGMENT_KS = tuple(range(2, 11))
+MAX_ORDERS_30D = 4.0  # a buyer's 30-day spend is at most this many of their average orders (consistent_spend)
 CUSTOMER_COLUMNS = (
     "customer_id", "email", "recency_days", "frequency", "monetary_total", "r_score", "f_score", "m_score",
     "segment", *(f"segment_k{k}" for k in SEGMENT_KS), "churn_probability", "risk_level",
     "churn_factor_1", "churn_factor_2", "churn_factor_3", "churn_contrib_1", "churn_contrib_2", "churn_contrib_3",
+    "churn_value_1", "churn_value_2", "churn_value_3",
     "predicted_clv", "clv_segment", "clv_method", "simple_clv", "predicted_orders", "next_order_date",
     "spend_30d", "purchase_probability_30d", "value_at_risk",
 )
@@ -129,7 +131,7 @@ def score_customers(models: CustomerModels, features: pd.DataFrame, as_of: date)
     cols["r_score"], cols["f_score"], cols["m_score"] = rfm_scores(
         cols["recency_days"], cols["frequency"], cols["monetary_total"])
 
-    seg = models.segmenter
+    seg = models.segmenter.align_names(frame)  # names agree with today's population's mean recency
     names_auto = np.asarray(seg.segment_names(), dtype=str)
     cols["segment"] = names_auto[seg.predict(frame)] if n else np.zeros(0, dtype="<U1")
     solutions: dict[str, Any] = {}
@@ -147,10 +149,18 @@ def score_customers(models: CustomerModels, features: pd.DataFrame, as_of: date)
         churn = churn ** churn_scale
     cols["churn_probability"] = churn.astype("float64")
     cols["risk_level"] = risk_levels(churn)
-    names, contrib = models.churn.top_factors(X_churn, 3) if n else (np.zeros((0, 3), dtype="<U1"), np.zeros((0, 3)))
+    # the reasons explain the customer's level: what raises the risk from Medium up, what lowers it below
+    direction = np.where(churn >= RISK_THRESHOLDS[0], 1, -1)
+    names, contrib = models.churn.top_factors(X_churn, 3, direction) if n else \
+        (np.zeros((0, 3), dtype="<U1"), np.zeros((0, 3)))
+    feature_values = X_churn.to_numpy(dtype="float64") if n else np.zeros((0, 0))
+    column_of = {name: j for j, name in enumerate(X_churn.columns)}
     for i in range(3):
         cols[f"churn_factor_{i + 1}"] = names[:, i].astype(str)
         cols[f"churn_contrib_{i + 1}"] = contrib[:, i].astype("float64")
+        picks = np.array([column_of.get(str(f), -1) for f in names[:, i]], dtype=np.int64)
+        own = feature_values[np.arange(n), np.maximum(picks, 0)] if n and feature_values.size else np.zeros(n)
+        cols[f"churn_value_{i + 1}"] = np.where(picks >= 0, own, np.nan).astype("float64")
 
     clv_meta = meta["clv"]
     margin = 1.0 if meta.get("margin") is None else float(meta["margin"])
@@ -166,9 +176,10 @@ def score_customers(models: CustomerModels, features: pd.DataFrame, as_of: date)
     cols["predicted_orders"] = orders.astype("float64")
     cols["next_order_date"] = _next_order_dates(orders, clv_meta["horizon_days"], as_of)
     p30 = meta["purchase_30d"]
-    cols["spend_30d"] = models.spend_30d.predict(X_30d) * p30["scale"] if n else np.zeros(0)
     p_none = _shift(models.purchase_30d.predict_proba(X_30d), p30["seasonal"]) if n else np.zeros(0)
     cols["purchase_probability_30d"] = (1.0 - p_none ** meta["purchase_30d"]["scale"]).astype("float64")
+    spend_raw = models.spend_30d.predict(X_30d) * p30["scale"] if n else np.zeros(0)
+    cols["spend_30d"] = consistent_spend(spend_raw, cols["purchase_probability_30d"], frame["avg_order_value"])
     cols["value_at_risk"] = (cols["churn_probability"] * cols["predicted_clv"]).astype("float64")
     cols = {name: cols[name] for name in CUSTOMER_COLUMNS}
 
@@ -180,12 +191,33 @@ def score_customers(models: CustomerModels, features: pd.DataFrame, as_of: date)
         "customer_models": {
             **meta, "scored_as_of": as_of.isoformat(), "n_customers": n,
             "risk_thresholds": {lvl: lo for lvl, lo in zip(RISK_LEVELS, (0.0, *RISK_THRESHOLDS), strict=True)},
+            # what the reasons compare a customer with: the scored population's typical (median) values
+            "feature_medians": {c: float(np.nanmedian(X_churn[c])) if n and X_churn[c].notna().any() else None
+                                for c in X_churn.columns},
+            "mean_churn_probability": float(churn.mean()) if n else None,
             "clv_segment_thresholds": {"quantiles": {"Medium": CLV_SEGMENT_QUANTILES[0],
                                                      "High": CLV_SEGMENT_QUANTILES[1]},
                                        "Medium": clv_thresholds[0], "High": clv_thresholds[1]},
         },
     }
     return CustomerScores(columns=cols, at_risk_order=order, docs=jsonable(docs))
+
+
+def consistent_spend(spend: np.ndarray, p_buy: np.ndarray, avg_order_value: Any) -> np.ndarray:
+    """Expected 30-day spend that agrees with the purchase probability: ``p_buy`` x the spend given a purchase.
+
+    The spend model and the purchase model are fitted apart, so alone they can say "no purchase (p = 0)" and
+    "106.68 of spend". The spend given a purchase, spend / p, is held between one and four average orders of
+    the customer (the population's median order where the customer's is not positive), so p = 0 means 0 and
+    the two answers never contradict each other.
+    """
+    spend, p_buy = np.asarray(spend, dtype="float64"), np.asarray(p_buy, dtype="float64")
+    aov = np.asarray(avg_order_value, dtype="float64")
+    usable = np.isfinite(aov) & (aov > 0)
+    typical = float(np.median(aov[usable])) if usable.any() else 1.0
+    aov = np.where(usable, aov, typical)
+    given = np.divide(spend, p_buy, out=np.full(spend.shape, np.inf), where=p_buy > 0)
+    return np.where(p_buy > 0, p_buy * np.clip(given, aov, MAX_ORDERS_30D * aov), 0.0)
 
 
 def _shift(p: np.ndarray, seasonal: dict[str, Any]) -> np.ndarray:

@@ -55,7 +55,7 @@ _CUSTOMERS = Table("customers", key="customer_id", side="customers", columns=(
     *_cols("float64", "monetary_total", "predicted_clv", "simple_clv", "spend_30d", "value_at_risk"),
     # probabilities, log-odds contributions and small counts: 7 significant digits are ample
     *_cols("float32", "churn_probability", "purchase_probability_30d", "churn_contrib_1", "churn_contrib_2",
-           "churn_contrib_3", "predicted_orders"),
+           "churn_contrib_3", "churn_value_1", "churn_value_2", "churn_value_3", "predicted_orders"),
 ))
 _AT_RISK = Table("at_risk", side="customers", columns=_cols("int", "order"))
 _FORECAST = Table("forecast", key="product_id", side="products", columns=(

@@ -42,6 +42,9 @@ def customer_columns() -> dict[str, np.ndarray]:
         "churn_contrib_1": np.linspace(0.9, -0.2, n),
         "churn_contrib_2": np.linspace(-0.3, 0.4, n),
         "churn_contrib_3": np.zeros(n),
+        "churn_value_1": np.arange(10, 10 + 10 * n, 10, dtype=np.float64),  # recency_days
+        "churn_value_2": np.arange(1, n + 1, dtype=np.float64),  # frequency
+        "churn_value_3": np.full(n, np.nan),
         "predicted_clv": clv,
         "clv_segment": np.where(clv >= 800, "High", np.where(clv >= 200, "Medium", "Low")).astype("<U6"),
         "clv_method": np.array(["random_forest"] * (n - 1) + ["simple_formula"]),

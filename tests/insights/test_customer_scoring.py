@@ -18,7 +18,8 @@ from athena.duckdb_engine import DuckDBEngine  # noqa: E402
 from insights.data.lake import write_lake  # noqa: E402
 from insights.errors import InsufficientData  # noqa: E402
 from insights.refresh.customer_training import CustomerModels, train_customer_models
-from insights.refresh.customers import CUSTOMER_COLUMNS, score_customers
+from insights.refresh.customers import CUSTOMER_COLUMNS, consistent_spend, score_customers
+from models.churn import RISK_LEVELS
 
 AS_OF = dt.date(2024, 1, 1)  # the synthetic history spans 2023-01-03 .. 2024-02-06
 CLV_H, CHURN_H = 120, 60
@@ -92,7 +93,8 @@ def test_segment_docs_hold_every_k_with_counts_matching_the_columns(trained):
     assert sorted(int(k) for k in doc["solutions"]) == list(range(2, 11))
     assert [e["k"] for e in doc["elbow"]] == list(range(2, 11))
     auto = doc["solutions"][str(doc["auto_k"])]
-    assert auto["silhouette"] == max(s["silhouette"] for s in doc["solutions"].values())
+    assert 4 <= doc["auto_k"] <= 8  # a number of segments a shop can act on
+    assert auto["silhouette"] == max(s["silhouette"] for k, s in doc["solutions"].items() if 4 <= int(k) <= 8)
     for k, sol in doc["solutions"].items():
         ids = scores.columns[f"segment_k{k}"]
         names = [s["segment"] for s in sol["segments"]]
@@ -206,3 +208,33 @@ def test_large_populations_train_on_bounded_seeded_samples_and_still_score_every
     assert models2.metadata == models.metadata  # same data + random_state -> the same sample and models
     for name, col in scores.columns.items():
         np.testing.assert_array_equal(scores2.columns[name], col, err_msg=name)
+
+
+def test_the_numbers_agree_with_each_other_for_every_customer(trained):
+    _, features, scores = trained
+    c = scores.columns
+    p, spend = c["purchase_probability_30d"], c["spend_30d"]
+    aov = features.sort_values("customer_id")["avg_order_value"].to_numpy(float)
+    typical = np.median(aov[aov > 0])
+    aov = np.where(aov > 0, aov, typical)
+    assert np.all(spend[p == 0] == 0)  # no purchase expected: no spend expected
+    assert np.all(spend <= 4 * aov * p + 1e-9) and np.all(spend >= p * aov - 1e-9)
+    order = np.argsort(c["churn_probability"], kind="stable")
+    levels = [RISK_LEVELS.index(x) for x in c["risk_level"][order]]
+    assert levels == sorted(levels)  # the risk level never falls as the probability rises
+    high = np.isin(c["risk_level"], ["High", "Critical"])
+    has_up = (c["churn_contrib_1"] > 0) | (c["churn_contrib_2"] > 0) | (c["churn_contrib_3"] > 0)
+    # a High/Critical customer's first reason raises the risk whenever any of their features does
+    assert np.all(c["churn_contrib_1"][high & has_up] > 0)
+    named = c["churn_factor_1"] != ""
+    # each reason carries the customer's own value; missing only where the feature itself can be (one order:
+    # no gap between orders yet)
+    nullable = ("mean_days_between_orders", "std_days_between_orders", "recency_over_gap")
+    assert np.all(np.isfinite(c["churn_value_1"][named]) | np.isin(c["churn_factor_1"][named], nullable))
+
+
+def test_consistent_spend_is_probability_times_a_bounded_spend_given_a_purchase():
+    got = consistent_spend(np.array([106.68, 50.0, 10.0, 300.0]), np.array([0.0, 0.5, 0.5, 0.5]),
+                           np.array([40.0, 40.0, 40.0, -5.0]))
+    # p=0 -> 0; 50/0.5 = 100 within [40, 160] -> 50; 10/0.5 = 20 < 40 -> 0.5 x 40; AOV <= 0 -> median 40
+    np.testing.assert_allclose(got, [0.0, 50.0, 20.0, 0.5 * 160.0])

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.segmentation import SEGMENT_PROTOTYPES, RFMSegmenter, _name_solution, rfm_scores
+from models.segment_names import SEGMENT_PROTOTYPES, mean_recency, name_solution
+from models.segmentation import RFMSegmenter, rfm_scores
 
 
 def _population(n: int = 400, seed: int = 0) -> pd.DataFrame:
@@ -65,7 +66,7 @@ def test_a_permutation_of_cluster_labels_does_not_rename_segments():
         km = copy.deepcopy(sol.kmeans)
         km.cluster_centers_ = sol.kmeans.cluster_centers_[perm]
         km.labels_ = np.argsort(perm)[sol.kmeans.labels_]
-        permuted = _name_solution(km, sol.silhouette)
+        permuted = name_solution(km, sol.silhouette, mean_recency(X["recency_days"].to_numpy(float), km.predict(Z), k))
         again = np.asarray(permuted.names)[permuted.segment_of_label[km.predict(Z)]]
         assert (again == base).all()
         assert permuted.names == sol.names
@@ -82,13 +83,41 @@ def test_fit_is_deterministic_and_names_are_unique_for_every_k():
         np.testing.assert_array_equal(a.predict(X, k), b.predict(X, k))
 
 
-def test_auto_k_is_the_best_silhouette_and_the_elbow_covers_every_k():
+def test_auto_k_is_the_best_silhouette_between_4_and_8_and_the_elbow_covers_every_k():
     seg = RFMSegmenter(random_state=0).fit(_population())
     assert [e["k"] for e in seg.elbow_] == list(range(2, 11))
     inertia = [e["inertia"] for e in seg.elbow_]
     assert inertia == sorted(inertia, reverse=True)
-    assert round(seg.silhouette_, 6) == max(e["silhouette"] for e in seg.elbow_)
-    assert RFMSegmenter(n_clusters=4, random_state=0).fit(_population()).k_ == 4
+    in_range = [e for e in seg.elbow_ if 4 <= e["k"] <= 8]
+    assert 4 <= seg.k_ <= 8 and round(seg.silhouette_, 6) == max(e["silhouette"] for e in in_range)
+    # the global silhouette optimum here is a k below 4, too coarse to act on: reported, not chosen
+    best = max(seg.elbow_, key=lambda e: e["silhouette"])["k"]
+    assert best < 4
+    assert RFMSegmenter(n_clusters=3, random_state=0).fit(_population()).k_ == 3  # any k on request
+    assert RFMSegmenter(auto_k=(2, 10), random_state=0).fit(_population()).k_ == best
+
+
+def test_few_distinct_customers_get_the_largest_feasible_k_below_the_range():
+    X = pd.DataFrame({"recency_days": [1, 2, 300, 310], "frequency": [20, 22, 1, 1],
+                      "monetary_total": [5000.0, 5200.0, 20.0, 25.0]})
+    assert RFMSegmenter(random_state=0).fit(X).k_ == 3
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_segment_names_agree_with_their_rfm_profiles_for_every_k(seed):
+    X = _population(600, seed)
+    seg = RFMSegmenter(random_state=seed, fit_sample_size=300).fit(X).align_names(X)  # fitted on a sample
+    for k in seg.ks_:
+        prof = {p["segment"]: p for p in seg.profiles(X, k) if p["count"]}
+        worst_recency = max(p["avg_recency"] for p in prof.values())
+        if "Lost" in prof:
+            assert prof["Lost"]["avg_recency"] == worst_recency, (k, prof)
+        if "Champions" in prof:
+            sol = seg.solutions_[k]
+            assert seg.segment_names(k).index("Champions") == int(np.argmax(sol.centers.sum(axis=1)))
+        for worse, better in (("Hibernating", "About to Sleep"), ("Lost", "Hibernating")):
+            if worse in prof and better in prof:
+                assert prof[worse]["avg_recency"] >= prof[better]["avg_recency"], (k, worse, better)
 
 
 def test_segmenter_validates_input():
