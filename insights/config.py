@@ -48,6 +48,7 @@ class Settings:
     max_price_change: float = 0.2
     price_range_margin: float = 0.1
     log_level: str = "INFO"
+    currency: str | None = None  # ISO 4217 code of every amount; None: the imported lake's, else USD
 
     def with_overrides(self, **overrides: Any) -> Settings:
         """Return a copy with the non-None overrides applied (CLI flags win over the environment)."""

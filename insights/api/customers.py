@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from insights.api.jsonable import floats, json_number, money, strs
+from insights.api.reasons import base_rate_reason, describe_factor
 from insights.errors import InsufficientData, InvalidRequest
 from insights.snapshot.reader import ColumnTable, Snapshot
 
@@ -74,6 +75,7 @@ def clv(snapshot: Snapshot, customer_ids: Sequence[str]) -> dict[str, Any]:
         },
         "horizon_days": _clv_horizon(meta),
         "not_found": not_found,
+        "currency": snapshot.currency,
         "as_of": snapshot.as_of,
     }
 
@@ -82,20 +84,12 @@ def churn(snapshot: Snapshot, customer_ids: Sequence[str]) -> dict[str, Any]:
     """Churn probability, risk level and top factors of the known customers among ``customer_ids``."""
     table = snapshot.table("customers")
     ids, rows, not_found = _lookup(table, customer_ids)
-    names = ["churn_probability", "risk_level"] + [f"churn_factor_{j}" for j in (1, 2, 3)] \
-        + [f"churn_contrib_{j}" for j in (1, 2, 3)]
-    cols = _gather(table, rows, [n for n in names if n in table])
-    factor_names = [strs(cols[f"churn_factor_{j}"]) if f"churn_factor_{j}" in cols else [""] * len(ids)
-                    for j in (1, 2, 3)]
-    factor_values = [floats(cols[f"churn_contrib_{j}"], 4) if f"churn_contrib_{j}" in cols else [0.0] * len(ids)
-                     for j in (1, 2, 3)]
+    cols = _gather(table, rows, ["churn_probability", "risk_level"])
+    reasons = churn_reasons(snapshot, table, rows)
     predictions = [
-        {"customer_id": cid, "churn_probability": prob, "risk_level": level,
-         "churn_factors": [{"feature": factor_names[j][i], "contribution": factor_values[j][i],
-                            "direction": "increases_risk" if (factor_values[j][i] or 0) > 0 else "decreases_risk"}
-                           for j in range(3) if factor_names[j][i]]}
-        for i, (cid, prob, level) in enumerate(zip(ids, floats(cols["churn_probability"], 4),
-                                                   strs(cols["risk_level"]), strict=True))
+        {"customer_id": cid, "churn_probability": prob, "risk_level": level, "churn_factors": why}
+        for cid, prob, level, why in zip(ids, floats(cols["churn_probability"], 4), strs(cols["risk_level"]),
+                                         reasons, strict=True)
     ]
     at_risk = int(np.isin(cols["risk_level"].astype(str), AT_RISK_LEVELS).sum())
     meta = snapshot.optional_doc("customer_models")
@@ -148,6 +142,8 @@ def at_risk_customers(snapshot: Snapshot, *, threshold: float, limit: int, with_
                   "email": [e or None for e in strs(cols["email"])], **values}
     names = list(values)
     out = [dict(zip(names, row, strict=True)) for row in zip(*values.values(), strict=True)]
+    for row, why in zip(out, churn_reasons(snapshot, table, rows), strict=True):
+        row["reasons"] = why
     return {
         "at_risk_customers": out,
         "count": len(out),
@@ -155,6 +151,8 @@ def at_risk_customers(snapshot: Snapshot, *, threshold: float, limit: int, with_
         "limit": limit,
         "total_above_threshold": total_above,
         "order_by": order_by,
+        "horizon_days": _churn_horizon(snapshot.optional_doc("customer_models")),
+        "currency": snapshot.currency,
         "as_of": snapshot.as_of,
     }
 
@@ -209,3 +207,32 @@ def _clv_horizon(meta: dict[str, Any]) -> int | None:
 def _churn_horizon(meta: dict[str, Any]) -> int | None:
     value = meta.get("churn_horizon_days", (meta.get("churn") or {}).get("horizon_days"))
     return None if value is None else int(value)
+
+
+def churn_reasons(snapshot: Snapshot, table: ColumnTable, rows: np.ndarray) -> list[list[dict[str, Any]]]:
+    """Each row's churn reasons in plain words (insights/api/reasons.py), strongest first."""
+    meta = snapshot.optional_doc("customer_models")
+    medians = meta.get("feature_medians") or {}
+    window = int((meta.get("churn") or {}).get("label_window_days") or _churn_horizon(meta) or 90)
+    present = [j for j in (1, 2, 3) if f"churn_factor_{j}" in table]
+    cols = _gather(table, rows, ["recency_days", "risk_level", "churn_probability"]
+                   + [f"{kind}_{j}" for j in present for kind in ("churn_factor", "churn_contrib", "churn_value")
+                      if f"{kind}_{j}" in table])
+    recency = floats(cols["recency_days"], 3)
+    out: list[list[dict[str, Any]]] = []
+    for i in range(rows.shape[0]):
+        factors = []
+        for j in present:
+            name = str(cols[f"churn_factor_{j}"][i])
+            if not name:
+                continue
+            value = float(cols[f"churn_value_{j}"][i]) if f"churn_value_{j}" in cols else None
+            factors.append(describe_factor(name, float(cols[f"churn_contrib_{j}"][i]), value,
+                                           typical=medians.get(name), recency_days=recency[i],
+                                           window_days=window, currency=snapshot.currency))
+        if str(cols["risk_level"][i]) in AT_RISK_LEVELS:  # what raises the risk comes first
+            factors.sort(key=lambda f: f["direction"] != "increases_risk")
+            if not factors or factors[0]["direction"] != "increases_risk":
+                factors.insert(0, base_rate_reason(meta.get("mean_churn_probability"), _churn_horizon(meta)))
+        out.append(factors)
+    return out

@@ -62,6 +62,7 @@ def forecast(snapshot: Snapshot, *, product_id: str, forecast_days: int,
         "method": str(table["method"][row]),
         "status": status,
         "model": meta.get("model"),
+        "currency": snapshot.currency,
         "as_of": snapshot.as_of,
     }
     if what_if is not None:
@@ -87,6 +88,7 @@ def price_elasticity(snapshot: Snapshot, *, product_id: str) -> dict[str, Any]:
         "interpretation": str(table["interpretation"][row]),
         "price_range": {"min": json_number(table["price_min"][row], 4), "max": json_number(table["price_max"][row], 4),
                         "mean": json_number(table["price_mean"][row], 4)},
+        "currency": snapshot.currency,
         "as_of": snapshot.as_of,
     }
 
@@ -111,7 +113,7 @@ def price_optimization(snapshot: Snapshot, *, product_id: str, current_price: fl
         )
     except ValueError as exc:  # the estimate cannot be priced on (for example a positive elasticity)
         raise InvalidRequest(str(exc)) from exc
-    return {"product_id": product_id, **result.to_dict(), "as_of": snapshot.as_of}
+    return {"product_id": product_id, **result.to_dict(), "currency": snapshot.currency, "as_of": snapshot.as_of}
 
 
 def _apply_planned_price(snapshot: Snapshot, forecast_table: ColumnTable, row: int, product_id: str,

@@ -89,8 +89,11 @@ def _set_aside_frame(source: Source, reasons: pd.Series) -> pd.DataFrame:
 
 def import_files(orders_file: str | Path, *, lake: str | Path, customers_file: str | Path | None = None,
                  preset: str | None = None, maps: Mapping[str, str] | None = None,
-                 rules: ImportRules | None = None, now: datetime | None = None) -> dict[str, Any]:
+                 rules: ImportRules | None = None, now: datetime | None = None,
+                 currency: str | None = None) -> dict[str, Any]:
     """Import ``orders_file`` (and ``customers_file``) into a new lake at ``lake``; returns the report.
+
+    ``currency`` (ISO 4217, default: the preset's) is recorded in the report, where the refresh finds it.
 
     Raises :class:`ImportFailed` (and leaves any existing lake untouched) when a file cannot be read or the
     mapping names a column that is not there.
@@ -130,6 +133,7 @@ def import_files(orders_file: str | Path, *, lake: str | Path, customers_file: s
         "source": {"orders_file": str(orders_file), "format": orders_src.format, "encoding": orders_src.encoding,
                    "non_utf8_rows": orders_src.non_utf8_rows, "preset": preset, "mapping": mapping},
         "rules": {k: (sorted(v) if isinstance(v, frozenset) else v) for k, v in asdict(rules).items()},
+        "currency": (currency or (chosen.currency if chosen else None) or "").upper() or None,
         "orders": _counts(orders.reasons, len(orders_src.malformed), len(orders_src.frame) + len(orders_src.malformed)),
     }
     report["in_file"] = _in_file(orders_src.frame, mapping)

@@ -59,11 +59,13 @@ class Preset:
     mapping: Mapping[str, tuple[str, ...]]
     rules: ImportRules
     description: str = ""
+    currency: str | None = None  # ISO 4217 code of the amounts, when the data set's documentation says it
 
 
 PRESETS: dict[str, Preset] = {
     "online-retail": Preset(
         description="UCI Online Retail (Chen, Sain & Guo 2012): a UK gift wholesaler's invoice lines, UK local time",
+        currency="GBP",
         # contract column -> source names, first present wins: the 2010-2011 file, then its 2009-2011 sequel
         # ("Online Retail II": Invoice, Price, Customer ID).
         mapping={"order_id": ("InvoiceNo", "Invoice"), "product_id": ("StockCode",), "quantity": ("Quantity",),

@@ -23,9 +23,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from athena.engine import DataAccessError, QueryEngine
-from insights.errors import DataAccessFailed, InsufficientData
+from athena.engine import QueryEngine
+from insights.errors import InsufficientData
 from insights.refresh.analyst import score_path, write_score_table
+from insights.refresh.engine import CanonicalEngine
 from insights.refresh.reuse import folder_hash, reusable, write_drift_reference
 from insights.refresh.side import Side, SideOutput, jsonable
 from insights.refresh.stages import MetricsSink, Observer, Quiet, RefreshPolicy, RefreshResult, StageReport, peak_rss_mb
@@ -37,10 +38,14 @@ __all__ = ["run_refresh"]
 def run_refresh(*, engine: QueryEngine, store: SnapshotStore, sides: Sequence[Side], as_of: date,
                 policy: RefreshPolicy | None = None, force_retrain: bool = False, trigger: str = "manual",
                 observer: Observer | None = None, metrics: MetricsSink | None = None,
-                log: logging.Logger | None = None) -> RefreshResult:
-    """Run the five stages for ``as_of`` (order lines before that day) and publish one snapshot version."""
-    run = _Run(_Canonical(engine), store, list(sides), as_of, policy or RefreshPolicy(), force_retrain, trigger,
+                log: logging.Logger | None = None, currency: str = "USD") -> RefreshResult:
+    """Run the five stages for ``as_of`` (order lines before that day) and publish one snapshot version.
+
+    ``currency`` (ISO 4217) is recorded in the manifest: every amount the API answers is in it.
+    """
+    run = _Run(CanonicalEngine(engine), store, list(sides), as_of, policy or RefreshPolicy(), force_retrain, trigger,
                observer or Quiet(), metrics or Quiet(), log or logging.getLogger("insights.refresh"))
+    run.currency = currency.upper()
     try:
         result = run.execute()
     except BaseException:
@@ -52,33 +57,8 @@ def run_refresh(*, engine: QueryEngine, store: SnapshotStore, sides: Sequence[Si
     return result
 
 
-class _Canonical:
-    """The engine with every float column rounded to ``decimals`` and its failures in the engine's error tree.
-
-    Parallel aggregation (DuckDB threads, Athena workers) sums in a varying order, so the last bits of a sum
-    change from run to run; rounding makes the same lake give the same features, hence the same snapshot.
-    """
-
-    def __init__(self, engine: QueryEngine, decimals: int = 6) -> None:
-        self.inner, self.decimals = engine, decimals
-
-    def query(self, name: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
-        try:
-            frame = self.inner.query(name, params)
-        except DataAccessError as exc:
-            raise DataAccessFailed(f"query {name!r} failed: {exc}", query=name, state=exc.state, reason=exc.reason,
-                                   query_execution_id=exc.query_execution_id, retryable=exc.retryable) from exc
-        for col in frame.columns:
-            if pd.api.types.is_float_dtype(frame[col].dtype):
-                frame[col] = frame[col].round(self.decimals)
-        return frame
-
-    def release_memory(self) -> None:
-        self.inner.release_memory()
-
-
 class _Run:
-    def __init__(self, engine: _Canonical, store: SnapshotStore, sides: list[Side], as_of: date,
+    def __init__(self, engine: CanonicalEngine, store: SnapshotStore, sides: list[Side], as_of: date,
                  policy: RefreshPolicy, force: bool, trigger: str, observer: Observer, metrics: MetricsSink,
                  log: logging.Logger) -> None:
         self.engine, self.store, self.sides, self.as_of = engine, store, sides, as_of
@@ -93,6 +73,7 @@ class _Run:
         self.active: list[Side] = []
         self.models: dict[str, dict[str, Any]] = {}
         self.written: dict[str, Any] = {"rows": {}, "keys": {}, "scores": []}
+        self.currency = "USD"
 
     @contextlib.contextmanager
     def stage(self, name: str, steps: int) -> Iterator[StageReport]:
@@ -282,7 +263,8 @@ class _Run:
         models = {n: {k: v for k, v in m.items() if k != "loaded"} for n, m in self.models.items()}
         skipped = [s.name for s in self.sides if s not in self.active]
         fields = {
-            "trigger": self.trigger, "previous_version": self.previous, "rows": rows, "table_keys": keys,
+            "trigger": self.trigger, "previous_version": self.previous, "currency": self.currency, "rows": rows,
+            "table_keys": keys,
             "lake": self.summary, "models": models, "score_tables": scores,
             "sides": {s.name: ("skipped" if s.name in skipped else "ok") for s in self.sides},
             "stage_seconds": {r.stage: r.seconds for r in self.reports},

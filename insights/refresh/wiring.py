@@ -8,10 +8,12 @@ insights/refresh/pipeline.py. docs/refresh.md has the event payloads, the stages
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from athena.engine import DataAccessError, QueryEngine
@@ -85,6 +87,18 @@ def engine_from_settings(settings: Settings) -> QueryEngine:
         raise DataAccessFailed(str(exc), reason=exc.reason) from exc
 
 
+def lake_currency(lake: str) -> str | None:
+    """The currency an import recorded for a local lake (its _import_report.json), if any."""
+    report = Path(lake) / "_import_report.json"
+    if str(lake).startswith("s3://") or not report.is_file():
+        return None
+    try:
+        value = json.loads(report.read_text()).get("currency")
+    except (OSError, ValueError):
+        return None
+    return str(value).upper() if value else None
+
+
 def sides_from_settings(settings: Settings) -> list[Side]:
     """The customer and product sides, configured from the settings."""
     return [CustomerSide.from_settings(settings), ProductSide.from_settings(settings)]
@@ -121,7 +135,7 @@ def refresh(settings: Settings, *, as_of: date, force_retrain: bool = False, tri
             sides: Sequence[Side] | None = None, observer: Observer | None = None,
             metrics: MetricsSink | None = None, log: logging.Logger | Any = None) -> RefreshResult:
     """Run the refresh for ``as_of`` with the parts the settings name (or the ones given) and publish."""
-    return run_refresh(
+    return run_refresh(currency=settings.currency or lake_currency(settings.lake) or "USD",
         engine=engine if engine is not None else engine_from_settings(settings),
         store=store if store is not None else store_from_settings(settings),
         sides=sides if sides is not None else sides_from_settings(settings),

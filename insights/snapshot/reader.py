@@ -84,6 +84,11 @@ class Snapshot:
         return str(self.manifest.get("as_of", ""))
 
     @property
+    def currency(self) -> str:
+        """The currency of every amount in this version (ISO 4217 code), set by the refresh; USD if unsaid."""
+        return str(self.manifest.get("currency") or "USD")
+
+    @property
     def created_at(self) -> str:
         return str(self.manifest.get("created_at", ""))
 

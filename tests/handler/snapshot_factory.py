@@ -139,7 +139,9 @@ def snapshot_parts(version: str = VERSION, as_of: str = AS_OF) -> dict[str, Any]
                           "whatif_price_multipliers": WHATIF_MULTIPLIERS,
                           "feature_importance": [{"feature": "lag_7", "importance": 0.4},
                                                  {"feature": "price_rel", "importance": 0.2}]},
-        "customer_models": {"churn": {"horizon_days": 90}, "clv": {"horizon_days": 365}},
+        "customer_models": {"churn": {"horizon_days": 90, "label_window_days": 90}, "clv": {"horizon_days": 365},
+                            "feature_medians": {"recency_days": 30.0, "frequency": 3.0},
+                            "mean_churn_probability": 0.55},
     }
     keys = {"customers": "customer_id", "forecast": "product_id", "elasticity": "product_id"}
     manifest = {"version": version, "as_of": as_of, "created_at": "2026-11-01T04:00:00Z", "table_keys": keys,

@@ -73,9 +73,12 @@ def test_churn_reports_probability_level_factors_and_summary(snap):
     out = customers.churn(snap, ["C001", "C002", "C012"])
     by_id = {p["customer_id"]: p for p in out["predictions"]}
     assert by_id["C001"]["risk_level"] == "Critical" and by_id["C002"]["risk_level"] == "Low"
-    assert by_id["C001"]["churn_factors"][0] == {"feature": "recency_days", "contribution": 0.9,
-                                                 "direction": "increases_risk"}
-    assert by_id["C012"]["churn_factors"] == []  # no factor names stored for this customer
+    assert by_id["C001"]["churn_factors"][0] == {
+        "feature": "recency_days", "contribution": 0.9, "direction": "increases_risk", "strength": "moderate",
+        "description": "10 days since the last order; a typical customer's last order was 30 days ago."}
+    # a High customer none of whose own features raises the risk: the shop's base rate explains it
+    assert [f["feature"] for f in by_id["C012"]["churn_factors"]] == ["base_rate"]
+    assert "within 90 days" in by_id["C012"]["churn_factors"][0]["description"]
     assert out["summary"] == {"total_customers": 3, "at_risk_count": 2, "at_risk_percentage": 66.67,
                               "at_risk_levels": ["High", "Critical"]}
     assert out["horizon_days"] == 90
@@ -90,7 +93,10 @@ def test_at_risk_orders_by_value_at_risk_and_filters_by_threshold(snap):
     assert values == sorted(values, reverse=True)
     assert all(c["churn_probability"] >= 0.6 for c in out["at_risk_customers"])
     assert set(out["at_risk_customers"][0]) == {"customer_id", "churn_probability", "risk_level", "recency_days",
-                                                "frequency", "monetary_total", "predicted_clv", "value_at_risk"}
+                                                "frequency", "monetary_total", "predicted_clv", "value_at_risk",
+                                                "reasons"}
+    assert all(r["reasons"] and r["reasons"][0]["direction"] == "increases_risk" for r in out["at_risk_customers"])
+    assert out["currency"] == "USD" and out["horizon_days"] == 90
 
 
 def test_at_risk_limit_and_pii(snap):

@@ -78,6 +78,8 @@ def test_every_row_is_kept_or_set_aside_with_exactly_one_reason(tmp_path, dirty_
     assert o["set_aside"] == EXPECTED_ASIDE and set(o["set_aside"]) <= set(REASONS)
     assert o["rows_read"] == 25 and o["rows_kept"] == 7
     assert o["rows_kept"] + sum(o["set_aside"].values()) == o["rows_read"]
+    # the preset's documented currency is recorded where the refresh finds it
+    assert json.loads((tmp_path / "lake" / "_import_report.json").read_text())["currency"] == "GBP"
     saved = json.loads((tmp_path / "lake" / "_import_report.json").read_text())
     assert saved["orders"] == o
     aside = pd.read_parquet(tmp_path / "lake" / "_set_aside" / "orders.parquet")

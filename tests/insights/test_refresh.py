@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from dataclasses import replace
 from datetime import date, timedelta
@@ -579,3 +580,17 @@ def test_a_lake_that_ends_before_as_of_is_noted_and_reported(lake, tmp_path):
     assert lag > 0 and f"lake ends {last}: no orders in the last {lag} day(s) before as_of" in \
         result.manifest["check_notes"]
     assert ("DataLagDays", lag, "Count", {}) in metrics.records
+
+
+def test_the_currency_comes_from_the_setting_else_the_imported_lake_else_usd(lake, tmp_path, monkeypatch):
+    _fake_sides(monkeypatch)
+    as_of = date(2025, 7, 1)
+    plain = refresh_mod.refresh(Settings(lake=str(lake), snapshots=str(tmp_path / "a")), as_of=as_of)
+    assert plain.manifest["currency"] == "USD"
+    imported = tmp_path / "imported"
+    shutil.copytree(lake, imported)
+    (imported / "_import_report.json").write_text(json.dumps({"currency": "gbp"}))
+    assert refresh_mod.refresh(Settings(lake=str(imported), snapshots=str(tmp_path / "b")),
+                               as_of=as_of).manifest["currency"] == "GBP"
+    assert refresh_mod.refresh(Settings(lake=str(imported), snapshots=str(tmp_path / "c"), currency="EUR"),
+                               as_of=as_of).manifest["currency"] == "EUR"

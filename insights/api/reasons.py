@@ -1,0 +1,148 @@
+"""Churn reasons in the shop's words: each factor as a sentence with the customer's own value and a reference.
+
+The refresh stores, per customer, the three model features that explain the risk level best (in the level's
+direction), their log-odds contributions and the customer's own values, plus the scored population's medians
+(the ``customer_models`` document). Here they become sentences such as "74 days since the last order; this
+customer usually orders every 21 days". The feature name stays as a secondary ``feature`` key only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+__all__ = ["describe_factor", "base_rate_reason", "strength", "TEMPLATES"]
+
+# |log-odds contribution| above which a reason is called strong or moderate (below: slight). A log-odds
+# change of 1 moves a 50% risk to 73%; 0.3 moves it to 57%.
+STRONG, MODERATE = 1.0, 0.3
+
+
+def strength(contribution: float) -> str:
+    size = abs(contribution)
+    return "strong" if size >= STRONG else "moderate" if size >= MODERATE else "slight"
+
+
+def _num(v: float) -> str:
+    if abs(v - round(v)) < 0.05:
+        return f"{round(v):,}"
+    return f"{v:,.1f}"
+
+
+def _pct(v: float) -> str:
+    return f"{100 * v:.0f}%"
+
+
+class _Ctx:
+    """What a template may use: the value, the population's median, recency, windows and the currency."""
+
+    def __init__(self, value: float, typical: float | None, recency: float | None, window: int, currency: str):
+        self.v, self.m, self.recency, self.window, self.currency = value, typical, recency, window, currency
+
+    def money(self, amount: float | None) -> str:
+        return "an unknown amount" if amount is None or not math.isfinite(amount) else \
+            f"{amount:,.2f} {self.currency}".rstrip()
+
+    def typical(self, fmt: Callable[[float], str], text: str = "a typical customer's is {}") -> str:
+        return "" if self.m is None or not math.isfinite(self.m) else "; " + text.format(fmt(self.m))
+
+
+def _recency(c: _Ctx) -> str:
+    return f"{_num(c.v)} days since the last order" + c.typical(_num, "a typical customer's last order was {} days ago")
+
+
+def _gap(c: _Ctx) -> str:
+    if not math.isfinite(c.v):
+        return "Only one order so far, so there is no habit of returning yet"
+    return f"Usually orders every {_num(c.v)} days" + c.typical(_num, "a typical repeat customer every {} days")
+
+
+def _overdue(c: _Ctx) -> str:
+    if not math.isfinite(c.v) or c.v <= 0 or c.recency is None:
+        return "Only one order so far, so there is no usual gap between orders to compare with"
+    usual = c.recency / c.v
+    return (f"{_num(c.recency)} days since the last order; this customer usually orders every {_num(usual)} days "
+            f"({c.v:.1f} times the usual gap)")
+
+
+def _trend(c: _Ctx) -> str:
+    if c.v > 0.05:
+        change = "more"
+    elif c.v < -0.05:
+        change = "less"
+    else:
+        return "Spent about the same in the last 90 days as in the 90 days before"
+    return f"Spent {change} in the last 90 days than in the 90 days before (trend {c.v:+.2f} on a -1 to +1 scale)"
+
+
+def _orders_in(days: int) -> Callable[[_Ctx], str]:
+    return lambda c: (f"{_num(c.v)} order{'s' if round(c.v) != 1 else ''} in the last {days} days"
+                      + c.typical(_num, "a typical customer placed {}"))
+
+
+def _spend_in(days: int) -> Callable[[_Ctx], str]:
+    return lambda c: f"Spent {c.money(c.v)} in the last {days} days" + c.typical(c.money, "a typical customer {}")
+
+
+TEMPLATES: Mapping[str, Callable[[_Ctx], str]] = {
+    "recency_days": _recency,
+    "frequency": lambda c: f"{_num(c.v)} order{'s' if round(c.v) != 1 else ''} so far"
+                           + c.typical(_num, "a typical customer has placed {}"),
+    "monetary_total": lambda c: f"Spent {c.money(c.v)} in total" + c.typical(c.money, "a typical customer {}"),
+    "customer_age_days": lambda c: f"First ordered {_num(c.v)} days ago"
+                                   + c.typical(_num, "a typical customer {} days ago"),
+    "avg_order_value": lambda c: f"An average order of {c.money(c.v)}" + c.typical(c.money, "the typical one is {}"),
+    "mean_days_between_orders": _gap,
+    "std_days_between_orders": lambda c: "Too few orders to tell how regular they are" if not math.isfinite(c.v)
+    else f"The gaps between orders vary by about {_num(c.v)} days" + c.typical(_num, "typically by {} days"),
+    **{f"orders_{d}d": _orders_in(d) for d in (30, 90, 180, 365)},
+    **{f"spend_{d}d": _spend_in(d) for d in (30, 90, 180, 365)},
+    "distinct_products": lambda c: f"Bought {_num(c.v)} different product{'s' if round(c.v) != 1 else ''}"
+                                   + c.typical(_num, "a typical customer {}"),
+    "return_rate": lambda c: f"Returned {_pct(c.v)} of the units bought" + c.typical(_pct, "the typical rate is {}"),
+    "spend_trend": _trend,
+    "active_span_days": lambda c: f"Ordered over {_num(c.v)} days from the first to the last order"
+                                  + c.typical(_num, "typically {} days"),
+    "orders_per_30d": lambda c: f"About {c.v:.1f} orders a month since becoming a customer"
+                                + c.typical(lambda m: f"{m:.1f}", "typically {}"),
+    "spend_per_30d": lambda c: f"About {c.money(c.v)} a month since becoming a customer"
+                               + c.typical(c.money, "typically {}"),
+    "recency_over_gap": _overdue,
+    "last_90d_share": lambda c: f"{_pct(c.v)} of their orders were placed in the last 90 days"
+                                + c.typical(_pct, "typically {}"),
+    "bg_expected_purchases": lambda c: f"Their buying rhythm predicts {c.v:.1f} orders in the next {c.window} days"
+                                       + c.typical(lambda m: f"{m:.1f}", "typically {}"),
+    "bg_expected_spend": lambda c: f"Their buying rhythm predicts {c.money(c.v)} of spend in the next {c.window} "
+                                   "days" + c.typical(c.money, "typically {}"),
+    "bg_p_alive": lambda c: f"Their buying rhythm gives a {_pct(c.v)} chance they are still an active customer"
+                            + c.typical(_pct, "typically {}"),
+    "bg_p_no_purchase": lambda c: f"Their buying rhythm gives a {_pct(c.v)} chance of no order in the next "
+                                  f"{c.window} days" + c.typical(_pct, "typically {}"),
+}
+
+
+def describe_factor(feature: str, contribution: float, value: float | None, *, typical: float | None,
+                    recency_days: float | None, window_days: int, currency: str) -> dict[str, Any]:
+    """One reason: ``{"description", "direction", "strength", "feature", "contribution"}``."""
+    v = math.nan if value is None else float(value)
+    template = TEMPLATES.get(feature)
+    if template is None or (not math.isfinite(v) and feature not in ("mean_days_between_orders",
+                                                                       "std_days_between_orders",
+                                                                       "recency_over_gap")):
+        text = f"A {feature.replace('_', ' ')} unlike most customers'"  # a feature this version cannot phrase
+    else:
+        text = template(_Ctx(v, typical, recency_days, window_days, currency))
+    return {"description": text[0].upper() + text[1:] + ".",
+            "direction": "increases_risk" if contribution > 0 else "decreases_risk",
+            "strength": strength(contribution), "feature": feature, "contribution": round(float(contribution), 4)}
+
+
+def base_rate_reason(mean_probability: float | None, horizon_days: int | None) -> dict[str, Any]:
+    """Why a customer is at risk when none of their own features raises the risk: the shop's base rate."""
+    share = "Most" if mean_probability is None or mean_probability >= 0.5 else "Many"
+    rate = "" if mean_probability is None else f" (on average {_pct(mean_probability)})"
+    window = f"within {horizon_days} days" if horizon_days else "soon"
+    return {"description": f"{share} of this shop's customers do not order again {window}{rate}; nothing in this "
+                           "customer's history lowers that risk.",
+            "direction": "increases_risk", "strength": "base rate", "feature": "base_rate", "contribution": 0.0}

@@ -1,0 +1,50 @@
+"""Churn reasons in plain words: every model feature has a sentence with the customer's value and a reference."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+
+from insights.api.reasons import TEMPLATES, base_rate_reason, describe_factor, strength
+from models.features import BGNBD_COLUMNS, FEATURE_NAMES
+
+SNAKE = re.compile(r"\b[a-z]+_[a-z0-9_]+\b")
+
+
+@pytest.mark.parametrize("feature", FEATURE_NAMES + BGNBD_COLUMNS)
+@pytest.mark.parametrize("value", [0.0, 0.4, 3.0, 74.0, math.nan])
+def test_every_feature_reads_as_a_sentence_without_model_names(feature, value):
+    assert feature in TEMPLATES
+    reason = describe_factor(feature, 0.8, value, typical=21.0, recency_days=74.0, window_days=90, currency="GBP")
+    text = reason["description"]
+    assert not SNAKE.search(text), text
+    assert (text[0].isupper() or text[0].isdigit()) and text.endswith(".")
+    assert reason["feature"] == feature and reason["direction"] == "increases_risk"
+
+
+def test_an_overdue_customer_is_described_with_their_own_usual_gap():
+    reason = describe_factor("recency_over_gap", 1.4, 74 / 21, typical=1.0, recency_days=74.0, window_days=90,
+                             currency="USD")
+    assert reason["description"] == ("74 days since the last order; this customer usually orders every 21 days "
+                                     "(3.5 times the usual gap).")
+    assert reason["strength"] == "strong"
+
+
+def test_money_is_stated_in_the_snapshot_currency_and_against_the_typical_customer():
+    reason = describe_factor("monetary_total", -0.5, 1234.5, typical=310.0, recency_days=5.0, window_days=90,
+                             currency="GBP")
+    assert reason["description"] == "Spent 1,234.50 GBP in total; a typical customer 310.00 GBP."
+    assert reason["direction"] == "decreases_risk" and reason["strength"] == "moderate"
+
+
+def test_strength_bands_follow_the_log_odds():
+    assert [strength(c) for c in (0.05, -0.3, 0.99, -1.0, 2.5)] == ["slight", "moderate", "moderate", "strong",
+                                                                     "strong"]
+
+
+def test_the_base_rate_explains_a_high_risk_that_no_own_feature_raises():
+    reason = base_rate_reason(0.72, 90)
+    assert reason["direction"] == "increases_risk" and "within 90 days" in reason["description"]
+    assert "72%" in reason["description"] and not SNAKE.search(reason["description"])
