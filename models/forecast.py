@@ -30,6 +30,7 @@ __all__ = ["DemandForecaster", "ForecastResult", "Panel", "build_panel", "FEATUR
 
 
 
+
 @dataclass(frozen=True)
 class ForecastResult:
     """Forecasts for ``product_ids`` (rows) and days ``as_of + 0 .. H-1`` (columns); never negative."""

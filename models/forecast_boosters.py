@@ -11,7 +11,7 @@ import numpy as np
 
 from models.forecast_features import FEATURES, PRICE_FEATURES
 
-__all__ = ["OBJECTIVES", "fit_booster", "predict_booster", "importance"]
+__all__ = ["contributions", "OBJECTIVES", "fit_booster", "predict_booster", "importance"]
 
 # objective name -> (xgboost, lightgbm) objective
 OBJECTIVES = {"squared": ("reg:squarederror", "regression"), "tweedie": ("reg:tweedie", "tweedie"),
@@ -63,6 +63,18 @@ def predict_booster(backend: str, booster, X: np.ndarray) -> np.ndarray:
         return booster.predict(xgb.DMatrix(X, feature_names=list(FEATURES), missing=np.nan),
                                iteration_range=(0, booster.best_iteration + 1) if _has_best(booster) else (0, 0))
     return booster.predict(X, num_iteration=booster.best_iteration or None)
+
+
+def contributions(backend: str, booster, X: np.ndarray) -> np.ndarray:
+    """Per-row, per-feature contributions to the raw (scaled) prediction, bias dropped: (n_rows, n_features)."""
+    if backend == "xgboost":
+        import xgboost as xgb
+
+        out = booster.predict(xgb.DMatrix(X, feature_names=list(FEATURES), missing=np.nan), pred_contribs=True,
+                              iteration_range=(0, booster.best_iteration + 1) if _has_best(booster) else (0, 0))
+    else:
+        out = booster.predict(X, num_iteration=booster.best_iteration or None, pred_contrib=True)
+    return np.asarray(out)[:, :-1]
 
 
 def _has_best(booster) -> bool:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from insights.api.jsonable import json_number
+from insights.api.reasons import describe_driver
 from insights.errors import InsufficientData, InvalidRequest, NotFound
 from insights.snapshot.reader import ColumnTable, Snapshot
 from models.pricing import optimize_price, what_if_quantity, whatif_forecast
@@ -55,7 +56,8 @@ def forecast(snapshot: Snapshot, *, product_id: str, forecast_days: int,
     out: dict[str, Any] = {
         "product_id": product_id,
         "forecast": points,
-        "feature_importance": meta.get("feature_importance", []),
+        "drivers": _drivers(table, row, forecast_days),
+        "method_note": str(table["method_note"][row]) if "method_note" in table else "",
         "forecast_days": forecast_days,
         "total_predicted_quantity": round(float(qty.sum()), 3),
         "interval_level": meta.get("level"),
@@ -153,6 +155,18 @@ def _apply_planned_price(snapshot: Snapshot, forecast_table: ColumnTable, row: i
                 "elasticity": round(elasticity, 4)}
     shift = new - qty
     return new, np.maximum(lower + shift, 0.0), upper + shift, info
+
+
+def _drivers(table: ColumnTable, row: int, horizon_days: int) -> list[dict[str, Any]]:
+    """The product's own forecast drivers in words (empty for a fallback forecast: its method_note says why)."""
+    out = []
+    for j in (1, 2, 3):
+        if f"driver_{j}" not in table:
+            break
+        name, effect = str(table[f"driver_{j}"][row]), float(table[f"driver_effect_{j}"][row])
+        if name and effect != 0:
+            out.append(describe_driver(name, effect, horizon_days))
+    return out
 
 
 def _row(table: ColumnTable, product_id: str) -> int:

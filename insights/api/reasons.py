@@ -146,3 +146,23 @@ def base_rate_reason(mean_probability: float | None, horizon_days: int | None) -
     return {"description": f"{share} of this shop's customers do not order again {window}{rate}; nothing in this "
                            "customer's history lowers that risk.",
             "direction": "increases_risk", "strength": "base rate", "feature": "base_rate", "contribution": 0.0}
+
+
+# what a forecast driver group is called in a sentence (models/forecast_drivers.py DRIVER_GROUPS)
+DRIVER_SUBJECTS: Mapping[str, str] = {
+    "recent_sales": "Recent sales", "product_history": "The product's longer sales history",
+    "day_of_week": "The days of the week ahead", "time_of_year": "The time of year", "price": "The current price",
+    "days_ahead": "How far ahead the days are",
+}
+
+
+def describe_driver(driver: str, effect: float, horizon_days: int) -> dict[str, Any]:
+    """One forecast driver: ``{"description", "direction", "effect_units_per_day", "driver"}``."""
+    subject = DRIVER_SUBJECTS.get(driver, driver.replace("_", " ").capitalize())
+    verb = "raise" if effect > 0 else "lower"
+    if not subject.endswith("s") or subject.startswith(("The product", "The current", "The time", "How")):
+        verb += "s"
+    return {"description": f"{subject} {verb} the forecast by about {abs(effect):,.1f} units a day on average "
+                           f"over the {horizon_days} days.",
+            "direction": "raises" if effect > 0 else "lowers", "effect_units_per_day": round(float(effect), 3),
+            "driver": driver}

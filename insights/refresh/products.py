@@ -25,6 +25,7 @@ from insights.refresh.persistence import load_forecaster, save_forecaster
 from insights.refresh.side import SideOutput, code_fingerprint, holdout_metrics
 from models.elasticity import estimate_elasticity
 from models.forecast import DemandForecaster
+from models.forecast_drivers import forecast_drivers
 from models.forecast_features import build_panel
 from models.intermittent import tsb_forecast
 
@@ -171,30 +172,50 @@ def score_products(models: ProductModels, sales: pd.DataFrame, as_of: dt.date) -
     method = np.full(n, "none", dtype=object)
     status = np.full(n, "insufficient_history", dtype=object)
     done = np.zeros(n, dtype=bool)
+    drivers, effects = np.full((n, 3), "", dtype=object), np.zeros((n, 3), dtype=np.float32)
+    note = np.full(n, "", dtype=object)
     if models.forecaster is not None:
         rows = np.flatnonzero(models.forecaster.eligible(panel))
         if rows.size:
             res = models.forecaster.predict(panel, rows=rows, price_multipliers=WHATIF_MULTIPLIERS)
             pred[rows], lower[rows], upper[rows], whatif[rows] = res.predicted, res.lower, res.upper, res.whatif
             method[rows], status[rows], done[rows] = "model", "ok", True
+            drivers[rows], effects[rows] = forecast_drivers(models.forecaster, panel, rows)
+    sale_days = np.sum(np.nan_to_num(panel.quantity[:, -365:]) > 0, axis=1)
     for i in np.flatnonzero(~done):
         series = panel.quantity[i, panel.first_index[i]:]
         if np.sum(series > 0) < 2:
+            note[i] = "sold on fewer than 2 days: there is no selling rate to forecast from"
             continue  # one sale is not a rate: insufficient history
         f = tsb_forecast(series, horizon_days=H, level=level)
         pred[i], lower[i], upper[i] = f.predicted, f.lower, f.upper
         method[i], status[i] = "tsb", "fallback"
+        note[i] = _fallback_note(models.forecaster, int(sale_days[i]), int(panel.n_days - panel.first_index[i]))
     ref_price, last_price = _prices(panel)
     forecast = {"product_id": panel.product_ids.astype(str), "method": method.astype(str),
                 "status": status.astype(str), "reference_price": ref_price, "last_price": last_price,
                 "predicted_quantity": pred, "confidence_lower": lower, "confidence_upper": upper,
-                "whatif_quantity": whatif}
+                "whatif_quantity": whatif, "method_note": note.astype(str),
+                **{f"driver_{j + 1}": np.where(effects[:, j] != 0, drivers[:, j], "").astype(str) for j in range(3)},
+                **{f"driver_effect_{j + 1}": effects[:, j] for j in range(3)}}
     counts = {s: int((status == s).sum()) for s in ("ok", "fallback", "insufficient_history")}
     return ProductScores({"forecast": forecast, "elasticity": _elasticity_table(panel)},
                          {"forecast_meta": _forecast_meta(models, level, counts, H)})
 
 
 # ---------------------------------------------------------------------- helpers
+def _fallback_note(forecaster: DemandForecaster | None, sale_days: int, history_days: int) -> str:
+    """Why the demand model did not answer for a product, and what did (the TSB rate)."""
+    rate = "its average selling rate and how often it sells (TSB method)"
+    if forecaster is None:
+        return f"the demand model could not be trained on this lake, so the forecast is {rate}"
+    if history_days < forecaster.min_history_days:
+        return (f"on sale for {history_days} days, fewer than the {forecaster.min_history_days} the demand model "
+                f"needs, so the forecast is {rate}")
+    return (f"sold on {sale_days} days in the last year, fewer than the {forecaster.min_sale_days} the demand model "
+            f"needs, so the forecast is {rate}")
+
+
 def _prices(panel) -> tuple[np.ndarray, np.ndarray]:
     """Reference price (geometric mean over the last 91 days) and the last observed price."""
     window = panel.price[:, -91:]
@@ -243,7 +264,8 @@ def _empty_tables(H: int) -> dict[str, dict[str, np.ndarray]]:
     forecast = {"product_id": e, "method": e, "status": e, "reference_price": f, "last_price": f,
                 "predicted_quantity": np.zeros((0, H), np.float32), "confidence_lower": np.zeros((0, H), np.float32),
                 "confidence_upper": np.zeros((0, H), np.float32),
-                "whatif_quantity": np.zeros((0, len(WHATIF_MULTIPLIERS), H), np.float32)}
+                "whatif_quantity": np.zeros((0, len(WHATIF_MULTIPLIERS), H), np.float32), "method_note": e,
+                **{f"driver_{j}": e for j in (1, 2, 3)}, **{f"driver_effect_{j}": f for j in (1, 2, 3)}}
     el = {c: e for c in ("product_id", "status", "reason", "elasticity_type", "interpretation")}
     el.update({c: f for c in ("elasticity_coefficient", "standard_error", "ci_lower", "ci_upper", "p_value",
                               "r_squared", "price_min", "price_max", "price_mean", "reference_quantity")})

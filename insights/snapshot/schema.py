@@ -59,8 +59,9 @@ _CUSTOMERS = Table("customers", key="customer_id", side="customers", columns=(
 ))
 _AT_RISK = Table("at_risk", side="customers", columns=_cols("int", "order"))
 _FORECAST = Table("forecast", key="product_id", side="products", columns=(
-    *_cols("text", "product_id", "method", "status"),
+    *_cols("text", "product_id", "method", "status", "method_note", "driver_1", "driver_2", "driver_3"),
     *_cols("float64", "reference_price", "last_price"),
+    *_cols("float32", "driver_effect_1", "driver_effect_2", "driver_effect_3"),
     *_cols("float32", "predicted_quantity", "confidence_lower", "confidence_upper", dims=2),
     Column("whatif_quantity", "float32", 3),
 ))

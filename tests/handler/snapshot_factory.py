@@ -85,6 +85,17 @@ def product_tables(horizon: int = 90) -> tuple[dict[str, np.ndarray], dict[str, 
         "confidence_lower": np.maximum(base - 3.0, 0.0),
         "confidence_upper": base + 3.0,
         "whatif_quantity": whatif,
+        "method_note": np.array(["", "sold on 8 days in the last year, fewer than the 10 the demand model needs, so "
+                                     "the forecast is its average selling rate and how often it sells (TSB method)",
+                                 "sold on fewer than 2 days: there is no selling rate to forecast from",
+                                 "on sale for 40 days, fewer than the 56 the demand model needs, so the forecast is "
+                                 "its average selling rate and how often it sells (TSB method)"]),
+        "driver_1": np.array(["recent_sales", "", "", ""]),
+        "driver_2": np.array(["day_of_week", "", "", ""]),
+        "driver_3": np.array(["", "", "", ""]),
+        "driver_effect_1": np.array([3.0, 0.0, 0.0, 0.0]),
+        "driver_effect_2": np.array([-1.25, 0.0, 0.0, 0.0]),
+        "driver_effect_3": np.zeros(4),
     }
     elasticity = {
         "product_id": np.array(["P1", "P2", "P4"]),

@@ -35,7 +35,10 @@ def test_v2_forecast_event_slices_the_stored_forecast(invoke, token):
     assert body["forecast"][0] == {"date": "2026-11-01", "predicted_quantity": 10.0, "confidence_lower": 7.0,
                                    "confidence_upper": 13.0}
     assert body["forecast"][29]["date"] == "2026-11-30"
-    assert body["feature_importance"][0] == {"feature": "lag_7", "importance": 0.4}
+    assert [d["driver"] for d in body["drivers"]] == ["recent_sales", "day_of_week"]  # the product's own drivers
+    assert body["drivers"][0]["description"] == \
+        "Recent sales raise the forecast by about 3.0 units a day on average over the 30 days."
+    assert body["method_note"] == "" and "feature_importance" not in body
     assert body["interval_level"] == 0.8 and body["status"] == "ok"
 
 

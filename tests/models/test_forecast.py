@@ -184,3 +184,17 @@ def test_volume_sampling_spends_the_row_budget_on_big_sellers_and_reweights():
     assert weights[rows[0] == 1].min() > 10 * weights[rows[0] == 0].max()  # rare rows stand for many
     same, ones = _poisson_sample((prod[:100], prod[:100], prod[:100]), w[:100], 2_000, rng)
     assert same[0].size == 100 and np.all(ones == 1)
+
+
+def test_a_recent_surge_shows_as_the_recent_sales_driver_of_that_product_only(panel):
+    from models.forecast_drivers import DRIVER_GROUPS, forecast_drivers
+
+    q = panel.quantity.copy()
+    q[0, -28:] *= 3.0  # product 0 sells three times its usual in the last four weeks
+    surged = type(panel)(panel.product_ids, panel.start, q, panel.price, panel.first_index)
+    model = small_model().fit(surged)
+    names, effects = forecast_drivers(model, surged, np.arange(panel.n_products), n=len(DRIVER_GROUPS))
+    assert set(names[0]) == set(DRIVER_GROUPS)
+    assert np.all(np.diff(np.abs(effects), axis=1) <= 1e-9)  # largest effect first
+    recent = {int(i): float(effects[i][list(names[i]).index("recent_sales")]) for i in range(panel.n_products)}
+    assert recent[0] > 0 and recent[0] == max(recent.values())
