@@ -234,3 +234,10 @@ def test_an_s3_file_left_in_the_tmp_cache_is_hashed_before_it_is_served_and_fetc
         assert np.asarray(reused.table("customers")["email"]).tolist() == cols["email"].tolist()
         assert blob in hashed and integrity.sha256_file(blob) == digest  # hashed, found bad, fetched again
         assert reused.damaged is None
+
+
+def test_asking_whether_a_table_has_a_column_does_not_load_it():
+    loaded = []
+    table = ColumnTable(lambda n: loaded.append(n) or np.zeros(3), ["a", "b"])
+    assert "a" in table and "zzz" not in table and loaded == []
+    assert table["b"].shape == (3,) and loaded == ["b"]
