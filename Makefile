@@ -41,6 +41,12 @@ bench-data: setup
 bench-api: setup
 	nice $(BIN)/python bench/bench_api.py
 
+# Cold start from S3 (moto): bytes read from the store before the first answer and the time to it, per route and at
+# the daily switch, on the 1M-customer snapshot (bench/RESULTS.md, "API cold start from S3").
+.PHONY: bench-coldstart
+bench-coldstart: setup
+	nice $(BIN)/python bench/bench_coldstart.py --runs 3 --label after --write-results
+
 # Importer benchmark: the real Online Retail file (../shared/data) into a lake, then every query on it (bench/RESULTS.md).
 .PHONY: bench-importer
 bench-importer: setup

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from insights.errors import SnapshotUnavailable
+from insights.errors import SnapshotDamaged, SnapshotUnavailable
 from insights.snapshot.reader import Snapshot
 
 __all__ = ["SnapshotCache", "SnapshotSource"]
@@ -43,6 +43,7 @@ class SnapshotCache:
         self._clock = clock
         self._lock = threading.Lock()
         self._snapshot: Snapshot | None = None
+        self._previous: Snapshot | None = None  # the version served before the last switch: the fallback
         self._checked_at: float | None = None
         self.last_error: str | None = None
         self.loads = 0
@@ -92,32 +93,42 @@ class SnapshotCache:
             if self._snapshot is None:
                 self.last_error = "snapshot_unreadable"
             return
+        started = self._clock()
         try:
             snapshot = self.store.open(version)
-            # cold: only sizes now, each file's sha256 on its first read (the first request pays for what it
-            # touches); warm: a new version must pass every digest before it replaces the one being served
-            snapshot.check_files(digests=self._snapshot is not None)
+            if self._snapshot is None:  # cold: sizes now, each file's sha256 on its first read
+                snapshot.check_files(digests=False)
+            else:  # warm: what the served version has read must pass in the new one before it replaces it
+                everything = snapshot.files is None or snapshot.files.local
+                snapshot.check_files(digests=True, only=None if everything else self._snapshot.working_set)
         except Exception as exc:  # a corrupt or half-deleted version never replaces a good one
+            if isinstance(exc, SnapshotDamaged):
+                self._refused.add(version)  # a file failed its digest: never fetched again in this container
             self.last_error = "snapshot_unreadable"
             log.error("could not open snapshot version, keeping the loaded one",
                       extra={"version": version, "error": type(exc).__name__, "loaded_version": self._version()})
             return
-        previous = self._version()
+        previous = self._snapshot
+        self._previous = previous if previous is not None and previous.damaged is None else None
         self._snapshot = snapshot
         self.last_error = None
         self.loads += 1
-        log.info("snapshot loaded", extra={"version": snapshot.version, "previous_version": previous})
+        log.info("snapshot loaded", extra={
+            "version": snapshot.version, "previous_version": None if previous is None else previous.version,
+            "checked_files": len(snapshot.working_set), "switch_s": round(self._clock() - started, 3)})
 
     def _drop_damaged(self) -> None:
-        """A file of the loaded version failed its check on first read: stop serving that version."""
+        """A file of the loaded version failed its check on first read: stop serving that version, and go back
+        to the one it replaced if there is one (it served before the switch; its files are checked as ever)."""
         snap = self._snapshot
         assert snap is not None
         self._refused.add(snap.version)
-        self._snapshot = None
+        fallback, self._previous = self._previous, None
+        self._snapshot = fallback if fallback is not None and fallback.damaged is None else None
         self._checked_at = None  # look at `latest` again now: a newer version may be there
         self.last_error = "snapshot_unreadable"
         log.error("the loaded snapshot failed an integrity check, no longer serving it",
-                  extra={"version": snap.version, "damaged": snap.damaged})
+                  extra={"version": snap.version, "damaged": snap.damaged, "fallback_version": self._version()})
 
     def _version(self) -> str | None:
         return None if self._snapshot is None else self._snapshot.version

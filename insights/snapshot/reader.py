@@ -52,6 +52,9 @@ class ColumnTable(Mapping[str, Any]):
             self._cache[name] = decode_column(self._loader(name), self._spec(name))
         return self._cache[name]
 
+    def __contains__(self, name: object) -> bool:
+        return name in self._names  # Mapping's default would load the column to find out
+
     def __iter__(self):
         return iter(self._names)
 
@@ -97,10 +100,16 @@ class Snapshot:
         """Why this version was refused (a file failed its check on first read), else None."""
         return None if self.files is None else self.files.damaged
 
-    def check_files(self, *, digests: bool) -> None:
-        """Raise SnapshotDamaged unless every listed file is present with its size (and sha256 with ``digests``)."""
+    @property
+    def working_set(self) -> frozenset[str]:
+        """The files (paths relative to the version) this snapshot has served or checked so far."""
+        return frozenset() if self.files is None else frozenset(self.files.read)
+
+    def check_files(self, *, digests: bool, only: Iterable[str] | None = None) -> None:
+        """Raise SnapshotDamaged unless every listed file (or each listed one of ``only``) is present with its
+        size, and with ``digests`` its sha256 (a lazy remote version fetches the files to check them)."""
         if self.files is not None:
-            self.files.check(digests=digests)
+            self.files.check(digests=digests, only=only)
 
     # One policy for what a version lacks (a refresh that skipped a model family): a table or document that
     # an answer needs is a 503 (MissingFromSnapshot: the next refresh may bring it); metadata that only
@@ -155,28 +164,29 @@ class _Docs(Mapping[str, Any]):
         return len(self._names)
 
 
-def load_local_version(folder: str | Path, *, mmap: bool = True, verified: Iterable[str] = ()) -> Snapshot:
+def load_local_version(folder: str | Path, *, mmap: bool = True) -> Snapshot:
     """Open the version stored in ``folder`` (its manifest.json lists the files); columns load lazily."""
     folder = Path(folder)
     manifest = json.loads((folder / MANIFEST).read_text())
     manifest.setdefault("version", folder.name)
-    return snapshot_from_manifest(manifest, lambda rel: folder / rel, mmap=mmap, root=folder, verified=verified)
+    return snapshot_from_manifest(manifest, lambda rel: folder / rel, mmap=mmap, root=folder)
 
 
 def snapshot_from_manifest(manifest: Mapping[str, Any], fetch: Callable[[str], Path], *, mmap: bool = True,
-                           root: Path | None = None, verified: Iterable[str] = ()) -> Snapshot:
+                           root: Path | None = None, fetch_checks: bool = False, workers: int = 1) -> Snapshot:
     """A snapshot whose files are listed in ``manifest["files"]``; ``fetch(relpath)`` returns a local path.
 
     Columns and documents load on first use (so ``fetch`` may download lazily, as the S3 store does), each
-    checked against the manifest's size and sha256 the first time; a version whose manifest lists no files
-    cannot be checked and is refused.
+    checked against the manifest's size and sha256 the first time (by ``fetch`` itself with ``fetch_checks``);
+    a version whose manifest lists no files cannot be checked and is refused. ``workers`` fetch in parallel
+    when :meth:`Snapshot.check_files` checks many files at once.
     """
     version = str(manifest.get("version", ""))
     if not isinstance(manifest.get("files"), list):
         raise SnapshotDamaged(f"snapshot {version} has a manifest without a files list and is refused; "
                               "run the refresh to publish a good version", reason="snapshot_unreadable",
                               version=version, retry_after_s=60)
-    files = VersionFiles(version, fetch, manifest["files"], root=root, verified=verified)
+    files = VersionFiles(version, fetch, manifest["files"], root=root, fetch_checks=fetch_checks, workers=workers)
     keys: dict[str, str] = dict(manifest.get("table_keys", {}))
     columns: dict[str, list[str]] = {}
     schemas: set[str] = set()

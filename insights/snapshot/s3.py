@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -16,14 +17,18 @@ from pathlib import Path
 from typing import Any
 
 from insights.errors import NotFound, PublishConflict, SnapshotUnavailable
-from insights.snapshot.integrity import sha256_file
-from insights.snapshot.reader import MANIFEST, Snapshot, load_local_version, snapshot_from_manifest
+from insights.snapshot.blobcache import BlobCache
+from insights.snapshot.integrity import FileMismatch, sha256_file
+from insights.snapshot.reader import MANIFEST, Snapshot, snapshot_from_manifest
 from insights.snapshot.store import LATEST, MODELS, SCORES, STALE_TMP_S, VERSIONS, SnapshotStore, check_version_id
 from insights.snapshot.writer import version_created_at
 
 __all__ = ["S3SnapshotStore"]
 
 logger = logging.getLogger("insights.snapshot.store")
+
+BLOBS = "blobs"
+SINGLE_GET_BYTES = 8 * 1024 * 1024  # s3transfer's multipart threshold: smaller files are one GetObject
 
 
 def _is_precondition_failure(exc: Exception) -> bool:
@@ -37,16 +42,31 @@ def _is_missing(exc: Exception) -> bool:
     return code in ("NoSuchKey", "404", "NotFound")
 
 
+def _drop_other_layouts(cache_dir: Path) -> None:
+    """Remove what an earlier layout of the cache left (whole versions under ``cache_dir/<version>``)."""
+    if cache_dir.is_dir():
+        for p in cache_dir.iterdir():
+            if p.name in (BLOBS, MODELS):
+                continue
+            if p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+
+
 class S3SnapshotStore(SnapshotStore):
     """Snapshots under ``s3://bucket/prefix``; ``latest`` moves by conditional PutObject (If-Match/If-None-Match).
 
-    :meth:`open` downloads the version's tables and documents (not its models) into ``cache_dir/<version>``,
-    checks each file's sha256 against the manifest, and opens the copy; ``lazy=True`` fetches each file on
-    first use instead. Only the two most recently opened versions stay in the cache.
+    :meth:`open` reads the version's manifest only; each table column, schema.json and document is fetched the
+    first time a reader asks for it (one GetObject, hashed while it is written; a file of 8 MiB or more by
+    parallel ranged GETs), checked against its manifest size and sha256, and kept in ``cache_dir/blobs`` by
+    its digest (:class:`BlobCache`: at most ``cache_max_bytes``, default half of /tmp up to 2 GiB), so a file
+    equal in two versions is fetched once. A missing or different file refuses the version; an unreachable
+    store is a retryable 503 that refuses nothing.
     """
 
     def __init__(self, client: Any, bucket: str, prefix: str = "", *, cache_dir: str | Path | None = None,
-                 keep_versions: int = 7, max_workers: int = 8, lazy: bool = False,
+                 cache_max_bytes: int | None = None, keep_versions: int = 7, max_workers: int = 8,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.client = client
         self.bucket = bucket
@@ -55,8 +75,9 @@ class S3SnapshotStore(SnapshotStore):
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache
         self.keep_versions = keep_versions
         self.max_workers = max_workers
-        self.lazy = lazy
+        self.cache_max_bytes = cache_max_bytes
         self._sleep = sleep
+        self._blobs: BlobCache | None = None
         self._opened: list[str] = []
 
     def __repr__(self) -> str:
@@ -111,9 +132,57 @@ class S3SnapshotStore(SnapshotStore):
         return json.loads(obj["Body"].read())
 
     # -- reading --
+    @property
+    def blobs(self) -> BlobCache:
+        """The cache of served files under ``cache_dir/blobs`` (made on first use)."""
+        if self._blobs is None:
+            _drop_other_layouts(self.cache_dir)
+            self._blobs = BlobCache(self.cache_dir / BLOBS, self.cache_max_bytes)
+        return self._blobs
+
+    def open(self, version: str | None = None) -> Snapshot:
+        """The version's manifest now; each table and document file on first use (see the class docstring)."""
+        try:
+            version = version or self.latest_version()
+            if version is None:
+                raise SnapshotUnavailable(f"no snapshot published in {self!r} yet: run the refresh")
+            manifest = self.manifest(version)
+            listed = manifest.get("files")
+            by_path = {str(e["path"]): e for e in listed if isinstance(e, dict)} if isinstance(listed, list) else {}
+            return snapshot_from_manifest(manifest, lambda rel: self._fetch_served(version, by_path[rel]),
+                                          fetch_checks=True, workers=self.max_workers)
+        except (NotFound, SnapshotUnavailable):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the store is unreachable or the manifest unreadable
+            raise SnapshotUnavailable(f"cannot open snapshot {version!r} from {self!r}: {exc}") from exc
+
+    def _fetch_served(self, version: str, entry: dict[str, Any]) -> Path:
+        key = self._vkey(version, entry["path"])
+        return self.blobs.get(str(entry["sha256"]), int(entry["bytes"]),
+                              lambda dest: self._get_into(key, dest, int(entry["bytes"])))
+
+    def _get_into(self, key: str, dest: Path, size: int) -> str:
+        """Write the object ``key`` to ``dest``; the sha256 of the bytes written."""
+        try:
+            if size >= SINGLE_GET_BYTES:  # s3transfer's parallel ranged GETs
+                self.client.download_file(self.bucket, key, str(dest))
+                return sha256_file(dest)
+            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+            digest = hashlib.sha256()
+            with open(dest, "wb") as fh:
+                while block := body.read(1 << 20):
+                    digest.update(block)
+                    fh.write(block)
+            return digest.hexdigest()
+        except Exception as exc:  # noqa: BLE001 - botocore's ClientError, without importing botocore here
+            if _is_missing(exc):
+                raise FileMismatch("is missing from the store") from exc
+            raise SnapshotUnavailable(f"cannot fetch {key} from {self!r}: {exc}", reason="store_unreachable",
+                                      retry_after_s=5) from exc
+
     def _download(self, version: str, entry: dict[str, Any], folder: Path) -> Path:
         dest = folder / entry["path"]
-        if dest.is_file() and dest.stat().st_size == entry["bytes"]:
+        if dest.is_file() and dest.stat().st_size == entry["bytes"] and sha256_file(dest) == entry["sha256"]:
             return dest
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(f".{dest.name}.part-{uuid.uuid4().hex[:8]}")
@@ -127,50 +196,19 @@ class S3SnapshotStore(SnapshotStore):
             tmp.unlink(missing_ok=True)
         return dest
 
-    def _download_all(self, version: str, entries: list[dict[str, Any]], folder: Path) -> None:
-        with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
-            list(pool.map(lambda e: self._download(version, e, folder), entries))
-
-    def open(self, version: str | None = None) -> Snapshot:
-        try:
-            version = version or self.latest_version()
-            if version is None:
-                raise SnapshotUnavailable(f"no snapshot published in {self!r} yet: run the refresh")
-            manifest = self.manifest(version)
-            folder = self.cache_dir / version
-            folder.mkdir(parents=True, exist_ok=True)
-            served = [e for e in manifest.get("files", []) if e["path"].startswith(("tables/", "docs/"))]
-            by_path = {e["path"]: e for e in served}
-            self._remember(version)
-            if self.lazy:  # each file is checked at its download: not hashed a second time
-                return snapshot_from_manifest(manifest, lambda rel: self._download(version, by_path[rel], folder),
-                                              verified=by_path)
-            verified: list[str] = []
-            if not (folder / MANIFEST).is_file():
-                self._download_all(version, served, folder)
-                (folder / MANIFEST).write_text(json.dumps(manifest))
-                verified = list(by_path)  # checked at download; a reused cache is checked again on first read
-            return load_local_version(folder, verified=verified)
-        except (NotFound, SnapshotUnavailable):
-            raise
-        except Exception as exc:  # noqa: BLE001 - the store is unreachable or the version is damaged
-            raise SnapshotUnavailable(f"cannot open snapshot {version!r} from {self!r}: {exc}") from exc
-
-    def _remember(self, version: str) -> None:
-        """Keep the cache to the versions opened last (older mappings may still be in use by a reader)."""
-        self._opened = [v for v in self._opened if v != version] + [version]
-        if self.cache_dir.is_dir():
-            for p in self.cache_dir.iterdir():
-                if p.is_dir() and p.name not in self._opened[-2:]:
-                    shutil.rmtree(p, ignore_errors=True)
-
     def fetch_models(self, version: str) -> Path | None:
+        """Download ``versions/<version>/models`` (the refresh's model reuse) into the cache, checked by sha256."""
         entries = [e for e in self.manifest(version).get("files", []) if e["path"].startswith(f"{MODELS}/")]
         if not entries:
             return None
-        folder = self.cache_dir / version
-        self._remember(version)
-        self._download_all(version, entries, folder)
+        folder = self.cache_dir / MODELS / check_version_id(version)
+        folder.mkdir(parents=True, exist_ok=True)
+        self._opened = [v for v in self._opened if v != version] + [version]
+        for p in (self.cache_dir / MODELS).iterdir():  # the models of the two versions asked for last
+            if p.is_dir() and p.name not in self._opened[-2:]:
+                shutil.rmtree(p, ignore_errors=True)
+        with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
+            list(pool.map(lambda e: self._download(version, e, folder), entries))
         return folder / MODELS
 
     # -- writing --

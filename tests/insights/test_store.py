@@ -14,7 +14,7 @@ import pytest
 
 from insights.cli.refresh import rollback_command
 from insights.config import Settings
-from insights.errors import NotFound, SnapshotUnavailable
+from insights.errors import NotFound, SnapshotDamaged, SnapshotUnavailable
 from insights.snapshot import local as store_mod
 from insights.snapshot.local import LocalSnapshotStore
 from insights.snapshot.s3 import S3SnapshotStore
@@ -269,14 +269,16 @@ def test_s3_publish_open_rollback_and_retention(s3, tmp_path):
     assert store.open().doc("segments")["seed"] == 1
 
 
-def test_s3_lazy_open_fetches_columns_on_first_use(s3, tmp_path):
-    store = S3SnapshotStore(s3, "snaps", "", cache_dir=tmp_path / "cache", lazy=True)
+def test_s3_open_fetches_each_column_on_first_use_into_the_digest_cache(s3, tmp_path):
+    store = S3SnapshotStore(s3, "snaps", "", cache_dir=tmp_path / "cache")
     version = publish_n(store, tmp_path, 1)[0]
     snap = store.open()
-    folder = tmp_path / "cache" / version / "tables" / "customers"
-    assert not (folder / "churn_probability.npy").exists()
+    entry = next(e for e in store.manifest(version)["files"]
+                 if e["path"] == "tables/customers/churn_probability.npy")
+    blob = tmp_path / "cache" / "blobs" / entry["sha256"]
+    assert not blob.exists()
     assert snap.table("customers")["churn_probability"].shape == (50,)
-    assert (folder / "churn_probability.npy").exists()
+    assert blob.exists()
 
 
 def test_s3_failure_in_the_middle_of_publishing_leaves_latest_unchanged(s3, tmp_path):
@@ -305,12 +307,15 @@ def test_s3_failure_in_the_middle_of_publishing_leaves_latest_unchanged(s3, tmp_
     assert store.open().version == first
 
 
-def test_s3_corrupted_file_makes_open_fail_as_unavailable(s3, tmp_path):
+def test_s3_corrupted_file_is_refused_when_first_read(s3, tmp_path):
     store = S3SnapshotStore(s3, "snaps", "p", cache_dir=tmp_path / "cache")
     version = publish_n(store, tmp_path, 1)[0]
     s3.put_object(Bucket="snaps", Key=f"p/versions/{version}/tables/customers/churn_probability.npy", Body=b"x")
-    with pytest.raises(SnapshotUnavailable, match="sha256"):
-        store.open()
+    snap = store.open()  # the manifest only
+    assert snap.table("customers").positions(["c00003"]).tolist() == [3]
+    with pytest.raises(SnapshotDamaged):
+        snap.table("customers")["churn_probability"]
+    assert "churn_probability.npy has 1 bytes" in snap.damaged
 
 
 @pytest.mark.parametrize("mine_is_newer", [True, False])
