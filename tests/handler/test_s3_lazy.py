@@ -23,7 +23,8 @@ BUCKET, PREFIX = "lazy-test", "snaps"
 KEYS = {"customers": "customer_id", "forecast": "product_id", "elasticity": "product_id"}
 CHURN_FILES = {f"tables/customers/{c}.npy" for c in (
     "customer_id", "churn_probability", "risk_level", "churn_factor_1", "churn_factor_2", "churn_factor_3",
-    "churn_contrib_1", "churn_contrib_2", "churn_contrib_3")} | {"tables/customers/schema.json",
+    "churn_contrib_1", "churn_contrib_2", "churn_contrib_3", "churn_value_1", "churn_value_2", "churn_value_3",
+    "recency_days")} | {"tables/customers/schema.json",
                                                                  "docs/customer_models.json"}
 DAY1, DAY2 = datetime(2026, 11, 1, 4, tzinfo=UTC), datetime(2026, 11, 2, 4, tzinfo=UTC)
 
