@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from models._glm import GlmFit, ols_hac, poisson_pml
+from models._glm import GlmFit, nb_alpha, ols_hac, poisson_pml
 from models.cadence import Cadence, GrainSeries, _to_grain, detect_cadence, weekday
 
 __all__ = ["OwnFit", "fit_product", "GRAINS"]
@@ -70,9 +70,7 @@ def fit_product(d: np.ndarray, q: np.ndarray, p: np.ndarray, promo: np.ndarray |
         return none("too_few_observations", f"{int((g.quantity > 0).sum())} {_unit(cad)} with sales: too few for "
                     "an own fit", n)
     X, names = _design(g, cad)
-    resid = X[:, 1] - X[:, [0] + list(range(2, X.shape[1]))] @ np.linalg.lstsq(
-        X[:, [0] + list(range(2, X.shape[1]))], X[:, 1], rcond=None)[0]
-    if resid.var() < 1e-6 * max(X[:, 1].var(), 1e-12):
+    if _partial_variance(X) < 1e-6 * max(X[:, 1].var(), 1e-12):
         return none("collinear", "the price moved only with the controls (" + ", ".join(names[2:]) +
                     "): its own effect cannot be separated", n, tuple(names[2:]))
     offset = np.log(g.exposure)
@@ -112,6 +110,14 @@ def _span_end(sale_days: np.ndarray, cad: Cadence, end: np.datetime64) -> np.dat
     return min(end, last + 1 + tail)
 
 
+def _partial_variance(X: np.ndarray) -> float:
+    """Variance of log price (column 1) left after the other columns (normal equations: a 20 x 20 solve)."""
+    Z = np.delete(X, 1, axis=1)
+    zz = Z.T @ Z
+    coef = np.linalg.solve(zz + 1e-9 * np.trace(zz) / zz.shape[0] * np.eye(zz.shape[0]), Z.T @ X[:, 1])
+    return float(np.var(X[:, 1] - Z @ coef))
+
+
 def _design(g: GrainSeries, cad: Cadence) -> tuple[np.ndarray, list[str]]:
     n = g.quantity.size
     lp = np.log(g.price)
@@ -132,10 +138,10 @@ def _design(g: GrainSeries, cad: Cadence) -> tuple[np.ndarray, list[str]]:
     if g.grain == "daily":
         pairs = 4 if span >= 365 else (2 if span >= 180 else (1 if span >= 120 else 0))
     else:
-        pairs = 3 if span >= 700 else (2 if span >= 365 else (1 if span >= 180 else 0))
+        pairs = 2 if span >= 365 else (1 if span >= 180 else 0)
     fourier = [([np.sin(2 * np.pi * k * doy / 365.25), np.cos(2 * np.pi * k * doy / 365.25)],
                 [f"season_sin_{k}", f"season_cos_{k}"]) for k in range(1, pairs + 1)]
-    step = 146.0 if g.grain == "daily" else 182.0
+    step = 365.0  # a yearly trend break: a knot every few months absorbs the price spells that identify b
     knots = [([np.maximum(days - kn, 0.0) / 365.25], [f"trend_knot_{j + 1}"])
              for j, kn in enumerate(np.arange(1, int(span // step)) * step)]
     blocks += fourier[:2] + knots + fourier[2:]
@@ -149,10 +155,11 @@ def _design(g: GrainSeries, cad: Cadence) -> tuple[np.ndarray, list[str]]:
 
 
 def _poisson_with_cap(X, y, offset, max_iter) -> tuple[GlmFit, int, np.ndarray, np.ndarray, int]:
-    """Fit; cap the periods far above their fitted mean (bulk orders judged against the product's own fit) and
-    refit; on separation, drop the separated rows and the columns left constant, and refit once."""
+    """Poisson fit; on separation, drop the separated rows and the columns left constant and refit once; then
+    the negative binomial weights with alpha from the Poisson residuals (kept only if that fit converges);
+    finally cap the periods far above their fitted mean (bulk orders judged against the product's own fit) and
+    refit."""
     fit = poisson_pml(X, y, offset, max_iter=max_iter)
-    capped = 0
     if fit.status == "separated" and fit.separated is not None:
         keep = ~fit.separated
         X, y, offset = X[keep], y[keep], offset[keep]
@@ -162,14 +169,21 @@ def _poisson_with_cap(X, y, offset, max_iter) -> tuple[GlmFit, int, np.ndarray, 
             return fit, 0, X, offset, int(keep.sum())
         X = X[:, var]
         fit = poisson_pml(X, y, offset, max_iter=max_iter)
-    if fit.converged:
-        mu = np.exp(np.clip(X @ fit.beta + offset, -50, 50))
-        r = np.log((y + 0.5) / (mu + 0.5))
-        med = np.median(r)
-        cut = med + max(5 * 1.4826 * np.median(np.abs(r - med)), CAP_RATIO)
-        over = r > cut
-        if over.any():
-            y = np.where(over, (mu + 0.5) * np.exp(cut) - 0.5, y)
-            capped = int(over.sum())
-            fit = poisson_pml(X, y, offset, max_iter=max_iter)
+    if not fit.converged:
+        return fit, 0, X, offset, int(y.size)
+    alpha = nb_alpha(y, np.exp(X @ fit.beta + offset))
+    if alpha > 1e-3:
+        nb = poisson_pml(X, y, offset, alpha=alpha, beta0=fit.beta, max_iter=max_iter)
+        fit = nb if nb.converged else fit
+        alpha = alpha if nb.converged else 0.0
+    capped = 0
+    mu = np.exp(np.clip(X @ fit.beta + offset, -50, 50))
+    r = np.log((y + 0.5) / (mu + 0.5))
+    med = np.median(r)
+    cut = med + max(5 * 1.4826 * np.median(np.abs(r - med)), CAP_RATIO)
+    over = r > cut
+    if over.any():
+        y = np.where(over, (mu + 0.5) * np.exp(cut) - 0.5, y)
+        capped = int(over.sum())
+        fit = poisson_pml(X, y, offset, alpha=alpha, beta0=fit.beta, max_iter=max_iter)
     return fit, capped, X, offset, int(y.size)
