@@ -111,7 +111,7 @@ def curve(prices: np.ndarray, p0: float, q0: float, b: float, b_lo: float, b_hi:
 def sensitivity_row(p: float, step: float, p0: float, q0: float, b: float | None, cost: float | None,
                     g: dict[str, float]) -> dict[str, Any]:
     """One what-if point; quantities only inside the widened observed support and with a usable elasticity."""
-    inside = g["range_min"] <= p <= g["range_max"]
+    inside = bool(g["range_min"] <= p <= g["range_max"])
     row: dict[str, Any] = {"price_change_pct": num(step * 100, 4), "price": num(p), "within_support": inside,
                            "quantity": None, "revenue": None, "profit": None}
     if inside and b is not None:
@@ -130,7 +130,7 @@ def optimal_range(b_lo, b_hi, c, p0, g, conflict, best) -> dict[str, Any]:
             continue
         p, star, unb, _ = optimum(e, c, p0, g, conflict)
         prices.append(p)
-        out[name] = {"optimal_price": num(p), "unconstrained_optimal_price": num(star), "unbounded": unb}
+        out[name] = {"optimal_price": num(p), "unconstrained_optimal_price": num(star), "unbounded": bool(unb)}
     lo, hi = min(prices), max(prices)
     out["min"], out["max"] = num(lo), num(hi)
     if out["min"] > num(best) or out["max"] < num(best):  # rounding never puts the optimum outside its range

@@ -44,7 +44,7 @@ from models._pricing_kernels import (
 __all__ = ["PriceOptimization", "PricingError", "PriceOutOfSupport", "optimize_price", "what_if_quantity",
            "whatif_forecast", "SENSITIVITY_STEPS", "CURVE_POINTS"]
 
-SENSITIVITY_STEPS = tuple(round(x, 2) for x in np.arange(-0.30, 0.301, 0.05))
+SENSITIVITY_STEPS = tuple(round(float(x), 2) for x in np.arange(-0.30, 0.301, 0.05))
 CURVE_POINTS = 21
 
 

@@ -210,3 +210,11 @@ def test_request_path_module_imports_numpy_only():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=__file__.rsplit("/tests/", 1)[0])
     assert out.stdout.strip() == ""
+
+
+def test_the_answer_is_plain_json():
+    import json
+
+    for kw in ({}, {"elasticity": 0.3, "elasticity_ci": (0.1, 0.5)}, {"cost_per_unit": None}):
+        d = opt(**kw).to_dict()
+        assert json.loads(json.dumps(d, allow_nan=False)) == d
