@@ -59,7 +59,7 @@ def fit_product(d: np.ndarray, q: np.ndarray, p: np.ndarray, promo: np.ndarray |
         return none("no_price_variation", "the price never changed on the days with sales"
                     if sold.sum() > 1 else f"{int(sold.sum())} day(s) with sales: no price variation to learn from")
     stop = _span_end(d[sold], cad, d.max() + 1 if end is None else np.datetime64(end, "D"))
-    span = d < stop
+    span = (d >= d[sold].min()) & (d < stop)  # from the first sale: zeros before a launch are not demand
     g = _to_grain(d[span], q[span], p[span], cad, {} if promo is None else {"promo": promo[span]}, stop)
     if method == "ols":
         keep = g.quantity > 0
@@ -78,8 +78,8 @@ def fit_product(d: np.ndarray, q: np.ndarray, p: np.ndarray, promo: np.ndarray |
         fit = ols_hac(X, np.log(g.quantity) - offset)
         capped = 0
     else:
-        fit, capped, X, offset, g_n = _poisson_with_cap(X, g.quantity, offset, max_iter)
-        n = g_n
+        fit, capped, kept, n = _poisson_with_cap(X, g.quantity, offset, max_iter)
+        names = [name for name, k in zip(names, kept, strict=True) if k]  # columns a separation left constant
     if not fit.converged:
         return OwnFit(nan, nan, nan, nan, fit.status, fit.message, fit.n_iterations, n, tuple(names[2:]), capped,
                       cad, stats_)
@@ -154,7 +154,7 @@ def _design(g: GrainSeries, cad: Cadence) -> tuple[np.ndarray, list[str]]:
     return np.column_stack(cols), names
 
 
-def _poisson_with_cap(X, y, offset, max_iter) -> tuple[GlmFit, int, np.ndarray, np.ndarray, int]:
+def _poisson_with_cap(X, y, offset, max_iter) -> tuple[GlmFit, int, np.ndarray, int]:
     """Poisson fit; on separation, drop the separated rows and the columns left constant and refit once; then
     the negative binomial weights with alpha from the Poisson residuals (kept only if that fit converges);
     finally cap the periods far above their fitted mean (bulk orders judged against the product's own fit) and
@@ -166,11 +166,13 @@ def _poisson_with_cap(X, y, offset, max_iter) -> tuple[GlmFit, int, np.ndarray, 
         var = X.std(axis=0) > 1e-12
         var[0] = True
         if not var[1] or keep.sum() < X.shape[1] + 3:
-            return fit, 0, X, offset, int(keep.sum())
+            return fit, 0, var, int(keep.sum())
         X = X[:, var]
         fit = poisson_pml(X, y, offset, max_iter=max_iter)
+    else:
+        var = np.ones(X.shape[1], dtype=bool)
     if not fit.converged:
-        return fit, 0, X, offset, int(y.size)
+        return fit, 0, var, int(y.size)
     alpha = nb_alpha(y, np.exp(X @ fit.beta + offset))
     if alpha > 1e-3:
         nb = poisson_pml(X, y, offset, alpha=alpha, beta0=fit.beta, max_iter=max_iter)
@@ -186,4 +188,4 @@ def _poisson_with_cap(X, y, offset, max_iter) -> tuple[GlmFit, int, np.ndarray, 
         y = np.where(over, (mu + 0.5) * np.exp(cut) - 0.5, y)
         capped = int(over.sum())
         fit = poisson_pml(X, y, offset, alpha=alpha, beta0=fit.beta, max_iter=max_iter)
-    return fit, capped, X, offset, int(y.size)
+    return fit, capped, var, int(y.size)

@@ -227,9 +227,9 @@ def _to_grain(d, q, p, cadence, cov, end) -> GrainSeries:
         cov_out = {k: np.where(w_units > 0, np.bincount(bins, weights=units * v, minlength=nb) / w_units,
                                np.bincount(bins, weights=v * trading, minlength=nb) / np.maximum(exposure, 1))
                    for k, v in day_cov.items()}
+    keep = exposure > 0  # a partial edge week without a trading day is no observation
     if cadence.grain == "weekly":
         exposure = np.full(nb, float(WEEK))
-    keep = exposure > 0
     dates_out = origin + WEEK * np.arange(nb)
     return GrainSeries(dates_out[keep], w_units[keep], price[keep], exposure[keep],
                        {k: v[keep] for k, v in cov_out.items()}, cadence.grain)

@@ -32,7 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from models._elasticity_fit import GRAINS, OwnFit, fit_product
+from models._elasticity_fit import OwnFit, fit_product
+from models._elasticity_input import columns, validate, validate_options
 from models.cadence import trading_weekdays
 from models.pooling import DEFAULT_PRIOR, Prior, pool_estimates, posterior
 
@@ -148,7 +149,7 @@ def estimate_elasticity(dates: np.ndarray, quantity: np.ndarray, price: np.ndarr
     -------
     ElasticityEstimate
     """
-    d, q, p, pr = _validate(dates, quantity, price, promo, discount, list_price, method, grain, confidence)
+    d, q, p, pr = validate(dates, quantity, price, promo, discount, list_price, method, grain, confidence)
     own = fit_product(d, q, p, pr, method=method, grain=grain, shop_weekdays=shop_weekdays, end=end,
                       max_iter=max_iter)
     pri = Prior(float(prior[0]), float(prior[1]), "default")
@@ -181,8 +182,8 @@ def estimate_elasticities(table: Mapping[str, Any], *, end: np.datetime64 | str 
     -------
     ElasticityPanel
     """
-    cols = _columns(table)
-    _validate_options(method, "auto", confidence)
+    cols = columns(table)
+    validate_options(method, "auto", confidence)
     ids, d, q, p, pr, cat = cols
     shop = trading_weekdays(d[q > 0]) if (q > 0).any() else None
     end_d = None if end is None else np.datetime64(end, "D")
@@ -287,62 +288,3 @@ def _assemble(f: OwnFit, mean: float, sd: float, w: float, pri: Prior, confidenc
                               f.n_observations, kind, text, *f.price_stats, shrinkage_weight=w, prior_mean=pri.mean,
                               prior_sd=pri.sd, pooled_toward=pri.source, sign_suspect=suspect,
                               usable_for_pricing=not suspect, **common)
-
-
-def _validate_options(method: str, grain: str, confidence: float) -> None:
-    if method not in ("poisson", "ols"):
-        raise ValueError(f"method must be 'poisson' or 'ols', got {method!r}")
-    if grain not in GRAINS:
-        raise ValueError(f"grain must be one of {GRAINS}, got {grain!r}")
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-
-
-def _promo_share(q, p, promo, discount, list_price) -> np.ndarray | None:
-    if promo is not None:
-        return np.clip(np.asarray(promo, dtype=float), 0, 1)
-    if discount is not None:
-        return (np.asarray(discount, dtype=float) > 0.005).astype(float)
-    if list_price is not None:
-        return (p < np.asarray(list_price, dtype=float) * 0.995).astype(float)
-    return None
-
-
-def _validate(dates, quantity, price, promo, discount, list_price, method, grain, confidence):
-    _validate_options(method, grain, confidence)
-    d = np.asarray(dates).astype("datetime64[D]")
-    q = np.asarray(quantity, dtype=float)
-    p = np.asarray(price, dtype=float)
-    if not (d.shape == q.shape == p.shape) or d.ndim != 1:
-        raise ValueError(f"dates, quantity and price must be 1-D of one length, got {d.shape}, {q.shape}, {p.shape}")
-    if not np.all(np.isfinite(q)) or np.any(q < 0):
-        raise ValueError(f"quantity must be finite and >= 0, got min {q.min() if q.size else 'n/a'}")
-    if np.any(~np.isfinite(p) | (p <= 0)):
-        raise ValueError(f"price must be finite and > 0, got min {np.nanmin(p) if p.size else 'n/a'}")
-    for name, v in (("promo", promo), ("discount", discount), ("list_price", list_price)):
-        if v is not None and (np.shape(v) != q.shape or not np.all(np.isfinite(np.asarray(v, dtype=float)))):
-            raise ValueError(f"{name} must be finite with the shape of quantity {q.shape}")
-    return d, q, p, _promo_share(q, p, promo, discount, list_price)
-
-
-def _columns(table: Mapping[str, Any]):
-    date_col = "date" if "date" in table else "sale_date"
-    missing = {"product_id", "quantity", "price", date_col} - set(table)
-    if missing:
-        raise ValueError(f"table lacks columns: {sorted(missing)}")
-    ids = np.asarray(table["product_id"]).astype(str)
-    d = np.asarray(table[date_col]).astype("datetime64[D]")
-    q = np.asarray(table["quantity"], dtype=float)
-    p = np.asarray(table["price"], dtype=float)
-    opt = {k: (np.asarray(table[k], dtype=float) if k in table else None) for k in ("promo", "discount", "list_price")}
-    keep = np.isfinite(q) & (q >= 0) & np.isfinite(p) & (p > 0) & ~np.isnat(d)
-    for v in opt.values():
-        if v is not None:
-            keep &= np.isfinite(v)
-    pr = _promo_share(q, p, opt["promo"], opt["discount"], opt["list_price"])
-    cat = None
-    if "category" in table:
-        cat = np.array(["" if c is None or (isinstance(c, float) and np.isnan(c)) else str(c)
-                        for c in table["category"]], dtype=object)
-        cat = cat[keep]
-    return ids[keep], d[keep], q[keep], p[keep], (None if pr is None else pr[keep]), cat
