@@ -10,11 +10,11 @@
   "baseline" and "hard" (slower sellers, noisier demand, rarer price changes).
 - :func:`grocery_weekly`: a grocery chain's weekly store-level feed (one line per store x brand x week, dated
   on the week's Thursday): store sizes, three price zones, shelf prices in spells around the brand's base
-  price, chain-wide deals cutting the price 20-40% in a quarter of the weeks (85% of stores take part) with an
-  in-store display lift (x1.4) and, in 40% of the deal weeks, a feature ad (x1.3; not in the data: only the
-  deal flag is); brand-week demand shocks (sd 0.08) common to all stores. Aggregated to brand x week as the
-  lake's daily_sales would be after import: units summed, price = revenue / units, promotion share =
-  units-weighted share of the lines on deal.
+  price (two designs, GROCERY_DESIGNS), chain-wide deals cutting the price 20-40% in a quarter of the weeks
+  (85% of stores take part) with an in-store display lift (x1.4) and, in 40% of the deal weeks, a feature ad
+  (x1.3; not in the data: only the deal flag is); brand-week demand shocks (sd 0.08) common to all stores.
+  Aggregated to brand x week as the lake's daily_sales would be after import: units summed, price = revenue /
+  units, promotion share = units-weighted share of the lines on deal.
 Both return (sales frame, truth frame with product_id, category, true_elasticity, ...).
 """
 
@@ -95,9 +95,17 @@ def confounded_daily(*, n_products: int = 200, days: int = 730, seed: int = 0, d
 BRAND_ELASTICITIES = (-0.8, -1.0, -1.3, -1.5, -1.8, -2.0, -2.2, -2.5, -2.8, -3.1, -3.5)
 
 
-def grocery_weekly(*, n_stores: int = 60, weeks: int = 104, seed: int = 0, start: str = "2024-01-04",
-                   elasticities: tuple[float, ...] = BRAND_ELASTICITIES) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Brand x week sales of a chain (and the deal lifts realized) from a store x brand x week simulation."""
+GROCERY_DESIGNS = {"baseline": (4, 0.10), "hard": (8, 0.08)}  # shelf-price spell (weeks), sd of its level
+
+
+def grocery_weekly(*, n_stores: int = 60, weeks: int = 104, seed: int = 0, design: str = "baseline",
+                   start: str = "2024-01-04", elasticities: tuple[float, ...] = BRAND_ELASTICITIES
+                   ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Brand x week sales of a chain (and the deal lifts realized) from a store x brand x week simulation.
+
+    ``design``: "baseline" (shelf prices re-set every ~4 weeks, sd 10%) or "hard" (every ~8 weeks, sd 8%).
+    """
+    spell, shelf_sd = GROCERY_DESIGNS[design]
     rng = np.random.default_rng(seed)
     week_dates = np.datetime64(start) + 7 * np.arange(weeks)  # 2024-01-04 is a Thursday
     doy = (week_dates - week_dates.astype("datetime64[Y]")).astype(np.int64)
@@ -106,9 +114,9 @@ def grocery_weekly(*, n_stores: int = 60, weeks: int = 104, seed: int = 0, start
     rows, truth, lifts = [], [], []
     for j, b in enumerate(elasticities):
         base_price = rng.uniform(1.5, 6.0)
-        # shelf (regular) price: spells of ~8 weeks around the brand's base price (cost pass-through, competition)
-        changes = np.sort(rng.integers(1, weeks, rng.poisson(weeks / 8)))
-        regular = base_price * np.exp(rng.normal(0, 0.08, changes.size + 1))[
+        # shelf (regular) price: spells around the brand's base price (cost pass-through, competition)
+        changes = np.sort(rng.integers(1, weeks, rng.poisson(weeks / spell)))
+        regular = base_price * np.exp(rng.normal(0, shelf_sd, changes.size + 1))[
             np.searchsorted(changes, np.arange(weeks), "right")]
         deal = rng.random(weeks) < 0.25
         depth = np.where(deal, rng.uniform(0.2, 0.4, weeks), 0.0)
