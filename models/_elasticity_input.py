@@ -9,7 +9,15 @@ import numpy as np
 
 from models._elasticity_fit import GRAINS
 
-__all__ = ["validate", "validate_options", "columns"]
+__all__ = ["validate", "validate_options", "columns", "category_label"]
+
+
+def category_label(values: np.ndarray) -> str:
+    """The first non-missing category among one product's rows ("" when none)."""
+    for c in values:
+        if c is not None and not (isinstance(c, float) and np.isnan(c)) and str(c) not in ("", "nan", "<NA>"):
+            return str(c)
+    return ""
 
 
 def validate_options(method: str, grain: str, confidence: float) -> None:
@@ -69,8 +77,6 @@ def columns(table: Mapping[str, Any]):
             keep &= np.isfinite(v)
     pr = _promo_share(q, p, opt["promo"], opt["discount"], opt["list_price"])
     cat = None
-    if "category" in table:
-        cat = np.array(["" if c is None or (isinstance(c, float) and np.isnan(c)) else str(c)
-                        for c in table["category"]], dtype=object)
-        cat = cat[keep]
+    if "category" in table:  # raw values; labels are read once per product (see category_label)
+        cat = np.asarray(table["category"], dtype=object)[keep]
     return ids[keep], d[keep], q[keep], p[keep], (None if pr is None else pr[keep]), cat

@@ -94,7 +94,11 @@ def poisson_pml(X: np.ndarray, y: np.ndarray, offset: np.ndarray | None = None, 
     if sep.any():  # converged or not, a mean collapsing to zero is separation, not an estimate
         status, msg = "separated", f"{int(sep.sum())} zero-sales rows fitted with a zero mean (separation)"
     w = mu / (1 + alpha * mu)
-    bread = np.linalg.pinv(X.T @ (X * w[:, None]))
+    info = X.T @ (X * w[:, None])
+    try:
+        bread = np.linalg.inv(info)
+    except np.linalg.LinAlgError:
+        bread = np.linalg.pinv(info)
     resid = (y - mu) / (1 + alpha * mu)
     dof = max(n - k, 1)
     sandwich = bread @ hac_meat(X * resid[:, None]) @ bread * n / dof

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from models._elasticity_fit import OwnFit, fit_product
-from models._elasticity_input import columns, validate, validate_options
+from models._elasticity_input import category_label, columns, validate, validate_options
 from models.cadence import trading_weekdays
 from models.pooling import DEFAULT_PRIOR, Prior, pool_estimates, posterior
 
@@ -200,8 +200,7 @@ def estimate_elasticities(table: Mapping[str, Any], *, end: np.datetime64 | str 
         fits.append(fit_product(d[s], q[s], p[s], None if pr is None else pr[s], method=method, grain="auto",
                                 shop_weekdays=shop, end=end_d, max_iter=max_iter))
         if cat is not None:
-            vals = [c for c in cat[s] if c]
-            cats[j] = vals[0] if vals else ""
+            cats[j] = category_label(cat[s])
     b = np.array([f.estimate for f in fits])
     se = np.array([f.se for f in fits])
     varies = np.array([f.fit_status != "no_price_variation" for f in fits])
