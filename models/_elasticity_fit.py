@@ -46,7 +46,8 @@ def fit_product(d: np.ndarray, q: np.ndarray, p: np.ndarray, promo: np.ndarray |
     stats_ = (float(p[sold].min()), float(p[sold].max()), float(p[sold].mean())) if sold.any() else (np.nan,) * 3
     cad = detect_cadence(d, q, shop_weekdays=shop_weekdays)
     if grain != "auto" and grain != cad.grain:
-        days = cad.trading_weekdays if grain != "weekly" else (cad.anchor_weekday or int(weekday(d[sold][:1])[0]),)
+        first = cad.anchor_weekday if cad.anchor_weekday is not None else int(weekday(d[sold][:1])[0])
+        days = cad.trading_weekdays if grain != "weekly" else (first,)
         anchor = days[0] if grain == "weekly" else None
         cad = Cadence(grain, days, 1 if grain == "daily" else 7, cad.n_periods, cad.n_sale_days, anchor,
                       f"grain set to {grain} by the caller")
@@ -71,8 +72,9 @@ def fit_product(d: np.ndarray, q: np.ndarray, p: np.ndarray, promo: np.ndarray |
                     "an own fit", n)
     X, names = _design(g, cad)
     if _partial_variance(X) < 1e-6 * max(X[:, 1].var(), 1e-12):
-        return none("collinear", "the price moved only with the controls (" + ", ".join(names[2:]) +
-                    "): its own effect cannot be separated", n, tuple(names[2:]))
+        why = (f"the price moved only with the controls ({', '.join(names[2:])})" if len(names) > 2 else
+               f"the price did not vary between the {_unit(cad)} it was observed on")
+        return none("collinear", why + ": its own effect cannot be separated", n, tuple(names[2:]))
     offset = np.log(g.exposure)
     if method == "ols":
         fit = ols_hac(X, np.log(g.quantity) - offset)

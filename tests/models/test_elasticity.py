@@ -86,6 +86,16 @@ def test_separation_is_detected_and_its_rows_dropped_before_any_estimate():
     assert abs(est.own_elasticity + 2.0) < 0.3
 
 
+def test_a_price_that_moves_only_with_promotions_of_one_depth_is_pooled_as_collinear():
+    rng = np.random.default_rng(6)
+    promo = (np.arange(300) % 10 < 2).astype(float)
+    p = np.where(promo > 0, 8.0, 10.0)  # every promotion exactly 20% off: price and promotion are one variable
+    q = rng.poisson(20 * 1.5 ** promo * (p / 10) ** -2.0).astype(float)
+    est = estimate_elasticity(DAYS[:300], q, p, promo=promo)
+    assert est.fit_status == "collinear" and est.status == "pooled" and "promo" in est.reason
+    assert est.elasticity_coefficient == DEFAULT_PRIOR[0]
+
+
 def test_only_a_price_that_never_varied_is_refused():
     q, _ = confounded()
     est = estimate_elasticity(DAYS, q, np.full(730, 9.99))
