@@ -1,12 +1,13 @@
 """Elasticity estimators against known truth, side by side; prints tables and writes "## Pricing" in bench/RESULTS.md.
 
     nice /work/main/.venv/bin/python bench/bench_pricing.py [--products 400] [--seed 0] [--panels 10]
-                                                            [--speed-products 4000] [--no-results]
+                                     [--customers 150000] [--speed-products 4000] [--no-results]
 
 (a) confounded daily truth with promotions (bench/pricing_synth.py confounded_daily, "baseline" and "hard"
 designs); (b) a weekly promotional grocery panel aggregated to brand x week (grocery_weekly), one panel in
-detail and ``--panels`` seeds summarized, both designs; (c) Online Retail's top 100 products by units when
-../shared/data/online_retail.csv.gz exists (no truth: how many answer, with which sign). Methods:
+detail and ``--panels`` seeds summarized, both designs; (d) the project's own sample lake (insights' sample
+generator, daily_sales on DuckDB) against its true elasticities; (c) Online Retail's top 100 products by
+units when ../shared/data/online_retail.csv.gz exists (no truth: how many answer, with which sign). Methods:
 - this project, pooled: models.elasticity.estimate_elasticities (GLM with controls on the detected grain,
   empirical-Bayes pooling toward the category), 90% intervals;
 - this project, own fits only: the same fits before pooling (converged fits only);
@@ -133,6 +134,32 @@ def online_retail(top: int = 100) -> pd.DataFrame | None:
                          "quantity": day["Quantity"].astype(float), "price": day["revenue"] / day["Quantity"]})
 
 
+def sample_lake(customers: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """The project's own synthetic lake (insights' sample generator, its daily_sales on DuckDB) and its truth."""
+    import importlib
+    import tempfile
+
+    for name in ("insights.data.sample", "insights.sample"):  # the package layout is being moved
+        try:
+            mod = importlib.import_module(name)
+            break
+        except ImportError:
+            mod = None
+    if mod is None:
+        return None
+    from athena.duckdb_engine import DuckDBEngine
+
+    sample = mod.generate(mod.SampleSpec(customers=customers, products=100, days=730, seed=seed,
+                                         end=dt.date(2025, 12, 31)))
+    with tempfile.TemporaryDirectory(prefix="bench-pricing-") as tmp:
+        mod.write_sample(Path(tmp) / "lake", sample)
+        sales = DuckDBEngine.over_lake(Path(tmp) / "lake").query("daily_sales", {"start": "1900-01-01",
+                                                                                 "end": "2999-01-01"})
+    sales = sales.rename(columns={"sale_date": "date"})
+    sales["date"] = pd.to_datetime(sales["date"]).to_numpy().astype("datetime64[D]")
+    return sales[["product_id", "date", "quantity", "price", "category"]], sample.truth.products
+
+
 def speed(n: int, seed: int) -> dict:
     sales, _ = confounded_daily(n_products=n, seed=seed + 1)
     t0 = time.perf_counter()
@@ -145,6 +172,7 @@ def main(argv=None) -> int:
     ap.add_argument("--products", type=int, default=400)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--panels", type=int, default=10)
+    ap.add_argument("--customers", type=int, default=150_000, help="(d) the sample lake's customers")
     ap.add_argument("--speed-products", type=int, default=4000)
     ap.add_argument("--no-results", action="store_true")
     args = ap.parse_args(argv)
@@ -160,6 +188,9 @@ def main(argv=None) -> int:
         res[f"b_panels_{design}"] = grocery_panels(args.panels, design)
         print(f"\n[b: {args.panels} grocery panels, {design}] (all within 0.3, all negative, median max error): "
               f"{res[f'b_panels_{design}']}")
+    lake = sample_lake(args.customers, 7)
+    if lake is not None:
+        res["d"] = compare(*lake, label=f"d: the project's sample lake, {args.customers:,} customers")
     orr = online_retail()
     if orr is not None:
         res["c"] = compare(orr, None, label="c: Online Retail top 100 (no truth)")
@@ -192,7 +223,7 @@ def _yes(ok: bool) -> str:
 
 def report(res, args, started, load) -> list[str]:
     cmd = (f"`nice /work/main/.venv/bin/python bench/bench_pricing.py --products {args.products} --seed {args.seed} "
-           f"--panels {args.panels} --speed-products {args.speed_products}`")
+           f"--panels {args.panels} --customers {args.customers} --speed-products {args.speed_products}`")
     lines = [SECTION, "", cmd, "", "Estimators of own-price elasticity against known truth (bench/pricing_synth.py; "
              "methods and metrics in the script's docstring). Only the first row pools across products.", ""]
     for design in ("baseline", "hard"):
@@ -218,6 +249,12 @@ def report(res, args, started, load) -> list[str]:
         cells = [f"{h}/{args.panels} / {n}/{args.panels} / {w:.2f}" for h, n, w in
                  (res[f"b_panels_{d}"][key] for d in ("baseline", "hard"))]
         lines.append(f"| {name} | {cells[0]} | {cells[1]} |")
+    if "d" in res:
+        d = res["d"]
+        lines += ["", f"(d) The project's sample lake (insights' generator, seed 7, {args.customers:,} customers, 100 "
+                  "products, 730 days; promotions act only through the price and daily_sales has no promotion "
+                  f"column): statuses {d['status']}, grains {d['grain']}, fit status {d['fit_status']}:", ""]
+        lines += _table(d["rows"])
     if "c" in res:
         c = res["c"]
         lines += ["", f"(c) Online Retail, top 100 products by units (no truth; unit prices fall with order size, so "
