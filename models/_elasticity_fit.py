@@ -11,7 +11,7 @@ import numpy as np
 from scipy import stats
 
 from models._glm import GlmFit, nb_alpha, ols_hac, poisson_pml
-from models.cadence import Cadence, GrainSeries, _to_grain, detect_cadence, weekday
+from models.cadence import Cadence, GrainSeries, _distinct, _to_grain, detect_cadence, weekday
 
 __all__ = ["OwnFit", "fit_product", "GRAINS"]
 
@@ -56,7 +56,8 @@ def fit_product(d: np.ndarray, q: np.ndarray, p: np.ndarray, promo: np.ndarray |
     def none(status: str, message: str, n: int = 0, names: tuple[str, ...] = ()) -> OwnFit:
         return OwnFit(nan, nan, nan, nan, status, message, 0, n, names, 0, cad, stats_)
 
-    if np.unique(np.round(np.log(p[sold]), 6)).size < 2:
+    lp_sold = np.round(np.log(p[sold]), 6)
+    if lp_sold.size < 2 or np.all(lp_sold == lp_sold[0]):
         return none("no_price_variation", "the price never changed on the days with sales"
                     if sold.sum() > 1 else f"{int(sold.sum())} day(s) with sales: no price variation to learn from")
     stop = _span_end(d[sold], cad, d.max() + 1 if end is None else np.datetime64(end, "D"))
@@ -107,7 +108,7 @@ def _span_end(sale_days: np.ndarray, cad: Cadence, end: np.datetime64) -> np.dat
     product's months without sales are not demand at its last price): 14 days, four periods or three median
     gaps between sales after it, whichever is longest."""
     last = sale_days.max()
-    gaps = np.diff(np.unique(sale_days).astype(np.int64))
+    gaps = np.diff(_distinct(sale_days).astype(np.int64))
     tail = int(max(4 * cad.period_days, 3 * (np.median(gaps) if gaps.size else 0), 14))
     return min(end, last + 1 + tail)
 

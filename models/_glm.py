@@ -51,9 +51,15 @@ def poisson_pml(X: np.ndarray, y: np.ndarray, offset: np.ndarray | None = None, 
     """
     n, k = X.shape
     off = np.zeros(n) if offset is None else offset
-    if beta0 is None:
-        beta = np.zeros(k)
-        beta[0] = np.log(max(y.sum(), 1e-12) / np.exp(off).sum())
+    if beta0 is None:  # start from the log-linear least squares of log(y + 0.5): a few IRLS steps fewer
+        xtx = X.T @ X
+        try:
+            beta = np.linalg.solve(xtx + 1e-9 * np.trace(xtx) / k * np.eye(k), X.T @ (np.log(y + 0.5) - off))
+        except np.linalg.LinAlgError:
+            beta = np.zeros(k)
+        if not np.all(np.isfinite(beta)) or (X @ beta + off).max() > ETA_MAX:
+            beta = np.zeros(k)
+            beta[0] = np.log(max(y.sum(), 1e-12) / np.exp(off).sum())
     else:
         beta = beta0.copy()
     eta = X @ beta + off

@@ -89,7 +89,7 @@ def trading_weekdays(dates: np.ndarray, *, closed_share: float = 0.05, min_evide
     mean of the three busiest) and that typical count is at least ``min_evidence``: with fewer sale days a
     missing weekday is chance, and every weekday counts as trading.
     """
-    days = np.unique(np.asarray(dates).astype("datetime64[D]"))
+    days = _distinct(np.asarray(dates).astype("datetime64[D]"))
     counts = np.bincount(weekday(days), minlength=WEEK).astype(float)
     typical = np.sort(counts)[-3:].mean()
     if typical < min_evidence:
@@ -121,7 +121,7 @@ def detect_cadence(dates: np.ndarray, quantity: np.ndarray | None = None, *,
         d = d[q > 0]
     if not 0 < min_daily_share < 1:
         raise ValueError(f"min_daily_share must be in (0, 1), got {min_daily_share}")
-    sale = np.unique(d)
+    sale = _distinct(d)
     shop = tuple(range(WEEK)) if shop_weekdays is None else tuple(sorted(int(w) for w in shop_weekdays))
     if not shop or any(not 0 <= w < WEEK for w in shop):
         raise ValueError(f"shop_weekdays must be weekdays 0-6, got {shop_weekdays}")
@@ -182,6 +182,13 @@ def to_grain(dates: np.ndarray, quantity: np.ndarray, price: np.ndarray, cadence
 
 
 # ---------------------------------------------------------------------- private kernels (valid input assumed)
+def _distinct(d: np.ndarray) -> np.ndarray:
+    """Sorted distinct dates; daily rows usually arrive sorted and distinct already (no sort then)."""
+    if d.size < 2 or np.all(d[1:] > d[:-1]):
+        return d
+    return np.unique(d)
+
+
 def _weeks(sale: np.ndarray) -> int:
     if sale.size == 0:
         return 0
