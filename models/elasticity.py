@@ -1,36 +1,58 @@
-"""Own-price elasticity per product: log E[Q] = a + b log P + controls, with HAC standard errors.
+"""Own-price elasticity per product: a Poisson GLM with controls on the product's own grain, pooled across products.
 
-A naive regression of log units on log price lies when prices move with the season (higher in the busy
-months, promotions in the quiet ones) or with the trend. The controls take that variation out: day-of-week
-dummies, yearly Fourier terms (four pairs with a year of data, two with six months, one with four, none
-below) and a piecewise-linear trend with a knot every ~5 months, plus a promotion dummy when the data has
-one. b is then identified by price changes *within* the season and trend. Standard errors are Newey-West
-(HAC), because what the controls miss (demand shocks that last days or weeks) makes daily residuals
-autocorrelated and plain OLS intervals too narrow.
+Model: log E[Q_t] = a + b log P_t + controls + log exposure_t, estimated by Poisson pseudo-maximum likelihood
+(consistent for b whatever the count distribution, zero periods included: Santos Silva and Tenreyro 2006).
+- Grain: :mod:`models.cadence` reads each product's selling cadence. A daily product is estimated on its
+  trading weekdays (a shop closed on Sundays has no Sunday zeros), a weekly feed on its weeks, an irregular
+  seller on calendar weeks with its trading days as exposure. ``n_observations`` counts those periods.
+- Controls (added while at least 8 observations per coefficient remain): the promotion share when the data
+  has one (a flag, a discount or a list price), a linear trend, day-of-week dummies (daily grain only), yearly
+  Fourier terms and a piecewise-linear trend. The promotion share takes the non-price lift of a deal (display,
+  feature) out of b; the discount depth is not a separate control, because it is the price variation that
+  identifies b.
+- Fit: damped IRLS whose convergence and separation are checked; a fit that did not converge, or separated,
+  is reported (``fit_status``) and never used as an estimate. Periods more than 10x (and 5 robust sd) above
+  their fitted mean are capped there (bulk orders judged against the product's own fit). Standard errors:
+  Newey-West sandwich.
+- Pooling (:mod:`models.pooling`): the own estimates are shrunk toward their category's (or the population's)
+  mean by empirical Bayes. A product with weak own evidence gets a value close to the prior and the prior's
+  wider interval instead of a refusal. Only a product whose price never changed is refused.
 
-Two estimators of the same constant-elasticity model:
-- ``method="poisson"`` (default): Poisson pseudo-maximum likelihood on every calendar day, zero-sales days
-  included (their price is the last one carried forward). It estimates b in log E[Q] consistently whatever the
-  count distribution (Santos Silva and Tenreyro 2006), where OLS on log Q of the days with sales is biased
-  towards zero for slow sellers (log of small counts; zero days dropped). r_squared is then the deviance R2.
-- ``method="ols"``: log Q on the days with sales, the original design's regression.
+Statuses: "ok" (own evidence carries at least half the weight), "pooled" (mostly the prior: little or no
+usable own evidence, said in ``reason``), "refused" (the price never varied). A positive posterior, or an own
+estimate significantly above zero, is ``sign_suspect`` and not ``usable_for_pricing``.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from statistics import NormalDist
+from typing import Any
 
 import numpy as np
-from scipy import stats
 
-__all__ = ["ElasticityEstimate", "estimate_elasticity", "naive_elasticity", "classify_elasticity"]
+from models._elasticity_fit import OwnFit, fit_product
+from models._elasticity_input import category_label, columns, validate, validate_options
+from models.cadence import trading_weekdays
+from models.pooling import DEFAULT_PRIOR, Prior, pool_estimates, posterior
+
+__all__ = ["ElasticityEstimate", "ElasticityPanel", "estimate_elasticity", "estimate_elasticities",
+           "naive_elasticity", "classify_elasticity", "STATUSES", "DEFAULT_PRIOR"]
 
 UNIT_BAND = 0.1  # |b + 1| <= this is "Unit elastic"
+STATUSES = ("ok", "pooled", "refused")
+POOLED_BELOW = 0.5  # own-evidence weight below which the answer is "pooled"
 
 
 @dataclass(frozen=True)
 class ElasticityEstimate:
-    """One product's estimate; ``status`` is "ok" or "refused" (then ``reason`` says why, numbers are NaN)."""
+    """One product's elasticity. The first fields are the original table's; ``to_dict()`` is JSON-ready.
+
+    ``elasticity_coefficient``, ``standard_error`` and the interval are the posterior's (own fit pooled with the
+    prior); ``own_*`` are the product's own fit alone (NaN when it has none). ``p_value`` and ``r_squared``
+    are the own fit's. ``n_observations``: periods on the product's grain used by the own fit.
+    """
 
     status: str
     reason: str
@@ -47,67 +69,152 @@ class ElasticityEstimate:
     price_max: float
     price_mean: float
     controls: tuple[str, ...] = ()
+    product_id: str = ""
+    category: str = ""
+    grain: str = ""
+    period_days: int = 0
+    trading_weekdays: tuple[int, ...] = ()
+    fit_status: str = ""
+    n_iterations: int = 0
+    own_elasticity: float = float("nan")
+    own_standard_error: float = float("nan")
+    shrinkage_weight: float = 0.0
+    prior_mean: float = float("nan")
+    prior_sd: float = float("nan")
+    pooled_toward: str = ""
+    sign_suspect: bool = False
+    usable_for_pricing: bool = False
+    n_capped: int = 0
+    confidence: float = 0.95
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d["controls"] = list(self.controls)
-        return d
+        d["controls"], d["trading_weekdays"] = list(self.controls), list(self.trading_weekdays)
+        return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in d.items()}
+
+
+@dataclass(frozen=True)
+class ElasticityPanel:
+    """Every product's estimate (sorted by product_id) and the priors they were pooled toward."""
+
+    estimates: tuple[ElasticityEstimate, ...]
+    population: Prior
+    categories: dict[str, Prior] = field(default_factory=dict)
+    tau: float = float("nan")
+
+    def to_columns(self) -> dict[str, np.ndarray]:
+        """Column arrays (one row per product) for a snapshot table."""
+        e = self.estimates
+        out: dict[str, np.ndarray] = {}
+        for name in ("product_id", "status", "reason", "elasticity_type", "interpretation", "category", "grain",
+                     "fit_status", "pooled_toward"):
+            out[name] = np.array([getattr(x, name) for x in e], dtype=str)
+        for name in ("elasticity_coefficient", "standard_error", "ci_lower", "ci_upper", "p_value", "r_squared",
+                     "price_min", "price_max", "price_mean", "own_elasticity", "own_standard_error",
+                     "shrinkage_weight", "prior_mean", "prior_sd"):
+            out[name] = np.array([getattr(x, name) for x in e], dtype=np.float64)
+        for name in ("n_observations", "period_days", "n_iterations", "n_capped"):
+            out[name] = np.array([getattr(x, name) for x in e], dtype=np.int32)
+        for name in ("sign_suspect", "usable_for_pricing"):
+            out[name] = np.array([getattr(x, name) for x in e], dtype=bool)
+        return out
 
 
 def estimate_elasticity(dates: np.ndarray, quantity: np.ndarray, price: np.ndarray, *,
-                        promo: np.ndarray | None = None, method: str = "poisson", min_observations: int = 30,
-                        min_log_price_std: float = 0.01, min_distinct_prices: int = 2,
-                        max_standard_error: float = 0.5, confidence: float = 0.95) -> ElasticityEstimate:
-    """Estimate b in log E[Q] = a + b log P + day-of-week + season + trend (+ promo).
+                        promo: np.ndarray | None = None, discount: np.ndarray | None = None,
+                        list_price: np.ndarray | None = None, method: str = "poisson", grain: str = "auto",
+                        shop_weekdays: tuple[int, ...] | None = None, prior: tuple[float, float] = DEFAULT_PRIOR,
+                        end: np.datetime64 | None = None, confidence: float = 0.95,
+                        max_iter: int = 50) -> ElasticityEstimate:
+    """One product's elasticity, pooled toward ``prior`` (the panel function pools toward its category instead).
 
     Parameters
     ----------
-    dates : array of datetime64[D] (or ISO strings), one per day (for "poisson", every calendar day)
-    quantity : units sold that day (>= 0; "ols" leaves out days without sales: log Q is undefined)
-    price : price in effect that day (> 0; on zero-sales days, the last price)
-    method : "poisson" (PPML, zero days included) or "ols" (log Q on days with sales)
-    promo : optional 0/1 promotion flag per day, added as a control
-    min_observations, min_log_price_std, min_distinct_prices, max_standard_error :
-        refusal thresholds: too few days with sales, too little price variation, an estimate too imprecise
-        to price on (its 95% interval would span about 4 x max_standard_error).
+    dates : datetime64[D] (or ISO strings), one per row: the days with sales, zero-filled days allowed
+    quantity : units (>= 0); price : price of the row (> 0; on zero-sales rows, the price in effect)
+    promo : optional promotion flag or share (0-1) per row; discount : optional discount off the list price
+        (0.25 = 25% off; a row is on promotion when > 0.5%); list_price : optional (on promotion when the price
+        is more than 0.5% below it). The first given defines the promotion share control.
+    method : "poisson" (PPML, zero periods included) or "ols" (log Q on periods with sales, the controls-only
+        regression kept for comparison)
+    grain : "auto" (detected) or "daily" / "weekly" / "irregular" to force one
+    shop_weekdays : the shop's trading weekdays (Monday = 0) when known
+    prior : (mean, sd) of the normal prior the own estimate is pooled toward
+    end : exclusive end of the calendar (default: the day after the last row; zeros after the last sale are
+        kept for at most four periods or three typical gaps)
+    confidence : level of ``ci_lower``, ``ci_upper``
+    max_iter : IRLS iterations allowed before the fit counts as not converged
 
     Returns
     -------
-    ElasticityEstimate with status "ok", or "refused" and a reason.
+    ElasticityEstimate
     """
-    if method not in ("poisson", "ols"):
-        raise ValueError(f"method must be 'poisson' or 'ols', got {method!r}")
-    d, q, p, pr = _validate(dates, quantity, price, promo, confidence)
-    if np.any(q < 0):
-        raise ValueError(f"quantity must be >= 0, got min {q.min()}")
-    sold = q > 0
-    price_stats = (float(p[sold].min()), float(p[sold].max()), float(p[sold].mean())) if sold.any() else (np.nan,) * 3
-    if method == "ols":
-        d, q, p = d[sold], q[sold], p[sold]
-        pr = None if pr is None else pr[sold]
-    if sold.sum() < min_observations:
-        return _refused(f"{int(sold.sum())} days with sales; at least {min_observations} are needed", q.size,
-                        price_stats)
-    lp = np.log(p)
-    distinct = np.unique(np.round(p, 4)).size
-    if distinct < min_distinct_prices or lp.std() < min_log_price_std:
-        return _refused(f"too little price variation: {distinct} distinct prices, std of log price "
-                        f"{lp.std():.4f} (needs >= {min_distinct_prices} prices and >= {min_log_price_std})",
-                        q.size, price_stats)
-    X, names = _design(d, lp, pr)
-    fit = _ols_hac(X, np.log(q)) if method == "ols" else _poisson_hac(X, q)
-    if fit is None:
-        return _refused("price is collinear with the season, trend and day-of-week controls", q.size, price_stats)
-    b, se, r2, df = fit["beta"][1], fit["se"][1], fit["r2"], fit["df"]
-    if not se <= max_standard_error:
-        return _refused(f"estimate too imprecise: elasticity {b:.2f} with standard error {se:.2f} "
-                        f"(> {max_standard_error}); prices did not vary enough against the noise", q.size,
-                        price_stats)
-    tcrit = stats.t.ppf(0.5 + confidence / 2, df)
-    pval = float(2 * stats.t.sf(abs(b / se), df)) if se > 0 else 0.0
-    kind, text = classify_elasticity(b)
-    return ElasticityEstimate("ok", "", float(b), float(se), float(b - tcrit * se), float(b + tcrit * se), pval,
-                              float(r2), int(q.size), kind, text, *price_stats, controls=tuple(names[2:]))
+    d, q, p, pr = validate(dates, quantity, price, promo, discount, list_price, method, grain, confidence)
+    own = fit_product(d, q, p, pr, method=method, grain=grain, shop_weekdays=shop_weekdays, end=end,
+                      max_iter=max_iter)
+    pri = Prior(float(prior[0]), float(prior[1]), "default")
+    if not (np.isfinite(pri.mean) and pri.sd > 0):
+        raise ValueError(f"prior must be (finite mean, sd > 0), got {prior}")
+    mean, sd, w = posterior(own.estimate, own.se, pri)
+    return _assemble(own, mean, sd, w, pri, confidence, "", "")
+
+
+def estimate_elasticities(table: Mapping[str, Any], *, end: np.datetime64 | str | None = None,
+                          method: str = "poisson", pool: bool = True,
+                          default_prior: tuple[float, float] = DEFAULT_PRIOR, min_group: int = 5,
+                          confidence: float = 0.95, max_iter: int = 50) -> ElasticityPanel:
+    """Every product's elasticity from one long table, pooled across products: the refresh's entry point.
+
+    Parameters
+    ----------
+    table : mapping of equal-length columns (a pandas DataFrame works): ``product_id``, ``date`` (or
+        ``sale_date``), ``quantity``, ``price``; optional ``promo``, ``discount``, ``list_price`` (as in
+        :func:`estimate_elasticity`) and ``category``. Rows are days with sales (zero-quantity rows allowed);
+        rows with a non-positive or missing price or quantity are ignored.
+    end : exclusive end of the calendar (e.g. the refresh's as_of)
+    method : "poisson" or "ols"
+    pool : False gives each product only the ``default_prior`` (no learning across products)
+    default_prior : (mean, sd) used when fewer than five products have an own estimate
+    min_group : own estimates a category needs for its own prior (else the population's)
+    confidence, max_iter : as in :func:`estimate_elasticity`
+
+    Returns
+    -------
+    ElasticityPanel
+    """
+    cols = columns(table)
+    validate_options(method, "auto", confidence)
+    ids, d, q, p, pr, cat = cols
+    shop = trading_weekdays(d[q > 0]) if (q > 0).any() else None
+    end_d = None if end is None else np.datetime64(end, "D")
+    order = np.lexsort((d, ids))
+    ids, d, q, p = ids[order], d[order], q[order], p[order]
+    pr = None if pr is None else pr[order]
+    cat = None if cat is None else cat[order]
+    uniq, starts = np.unique(ids, return_index=True)
+    bounds = np.append(starts, ids.size)
+    fits: list[OwnFit] = []
+    cats = np.full(uniq.size, "", dtype=object)
+    for j in range(uniq.size):
+        s = slice(bounds[j], bounds[j + 1])
+        fits.append(fit_product(d[s], q[s], p[s], None if pr is None else pr[s], method=method, grain="auto",
+                                shop_weekdays=shop, end=end_d, max_iter=max_iter))
+        if cat is not None:
+            cats[j] = category_label(cat[s])
+    b = np.array([f.estimate for f in fits])
+    se = np.array([f.se for f in fits])
+    varies = np.array([f.fit_status != "no_price_variation" for f in fits])
+    if pool:
+        pooled = pool_estimates(np.where(varies, b, np.nan), np.where(varies, se, np.nan), group=cats,
+                                default_prior=default_prior, min_group=min_group)
+    else:
+        pooled = pool_estimates(b, se, default_prior=default_prior, min_products=b.size + 1)
+    out = []
+    for j, f in enumerate(fits):
+        pri = Prior(float(pooled.prior_mean[j]), float(pooled.prior_sd[j]), str(pooled.prior_source[j]))
+        out.append(_assemble(f, float(pooled.mean[j]), float(pooled.sd[j]), float(pooled.weight[j]), pri,
+                             confidence, str(uniq[j]), str(cats[j])))
+    return ElasticityPanel(tuple(out), pooled.population, pooled.groups, pooled.tau)
 
 
 def naive_elasticity(quantity: np.ndarray, price: np.ndarray) -> float:
@@ -128,7 +235,7 @@ def classify_elasticity(b: float) -> tuple[str, str]:
     if not np.isfinite(b):
         raise ValueError(f"elasticity must be finite, got {b}")
     pct = abs(b) * 10
-    if b > 0:
+    if b >= 0:
         return ("Positive: suspect",
                 f"Demand appears to rise with price (+{pct:.1f}% units for +10% price). That is rarely causal: "
                 "price probably moves with something else (season, promotions, order size); do not price on it.")
@@ -141,109 +248,42 @@ def classify_elasticity(b: float) -> tuple[str, str]:
                          "so revenue rises with the price.")
 
 
-# ---------------------------------------------------------------------- private kernels (valid input assumed)
-def _validate(dates, quantity, price, promo, confidence):
-    d = np.asarray(dates).astype("datetime64[D]")
-    q = np.asarray(quantity, dtype=float)
-    p = np.asarray(price, dtype=float)
-    if not (d.shape == q.shape == p.shape) or d.ndim != 1:
-        raise ValueError(f"dates, quantity and price must be 1-D of one length, got {d.shape}, {q.shape}, {p.shape}")
-    if not np.all(np.isfinite(q)):
-        raise ValueError("quantity has non-finite values")
-    if np.any(~np.isfinite(p) | (p <= 0)):
-        raise ValueError(f"price must be finite and > 0, got min {np.nanmin(p) if p.size else 'n/a'}")
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    pr = None
-    if promo is not None:
-        pr = np.asarray(promo, dtype=float)
-        if pr.shape != q.shape:
-            raise ValueError(f"promo must have the shape of quantity {q.shape}, got {pr.shape}")
-    order = np.argsort(d, kind="stable")
-    return d[order], q[order], p[order], (None if pr is None else pr[order])
-
-
-def _design(d: np.ndarray, lp: np.ndarray, promo: np.ndarray | None) -> tuple[np.ndarray, list[str]]:
-    days = (d - d.min()).astype(np.int64).astype(float)
-    span = days.max() + 1
-    cols, names = [np.ones_like(lp), lp], ["const", "log_price"]
-    dow = (d.astype(np.int64) + 3) % 7
-    for k in range(1, 7):
-        if np.any(dow == k) and np.any(dow != k):
-            cols.append((dow == k).astype(float))
-            names.append(f"dow_{k}")
-    doy = (d - d.astype("datetime64[Y]").astype("datetime64[D]")).astype(np.int64) + 1.0
-    pairs = 4 if span >= 365 else (2 if span >= 180 else (1 if span >= 120 else 0))
-    for k in range(1, pairs + 1):
-        cols += [np.sin(2 * np.pi * k * doy / 365.25), np.cos(2 * np.pi * k * doy / 365.25)]
-        names += [f"season_sin_{k}", f"season_cos_{k}"]
-    if span >= 28:
-        cols.append(days / 365.25)
-        names.append("trend")
-    # a piecewise-linear trend (a knot every ~5 months): the customer base grows and churns unevenly, and a
-    # straight line leaves slow swings in the residuals that bias b and make its interval too narrow
-    for j, knot in enumerate(np.arange(1, int(span // 146)) * 146.0):
-        cols.append(np.maximum(days - knot, 0.0) / 365.25)
-        names.append(f"trend_knot_{j + 1}")
-    if promo is not None and 0 < promo.mean() < 1:
-        cols.append(promo)
-        names.append("promo")
-    return np.column_stack(cols), names
-
-
-def _ols_hac(X: np.ndarray, y: np.ndarray) -> dict | None:
-    """OLS with Newey-West standard errors (Bartlett kernel, bandwidth floor(4 (n/100)^(2/9)))."""
-    n, k = X.shape
-    if n <= k + 2 or np.linalg.matrix_rank(X) < k:
-        return None
-    xtx_inv = np.linalg.pinv(X.T @ X)
-    beta = xtx_inv @ X.T @ y
-    resid = y - X @ beta
-    meat = _hac_meat(X * resid[:, None])
-    cov = xtx_inv @ meat @ xtx_inv * n / (n - k)
-    tss = float(((y - y.mean()) ** 2).sum())
-    r2 = 1 - float(resid @ resid) / tss if tss > 0 else 0.0
-    return {"beta": beta, "se": np.sqrt(np.maximum(np.diag(cov), 0.0)), "r2": r2, "df": n - k}
-
-
-def _poisson_hac(X: np.ndarray, y: np.ndarray, *, max_iter: int = 100, tol: float = 1e-10) -> dict | None:
-    """Poisson pseudo-ML by IRLS; sandwich covariance with Newey-West lags; deviance R2."""
-    n, k = X.shape
-    if n <= k + 2 or np.linalg.matrix_rank(X) < k or y.sum() <= 0:
-        return None
-    beta = np.zeros(k)
-    beta[0] = np.log(y.mean())
-    for _ in range(max_iter):
-        eta = np.clip(X @ beta, -30, 30)
-        mu = np.exp(eta)
-        z = eta + (y - mu) / mu
-        xw = X * mu[:, None]
-        new = np.linalg.solve(X.T @ xw + 1e-10 * np.eye(k), xw.T @ z)
-        done = np.max(np.abs(new - beta)) < tol * (1 + np.max(np.abs(beta)))
-        beta = new
-        if done:
-            break
-    mu = np.exp(np.clip(X @ beta, -30, 30))
-    bread = np.linalg.pinv(X.T @ (X * mu[:, None]))
-    meat = _hac_meat(X * (y - mu)[:, None])
-    cov = bread @ meat @ bread * n / (n - k)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dev = 2 * np.sum(np.where(y > 0, y * np.log(y / mu), 0.0) - (y - mu))
-        null = 2 * np.sum(np.where(y > 0, y * np.log(y / y.mean()), 0.0))
-    r2 = 1 - dev / null if null > 0 else 0.0
-    return {"beta": beta, "se": np.sqrt(np.maximum(np.diag(cov), 0.0)), "r2": float(r2), "df": n - k}
-
-
-def _hac_meat(u: np.ndarray) -> np.ndarray:
-    n = u.shape[0]
-    meat = u.T @ u
-    lags = int(np.floor(4 * (n / 100) ** (2 / 9)))
-    for lag in range(1, min(lags, n - 1) + 1):
-        g = u[lag:].T @ u[:-lag]
-        meat += (1 - lag / (lags + 1)) * (g + g.T)
-    return meat
-
-
-def _refused(reason: str, n: int, price_stats: tuple[float, float, float]) -> ElasticityEstimate:
+# ---------------------------------------------------------------------- private helpers
+def _assemble(f: OwnFit, mean: float, sd: float, w: float, pri: Prior, confidence: float, pid: str,
+              cat: str) -> ElasticityEstimate:
+    cad = f.cadence
+    common = dict(controls=f.controls, product_id=pid, category=cat, grain=cad.grain, period_days=cad.period_days,
+                  trading_weekdays=cad.trading_weekdays, fit_status=f.fit_status, n_iterations=f.n_iterations,
+                  own_elasticity=f.estimate, own_standard_error=f.se, n_capped=f.n_capped, confidence=confidence)
     nan = float("nan")
-    return ElasticityEstimate("refused", reason, nan, nan, nan, nan, nan, nan, int(n), "", "", *price_stats)
+    if f.fit_status == "no_price_variation":
+        return ElasticityEstimate("refused", f"no price variation: {f.message}", nan, nan, nan, nan, nan, nan,
+                                  f.n_observations, "", "", *f.price_stats, **common)
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    own_ok = f.fit_status == "converged"
+    status = "ok" if own_ok and w >= POOLED_BELOW else "pooled"
+    toward = "the default prior" if pri.source == "default" else (
+        "the population" if pri.source == "population" else f"category {pri.source.split(':', 1)[1]!r}")
+    if not own_ok:
+        reason = f"no own estimate ({f.fit_status.replace('_', ' ')}: {f.message}); the answer is {toward}'s"
+    elif status == "pooled":
+        reason = (f"weak own evidence (own estimate {f.estimate:.2f} +- {f.se:.2f} from {f.n_observations} "
+                  f"{'days' if cad.grain == 'daily' else 'weeks'}): {100 * w:.0f}% own data, the rest {toward}")
+    else:
+        reason = ""
+    significant_positive = own_ok and f.estimate - z * f.se > 0
+    suspect = bool(mean >= 0 or significant_positive)
+    if suspect:
+        kind = "Positive: suspect"
+        text = (f"The sales data show demand rising with price (own estimate {f.estimate:+.2f}); that is rarely "
+                "causal: price probably moved with something the data does not show (season, promotions, "
+                f"order size). Shrunk to {mean:+.2f}, it is still not a demand curve: do not price on it."
+                if own_ok else classify_elasticity(mean)[1])
+    else:
+        kind, text = classify_elasticity(mean)
+        if status == "pooled":
+            text = f"Mostly {toward}'s typical value ({100 * w:.0f}% own data): " + text[0].lower() + text[1:]
+    return ElasticityEstimate(status, reason, mean, sd, mean - z * sd, mean + z * sd, f.p_value, f.r_squared,
+                              f.n_observations, kind, text, *f.price_stats, shrinkage_weight=w, prior_mean=pri.mean,
+                              prior_sd=pri.sd, pooled_toward=pri.source, sign_suspect=suspect,
+                              usable_for_pricing=not suspect, **common)

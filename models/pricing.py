@@ -1,15 +1,23 @@
 """Price optimization and what-if demand on the request path: numpy only (no scipy, no pandas).
 
-Demand is constant-elasticity around the current point, Q(P) = Q0 (P / P0)^b. Profit (P - c) Q(P) has
-derivative P^(b-1) Q0 P0^-b ((1 + b) P - b c), so:
-- b < -1 (elastic): one maximum at P* = c b / (1 + b) (the markup rule); with no cost the revenue P^(1+b)
-  falls with price and the optimum is the lowest allowed price;
-- -1 <= b < 0 (inelastic, or unit elastic with a cost): profit rises with price without bound, so the
-  unconstrained optimum is unbounded and the answer is the guardrail's highest price;
-- b >= 0 is not a demand curve ("Positive: suspect"): refused.
-Because profit is unimodal in P, the constrained optimum is the unconstrained one clipped to the guardrails:
-never below cost, inside the observed price range widened by ``range_margin``, at most ``max_change`` from the
-current price.
+Demand is constant-elasticity around the current point, Q(P) = Q0 (P / P0)^b, and is only ever evaluated
+inside the product's observed price support widened by ``range_margin``: a current price outside it is refused
+(:class:`PriceOutOfSupport`, naming the range), never extrapolated. Profit (P - c) Q(P) is unimodal in P:
+- b < -1 (elastic): one maximum at P* = c b / (1 + b) (the markup rule); with no cost revenue falls with price;
+- -1 <= b < 0 (inelastic, or unit elastic with a cost): profit rises with price, the optimum is unbounded;
+so the constrained optimum is the unconstrained one clipped to the feasible interval: inside the widened
+support, at most ``max_change`` from the current price, never below cost while an allowed price covers it.
+The same clipping at both ends of the elasticity's interval gives ``optimal_price_range``; the optimum is
+monotone in b, and the range is widened to include it, so ``optimal_price`` lies inside it by construction.
+
+The answer says "hold" (keep the current price) when the estimate cannot carry the decision: the elasticity is
+not usable for pricing (positive, or flagged by the estimator), its interval reaches zero or above, the move
+to the optimum would lose profit (revenue without a cost) at one end of the interval, or the optimal prices at
+the two ends lie on opposite sides of the current price.
+
+Errors are :class:`PricingError` (a ValueError) with a machine-readable ``code`` and ``details``:
+"invalid_input" (a value out of its domain, ``details["field"]`` names it), "invalid_elasticity" (not finite,
+or outside its own interval) and "price_out_of_support" (:class:`PriceOutOfSupport`).
 """
 
 from __future__ import annotations
@@ -19,27 +27,103 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PriceOptimization", "optimize_price", "what_if_quantity", "whatif_forecast", "SENSITIVITY_STEPS"]
+from models._pricing_kernels import (
+    KEEP_BAND_PCT,
+    curve,
+    feasible,
+    hold_reason,
+    impact,
+    note,
+    num,
+    objective,
+    optimal_range,
+    optimum,
+    sensitivity_row,
+)
 
-SENSITIVITY_STEPS = tuple(round(x, 2) for x in np.arange(-0.30, 0.301, 0.05))
+__all__ = ["PriceOptimization", "PricingError", "PriceOutOfSupport", "optimize_price", "what_if_quantity",
+           "whatif_forecast", "SENSITIVITY_STEPS", "CURVE_POINTS"]
+
+SENSITIVITY_STEPS = tuple(round(float(x), 2) for x in np.arange(-0.30, 0.301, 0.05))
+CURVE_POINTS = 21
+
+
+class PricingError(ValueError):
+    """A pricing request the model cannot answer; ``code`` is machine-readable, ``details`` JSON-ready."""
+
+    code = "invalid_input"
+
+    def __init__(self, message: str, *, code: str | None = None, **details: Any):
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+        self.details = {k: num(v) if isinstance(v, float) else v for k, v in details.items()}
+
+
+class PriceOutOfSupport(PricingError):
+    """A price outside the observed support widened by the margin: demand there would be extrapolated.
+
+    ``details``: field, price, observed_min, observed_max, allowed_min, allowed_max.
+    """
+
+    code = "price_out_of_support"
 
 
 @dataclass(frozen=True)
 class PriceOptimization:
-    """The guarded profit-maximizing price and what it does; ``to_dict()`` is the API's JSON shape."""
+    """The guarded optimum and what it does; ``to_dict()`` is the API's JSON shape (every float rounded to 6
+    significant digits; None where a value is undefined, with the reason in ``note`` or ``impact_reasons``).
+
+    Attributes
+    ----------
+    current_price : the current price P0
+    optimal_price : the constrained optimum at the point elasticity (None when the elasticity is not usable);
+        always inside ``optimal_price_range``
+    recommended_price : the price to set now: ``optimal_price``, or ``current_price`` on "hold" / "keep"
+    price_change_pct : recommended_price vs current_price, in percent
+    action : "increase", "decrease", "keep" (a move under 0.5%) or "hold" (the estimate cannot carry a move)
+    recommendation : the action in words ("Increase price", "Decrease price", "Keep current price", "Hold")
+    hold_reason : why "hold" (None otherwise)
+    objective : "profit" (a cost was given) or "revenue"
+    elasticity : the point elasticity used; elasticity_ci : {"lower", "upper"}
+    usable_for_pricing : False when the elasticity was flagged or is not negative (then no optimum is computed)
+    unconstrained_optimal_price : the markup-rule optimum before the guardrails (None when unbounded)
+    unbounded : profit keeps rising with price (inelastic demand)
+    binding_constraint : None, "max_step", "observed_range", "cost" or "cost_above_allowed_prices"
+    guardrails : observed_min/max, range_min/max (widened by the margin), step_min/max, cost_floor, and the
+        feasible interval lower/upper that every evaluated price lies in
+    estimated_impact : at optimal_price: quantity/revenue/profit change in percent and absolute, estimated
+        quantity/revenue/profit, baseline revenue/profit, and profit_change_low/high (revenue without a cost)
+        at the two ends of the elasticity interval; a percentage against a baseline <= 0 is None
+    impact_reasons : field -> why that impact figure is None
+    sensitivity : -30% .. +30% in 5% steps: price, within_support, quantity/revenue/profit (None outside the
+        support or without a usable elasticity)
+    profit_curve : ``CURVE_POINTS`` prices across [lower, upper] plus the current and optimal prices: quantity,
+        revenue and profit with their low/high band from the elasticity interval (its upper end capped at 0)
+    optimal_price_range : the constrained optimum at each end of the interval (``at_elasticity_lower``,
+        ``at_elasticity_upper``; None at an end that is >= 0) and min/max, which include optimal_price
+    note : one paragraph on how the answer came about
+    """
 
     current_price: float
-    optimal_price: float
+    optimal_price: float | None
+    recommended_price: float
     price_change_pct: float
+    action: str
     recommendation: str
+    hold_reason: str | None
     objective: str
     elasticity: float
+    elasticity_ci: dict[str, float | None]
+    usable_for_pricing: bool
     unconstrained_optimal_price: float | None
     unbounded: bool
     binding_constraint: str | None
-    guardrails: dict[str, float]
+    guardrails: dict[str, float | None]
     estimated_impact: dict[str, float | None]
-    sensitivity: list[dict[str, float | None]]
+    impact_reasons: dict[str, str]
+    sensitivity: list[dict[str, Any]]
+    profit_curve: list[dict[str, Any]]
     optimal_price_range: dict[str, Any]
     note: str
 
@@ -49,72 +133,92 @@ class PriceOptimization:
 
 def optimize_price(*, current_price: float, current_quantity: float, cost_per_unit: float | None,
                    elasticity: float, elasticity_ci: tuple[float, float], price_min: float, price_max: float,
-                   max_change: float = 0.2, range_margin: float = 0.1) -> PriceOptimization:
-    """The profit-maximizing price (revenue when ``cost_per_unit`` is None) under the guardrails.
+                   max_change: float = 0.2, range_margin: float = 0.1,
+                   usable_for_pricing: bool = True) -> PriceOptimization:
+    """The profit-maximizing price (revenue when ``cost_per_unit`` is None) under the guardrails, or "hold".
 
     Parameters
     ----------
-    current_price, current_quantity : the current point (> 0) the constant-elasticity curve goes through
+    current_price, current_quantity : the current point (> 0) the constant-elasticity curve goes through;
+        current_price must lie in [price_min x (1 - range_margin), price_max x (1 + range_margin)]
     cost_per_unit : unit cost (>= 0) or None to maximize revenue
-    elasticity, elasticity_ci : the product's estimate and its confidence interval (lower, upper)
+    elasticity, elasticity_ci : the product's estimate and its interval (lower <= elasticity <= upper)
     price_min, price_max : the observed price range (> 0)
-    max_change : largest relative move from the current price in one step (0.2 = 20%)
-    range_margin : how far beyond the observed range a price may go (0.1 = 10%)
+    max_change : largest relative move from the current price in one step, in (0, 1)
+    range_margin : how far beyond the observed range a price may go, in [0, 1)
+    usable_for_pricing : the estimator's flag; False answers "hold" without computing an optimum
+
+    Returns
+    -------
+    PriceOptimization
+
+    Raises
+    ------
+    PricingError
+        code "invalid_input" or "invalid_elasticity"; PriceOutOfSupport when current_price is outside the
+        widened observed range.
     """
     p0, q0 = _positive("current_price", current_price), _positive("current_quantity", current_quantity)
     cost = None if cost_per_unit is None else float(cost_per_unit)
     if cost is not None and not (np.isfinite(cost) and cost >= 0):
-        raise ValueError(f"cost_per_unit must be >= 0 or None, got {cost_per_unit}")
-    b = float(elasticity)
-    if not np.isfinite(b):
-        raise ValueError(f"elasticity must be finite, got {elasticity}")
-    if b >= 0:
-        raise ValueError(f"elasticity {b} is not negative: demand rising with price is not a usable demand curve")
-    lo_ci, hi_ci = (float(x) for x in elasticity_ci)
-    if not (np.isfinite(lo_ci) and np.isfinite(hi_ci) and lo_ci <= hi_ci):
-        raise ValueError(f"elasticity_ci must be a finite (lower, upper) pair, got {elasticity_ci}")
+        raise PricingError(f"cost_per_unit must be >= 0 or None, got {cost_per_unit}", field="cost_per_unit")
+    b, b_lo, b_hi = _elasticity(elasticity, elasticity_ci)
     pmin, pmax = _positive("price_min", price_min), _positive("price_max", price_max)
     if pmin > pmax:
-        raise ValueError(f"price_min {pmin} is above price_max {pmax}")
+        raise PricingError(f"price_min {pmin} is above price_max {pmax}", field="price_min")
     if not 0 < max_change < 1:
-        raise ValueError(f"max_change must be in (0, 1), got {max_change}")
+        raise PricingError(f"max_change must be in (0, 1), got {max_change}", field="max_change")
     if not 0 <= range_margin < 1:
-        raise ValueError(f"range_margin must be in [0, 1), got {range_margin}")
-
+        raise PricingError(f"range_margin must be in [0, 1), got {range_margin}", field="range_margin")
+    _check_support("current_price", p0, pmin, pmax, range_margin)
     c = cost or 0.0
-    bounds = _guardrails(p0, c, pmin, pmax, max_change, range_margin)
-    star, unbounded = _unconstrained(b, c, p0)
-    best, binding = _clip(star, unbounded, bounds)
-    if best is None:  # bounds conflict: cost above what one step allows
-        best, binding = bounds["step_max"], "cost_above_max_step"
-
-    q1 = _demand(best, p0, q0, b)
-    r0, r1 = p0 * q0, best * q1
-    pi0, pi1 = (p0 - c) * q0, (best - c) * q1
+    g, conflict = feasible(p0, c, pmin, pmax, max_change, range_margin)
+    usable = bool(usable_for_pricing) and b < 0
+    base = dict(current_price=num(p0), objective="profit" if cost is not None else "revenue", elasticity=num(b),
+                elasticity_ci={"lower": num(b_lo), "upper": num(b_hi)}, usable_for_pricing=usable,
+                guardrails={k: num(v) for k, v in g.items()})
+    sens_b = b if usable else None
+    sens = [sensitivity_row(p0 * (1 + s), s, p0, q0, sens_b, cost, g) for s in SENSITIVITY_STEPS]
+    if not usable:
+        why = (f"the elasticity {b:+.3g} is not negative: demand rising with price is not a demand curve"
+               if b >= 0 else "the estimator flagged this elasticity as not usable for pricing (sign suspect)")
+        return PriceOptimization(**base, optimal_price=None, recommended_price=num(p0), price_change_pct=0.0,
+                                 action="hold", recommendation="Hold", hold_reason=why,
+                                 unconstrained_optimal_price=None, unbounded=False, binding_constraint=None,
+                                 estimated_impact={}, impact_reasons={"all": why}, sensitivity=sens,
+                                 profit_curve=[], optimal_price_range={"min": None, "max": None}, note=f"Hold: {why}.")
+    best, star, unbounded, binding = optimum(b, c, p0, g, conflict)
+    rng = optimal_range(b_lo, b_hi, c, p0, g, conflict, best)
+    gain = [float(objective(best, p0, q0, e, c) - objective(p0, p0, q0, e, c)) for e in (b_lo, min(b_hi, 0.0))]
     change = (best / p0 - 1) * 100
-    rec = "Keep current price" if abs(change) < 0.5 else ("Increase price" if change > 0 else "Decrease price")
-    objective = "profit" if cost is not None else "revenue"
-    impact = {"quantity_change_pct": round((q1 / q0 - 1) * 100, 4),
-              "revenue_change_pct": None if r0 == 0 else round((r1 / r0 - 1) * 100, 4),  # 0 when p0*q0 underflows
-              "profit_change_pct": None if pi0 == 0 else round((pi1 / pi0 - 1) * 100 * np.sign(pi0), 4),
-              "estimated_revenue": round(r1, 4), "estimated_quantity": round(q1, 4),
-              "estimated_profit": None if cost is None else round(pi1, 4)}
-    sens = [_point(p0 * (1 + s), s, p0, q0, b, cost) for s in SENSITIVITY_STEPS]
-    rng = _ci_range(lo_ci, hi_ci, c, p0, bounds)
-    note = _note(b, cost, unbounded, binding, best, bounds)
+    hold = hold_reason(b_hi, gain, rng, p0, change, cost)
+    action = "hold" if hold else ("keep" if abs(change) < KEEP_BAND_PCT else ("increase" if change > 0 else "decrease"))
+    rec_price = best if action in ("increase", "decrease") else p0
+    effect, reasons = impact(best, p0, q0, b, cost, gain)
+    prices = np.unique(np.concatenate([np.linspace(g["lower"], g["upper"], CURVE_POINTS), [p0, best]]))
     return PriceOptimization(
-        current_price=round(p0, 4), optimal_price=round(best, 4), price_change_pct=round(change, 4),
-        recommendation=rec, objective=objective, elasticity=b,
-        unconstrained_optimal_price=None if unbounded or star is None else round(star, 4), unbounded=unbounded,
-        binding_constraint=binding, guardrails={k: round(v, 4) for k, v in bounds.items()},
-        estimated_impact=impact, sensitivity=sens, optimal_price_range=rng, note=note)
+        **base, optimal_price=num(best), recommended_price=num(rec_price),
+        price_change_pct=num((rec_price / p0 - 1) * 100, 4) or 0.0, action=action,
+        recommendation={"hold": "Hold", "keep": "Keep current price", "increase": "Increase price",
+                        "decrease": "Decrease price"}[action], hold_reason=hold,
+        unconstrained_optimal_price=num(star), unbounded=unbounded, binding_constraint=binding,
+        estimated_impact=effect, impact_reasons=reasons, sensitivity=sens,
+        profit_curve=curve(prices, p0, q0, b, b_lo, min(b_hi, 0.0), cost), optimal_price_range=rng,
+        note=note(b, cost, unbounded, binding, best, g, hold))
 
 
-def what_if_quantity(quantity, *, base_price: float, planned_price: float, elasticity: float):
-    """Units under ``planned_price`` on the constant-elasticity curve through (base_price, quantity)."""
+def what_if_quantity(quantity, *, base_price: float, planned_price: float, elasticity: float,
+                     price_range: tuple[float, float] | None = None, range_margin: float = 0.1):
+    """Units under ``planned_price`` on the constant-elasticity curve through (base_price, quantity).
+
+    With ``price_range`` (observed min, max), a planned price outside it widened by ``range_margin`` raises
+    :class:`PriceOutOfSupport` instead of extrapolating.
+    """
     base, planned = _positive("base_price", base_price), _positive("planned_price", planned_price)
     if not np.isfinite(elasticity):
-        raise ValueError(f"elasticity must be finite, got {elasticity}")
+        raise PricingError(f"elasticity must be finite, got {elasticity}", code="invalid_elasticity")
+    if price_range is not None:
+        _check_support("planned_price", planned, float(price_range[0]), float(price_range[1]), range_margin)
     return np.asarray(quantity, dtype=float) * (planned / base) ** float(elasticity)
 
 
@@ -131,9 +235,9 @@ def whatif_forecast(base: np.ndarray, grid: np.ndarray, multipliers, *, last_pri
     grid = np.asarray(grid, dtype=float)
     base = np.asarray(base, dtype=float)
     if mult.ndim != 1 or mult.size < 2 or np.any(np.diff(mult) <= 0) or np.any(mult <= 0):
-        raise ValueError(f"multipliers must be increasing and > 0, got {multipliers}")
+        raise PricingError(f"multipliers must be increasing and > 0, got {multipliers}", field="multipliers")
     if grid.shape != (mult.size, base.shape[-1]):
-        raise ValueError(f"grid must have shape ({mult.size}, {base.shape[-1]}), got {grid.shape}")
+        raise PricingError(f"grid must have shape ({mult.size}, {base.shape[-1]}), got {grid.shape}", field="grid")
     m = float(np.clip(planned / last, mult[0], mult[-1]))
     x = np.log(mult)
     j = int(np.clip(np.searchsorted(x, np.log(m)) - 1, 0, mult.size - 2))
@@ -141,91 +245,34 @@ def whatif_forecast(base: np.ndarray, grid: np.ndarray, multipliers, *, last_pri
     return np.maximum((1 - w) * grid[j] + w * grid[j + 1], 0.0), m
 
 
-# ---------------------------------------------------------------------- private kernels (valid input assumed)
+# ---------------------------------------------------------------------- private helpers
 def _positive(name: str, value: float) -> float:
-    v = float(value)
+    try:
+        v = float(value)
+    except (TypeError, ValueError) as exc:
+        raise PricingError(f"{name} must be a number, got {value!r}", field=name) from exc
     if not (np.isfinite(v) and v > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value}")
+        raise PricingError(f"{name} must be a finite number > 0, got {value}", field=name)
     return v
 
 
-def _demand(p: float, p0: float, q0: float, b: float) -> float:
-    return q0 * (p / p0) ** b
+def _elasticity(elasticity, ci) -> tuple[float, float, float]:
+    b = float(elasticity)
+    if not np.isfinite(b):
+        raise PricingError(f"elasticity must be finite, got {elasticity}", code="invalid_elasticity")
+    lo, hi = (float(x) for x in ci)
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo <= hi):
+        raise PricingError(f"elasticity_ci must be a finite (lower, upper) pair, got {ci}", code="invalid_elasticity")
+    tol = 1e-9 * max(1.0, abs(b))
+    if not lo - tol <= b <= hi + tol:
+        raise PricingError(f"elasticity {b} lies outside its own interval ({lo}, {hi})", code="invalid_elasticity")
+    return b, min(lo, b), max(hi, b)
 
 
-def _guardrails(p0, c, pmin, pmax, max_change, margin) -> dict[str, float]:
-    return {"cost_floor": c, "range_min": pmin * (1 - margin), "range_max": pmax * (1 + margin),
-            "step_min": p0 * (1 - max_change), "step_max": p0 * (1 + max_change)}
-
-
-def _unconstrained(b: float, c: float, p0: float) -> tuple[float | None, bool]:
-    """(P*, unbounded): P* = c b / (1 + b) for elastic demand with a cost."""
-    if b < -1:
-        return (c * b / (1 + b), False) if c > 0 else (0.0, False)  # no cost: revenue falls with price
-    if b == -1 and c == 0:
-        return p0, False  # revenue flat: any price; keep the current one
-    return None, True
-
-
-def _clip(star, unbounded, bounds) -> tuple[float | None, str | None]:
-    """Clip to [lo, hi]; when the observed range conflicts with the step or cost, the range gives way first.
-
-    Returns (None, None) when even cost and step conflict (cost above the largest allowed step).
-    """
-    lo_parts = {"max_step": bounds["step_min"], "cost": bounds["cost_floor"], "observed_range": bounds["range_min"]}
-    hi_parts = {"max_step": bounds["step_max"], "observed_range": bounds["range_max"]}
-    if max(lo_parts.values()) > min(hi_parts.values()):
-        lo_parts.pop("observed_range")
-        hi_parts.pop("observed_range")
-        if max(lo_parts.values()) > min(hi_parts.values()):
-            return None, None
-    lo_name, lo = max(lo_parts.items(), key=lambda kv: kv[1])
-    hi_name, hi = min(hi_parts.items(), key=lambda kv: kv[1])
-    if unbounded:
-        return hi, hi_name
-    if star < lo:
-        return lo, lo_name
-    if star > hi:
-        return hi, hi_name
-    return star, None
-
-
-def _point(p, step, p0, q0, b, cost) -> dict[str, float | None]:
-    q = _demand(p, p0, q0, b)
-    return {"price_change_pct": round(step * 100, 1), "price": round(p, 4), "quantity": round(q, 4),
-            "revenue": round(p * q, 4), "profit": None if cost is None else round((p - cost) * q, 4)}
-
-
-def _ci_range(lo_b, hi_b, c, p0, bounds) -> dict[str, Any]:
-    """Constrained and unconstrained optima at both ends of the elasticity's interval."""
-    out: dict[str, Any] = {"elasticity_lower": lo_b, "elasticity_upper": hi_b}
-    prices = []
-    for name, b in (("at_elasticity_lower", lo_b), ("at_elasticity_upper", hi_b)):
-        if b >= 0:
-            out[name] = {"optimal_price": None, "unconstrained_optimal_price": None, "unbounded": True,
-                         "note": "the interval reaches non-negative elasticities: no demand curve there"}
-            continue
-        star, unb = _unconstrained(b, c, p0)
-        best, _ = _clip(star, unb, bounds)
-        best = bounds["step_max"] if best is None else best
-        prices.append(best)
-        out[name] = {"optimal_price": round(best, 4),
-                     "unconstrained_optimal_price": None if unb else round(star, 4), "unbounded": unb}
-    out["min"] = round(min(prices), 4) if prices else None
-    out["max"] = round(max(prices), 4) if prices else None
-    return out
-
-
-def _note(b, cost, unbounded, binding, best, bounds) -> str:
-    if binding == "cost_above_max_step":
-        return (f"The cost {cost} is above the largest allowed step ({bounds['step_max']:.2f}): the price is raised "
-                "by the maximum step and stays below cost; raise it further in the next steps.")
-    if unbounded:
-        return (f"Demand is inelastic (elasticity {b:.2f} >= -1): profit keeps rising with price, so the unconstrained "
-                f"optimum is unbounded; {best:.2f} is the highest price the guardrails allow ({binding}).")
-    if cost is None and b < -1:
-        return (f"No cost given, so revenue is maximized; with elastic demand (elasticity {b:.2f}) revenue rises "
-                f"as the price falls, down to the guardrail ({binding}).")
-    if binding:
-        return f"The markup-rule optimum is outside the guardrails; the {binding} limit gives {best:.2f}."
-    return f"Markup rule P* = c b / (1 + b) with elasticity {b:.2f}, inside the guardrails."
+def _check_support(field: str, price: float, pmin: float, pmax: float, margin: float) -> None:
+    lo, hi = pmin * (1 - margin), pmax * (1 + margin)
+    if not lo <= price <= hi:
+        raise PriceOutOfSupport(
+            f"{field} {price:.6g} is outside the prices this product sold at ({pmin:.6g} to {pmax:.6g}; "
+            f"{lo:.6g} to {hi:.6g} with the {margin:.0%} margin): demand there would be extrapolated",
+            field=field, price=price, observed_min=pmin, observed_max=pmax, allowed_min=lo, allowed_max=hi)
