@@ -8,6 +8,7 @@ docs or in the OpenAPI.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -110,27 +111,29 @@ def error_responses(*codes: str) -> dict[int, dict[str, Any]]:
 
 
 def finish_openapi(doc: dict[str, Any]) -> dict[str, Any]:
-    """What the routes cannot declare: the path-level errors, and no generic 422 where nothing is validated."""
+    """What the routes cannot declare: the path-level errors, no generic 422 where nothing is validated, and no
+    schema of Powertools' own error bodies (the API never sends them)."""
     for item in doc.get("paths", {}).values():
         for op in item.values():
             generic = op.get("responses", {}).get("422", {}).get("content", {}).get("application/json", {})
             if "HTTPValidationError" in str(generic.get("schema", "")):
                 del op["responses"]["422"]  # Powertools adds it to every operation; ours has the error body
+            op["responses"] = dict(sorted(op.get("responses", {}).items()))
     components = doc.setdefault("components", {})
     responses = components.setdefault("responses", {})
     for code in PATH_LEVEL:
-        (status, spec), = error_responses(code).items()
-        spec["content"]["application/json"]["schema"] = {"$ref": f"#/components/schemas/Error{status}"}
-        del spec["content"]["application/json"]["model"]
+        ((status, spec),) = error_responses(code).items()
+        media = spec["content"]["application/json"]
+        del media["model"]
+        media["schema"] = {"$ref": f"#/components/schemas/Error{status}"}
         responses["".join(w.title() for w in code.split("_"))] = spec
     schemas = components.setdefault("schemas", {})
-    for status, model in _MODELS.items():  # Error405 is used by no operation: publish it with the others
-        for name, schema in model.model_json_schema(ref_template="#/components/schemas/{model}").get(
-                "$defs", {}).items():
-            schemas.setdefault(name, schema)
-        schemas.setdefault(f"Error{status}", {k: v for k, v in model.model_json_schema(
-            ref_template="#/components/schemas/{model}").items() if k != "$defs"})
-    if not any("HTTPValidationError" in str(op) for item in doc.get("paths", {}).values() for op in item.values()):
-        schemas.pop("HTTPValidationError", None)
-        schemas.pop("ValidationError", None)
+    for status, model in _MODELS.items():  # Error405 is used by no operation: publish every status's body
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, sub in {**schema.pop("$defs", {}), f"Error{status}": schema}.items():
+            schemas.setdefault(name, sub)
+    used = json.dumps(doc.get("paths", {}))
+    for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
+        if f"/{name}\"" not in used:
+            schemas.pop(name, None)
     return doc

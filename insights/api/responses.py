@@ -53,7 +53,7 @@ class ElbowPoint(_Answer):
 class SegmentsResponse(_Answer):
     """Customer segments (RFM + K-Means) for the asked or the automatic number of clusters."""
 
-    segments: list[Segment]
+    segments: list[Segment] = Field(description="one per cluster, by segment_id")
     total_customers: int = Field(json_schema_extra=_in(0), description="customers segmented (sum of the counts)")
     n_clusters: int = Field(json_schema_extra=_in(2, 10), description="the k answered: n_clusters, else auto_k")
     auto_k: int = Field(json_schema_extra=_in(2, 10), description="the k with the best silhouette (the default)")
@@ -64,7 +64,7 @@ class SegmentsResponse(_Answer):
 
 # -- clv --
 class ClvPrediction(_Answer):
-    customer_id: str
+    customer_id: str = Field(description="the customer's id as asked")
     predicted_clv: Money = Field(description="predicted spend over horizon_days (currency units, >= 0)")
     clv_segment: str = Field(description="High (>= 80th percentile of predicted CLV), Medium (>= median) or Low")
     clv_method: str = Field(description="the model that predicted it, or simple_formula where the model had none")
@@ -87,8 +87,8 @@ class ClvSummary(_Answer):
 class ClvResponse(_Answer):
     """Predicted lifetime value of the known customers, in request order without duplicates."""
 
-    predictions: list[ClvPrediction]
-    segments: ClvSummary
+    predictions: list[ClvPrediction] = Field(description="one per known id, in request order")
+    segments: ClvSummary = Field(description="over the customers answered")
     horizon_days: int | None = Field(description="the CLV horizon in days (365 by default); null if the snapshot "
                                                  "does not record it")
     not_found: list[str] = Field(description="asked ids the snapshot does not know (a 200 even if all are unknown)")
@@ -99,11 +99,11 @@ class ClvResponse(_Answer):
 class ChurnFactor(_Answer):
     feature: str = Field(description="model feature, for example recency_days or frequency")
     contribution: float | None = Field(description="its contribution to this customer's churn log-odds")
-    direction: Literal["increases_risk", "decreases_risk"]
+    direction: Literal["increases_risk", "decreases_risk"] = Field(description="the sign of the contribution")
 
 
 class ChurnPrediction(_Answer):
-    customer_id: str
+    customer_id: str = Field(description="the customer's id as asked")
     churn_probability: Probability = Field(description="probability of no order in the next horizon_days, 0..1")
     risk_level: str = Field(description="Low (< 0.3), Medium (< 0.5), High (< 0.7) or Critical")
     churn_factors: list[ChurnFactor] = Field(description="up to three largest contributions, largest first")
@@ -119,8 +119,8 @@ class ChurnSummary(_Answer):
 class ChurnResponse(_Answer):
     """Churn probability, risk level and top factors of the known customers, in request order."""
 
-    predictions: list[ChurnPrediction]
-    summary: ChurnSummary
+    predictions: list[ChurnPrediction] = Field(description="one per known id, in request order")
+    summary: ChurnSummary = Field(description="over the customers answered")
     horizon_days: int | None = Field(description="the churn horizon in days (90 by default); null if unrecorded")
     not_found: list[str] = Field(description="asked ids the snapshot does not know")
     as_of: str = Field(description=AS_OF)
@@ -128,7 +128,7 @@ class ChurnResponse(_Answer):
 
 # -- at-risk customers --
 class AtRiskCustomer(_Answer):
-    customer_id: str
+    customer_id: str = Field(description="the customer's id as asked")
     email: str | None | MISSING = Field(default=MISSING, description="only with the customers:pii scope (absent "
                                                                       "without it); null when unknown")
     churn_probability: Probability = Field(description="probability of no order in the churn horizon, 0..1")
@@ -148,7 +148,7 @@ class AtRiskResponse(_Answer):
     threshold: float = Field(json_schema_extra=_in(0, 1), description="the churn_probability threshold (inclusive)")
     limit: int = Field(json_schema_extra=_in(1, 1000), description="the limit applied")
     total_above_threshold: int = Field(json_schema_extra=_in(0), description="all customers at or above threshold")
-    order_by: Literal["value_at_risk", "churn_probability"]
+    order_by: Literal["value_at_risk", "churn_probability"] = Field(description="the sort key applied, descending")
     as_of: str = Field(description=AS_OF)
 
 
@@ -161,7 +161,7 @@ class ForecastPoint(_Answer):
 
 
 class FeatureImportance(_Answer):
-    feature: str
+    feature: str = Field(description="model feature name")
     importance: float = Field(description="share of the model's total gain, 0..1 (all features sum to 1)")
 
 
@@ -184,10 +184,10 @@ class WhatIfElasticity(_Answer):
 class ForecastResponse(_Answer):
     """Daily demand forecast with intervals; with planned_price, the forecast under that price (what_if)."""
 
-    product_id: str
+    product_id: str = Field(description="the product's id as asked")
     forecast: list[ForecastPoint] = Field(description="one point a day, forecast_days points from as_of")
     feature_importance: list[FeatureImportance] = Field(description="the forecast model's global importances")
-    forecast_days: int = Field(json_schema_extra=_in(1, 90))
+    forecast_days: int = Field(json_schema_extra=_in(1, 90), description="days answered, as asked")
     total_predicted_quantity: float = Field(description="sum of predicted_quantity over the days answered")
     interval_level: float | None = Field(description="nominal coverage of the interval, e.g. 0.8; null if unknown")
     method: str = Field(description="model (the trained forecaster) or tsb (the intermittent-demand fallback)")
@@ -200,8 +200,8 @@ class ForecastResponse(_Answer):
 
 # -- price elasticity --
 class ConfidenceInterval(_Answer):
-    lower: float | None
-    upper: float | None
+    lower: float | None = Field(description="lower end; null when unknown")
+    upper: float | None = Field(description="upper end; null when unknown")
     level: float = Field(description="nominal coverage (0.95)")
 
 
@@ -214,16 +214,16 @@ class PriceRange(_Answer):
 class ElasticityResponse(_Answer):
     """The product's log-log price elasticity of demand (Poisson fit with controls), with its interval."""
 
-    product_id: str
+    product_id: str = Field(description="the product's id as asked")
     elasticity_coefficient: float | None = Field(description="% change in units for a 1% price rise (< 0 normal)")
     standard_error: float | None = Field(description="Newey-West standard error of the coefficient")
-    confidence_interval: ConfidenceInterval
+    confidence_interval: ConfidenceInterval = Field(description="the coefficient's 95% interval")
     p_value: float | None = Field(json_schema_extra=_in(0, 1), description="for H0: elasticity = 0")
     r_squared: float | None = Field(description="deviance R2 of the fit, 0..1")
     n_observations: int = Field(json_schema_extra=_in(0), description="days in the fit, zero-sale days included")
     elasticity_type: str = Field(description="Elastic, Inelastic, Unit elastic or Positive: suspect")
     interpretation: str = Field(description="the estimate in one sentence")
-    price_range: PriceRange
+    price_range: PriceRange = Field(description="prices seen in the fit (currency units)")
     as_of: str = Field(description=AS_OF)
 
 
@@ -248,9 +248,9 @@ class EstimatedImpact(_Answer):
 
 class SensitivityPoint(_Answer):
     price_change_pct: float = Field(description="the move from the current price, percent (-30..30)")
-    price: float
-    quantity: float
-    revenue: float
+    price: float = Field(description="unit price (currency units)")
+    quantity: float = Field(description="units at that price, per the period of current_quantity")
+    revenue: float = Field(description="price x quantity")
     profit: float | None = Field(description="null without a cost")
 
 
@@ -264,8 +264,8 @@ class OptimumAtElasticity(_Answer):
 class OptimalPriceRange(_Answer):
     elasticity_lower: float = Field(description="lower end of the elasticity's 95% interval")
     elasticity_upper: float = Field(description="upper end of the elasticity's 95% interval")
-    at_elasticity_lower: OptimumAtElasticity
-    at_elasticity_upper: OptimumAtElasticity
+    at_elasticity_lower: OptimumAtElasticity = Field(description="the optimum if the elasticity were the lower end")
+    at_elasticity_upper: OptimumAtElasticity = Field(description="the optimum if the elasticity were the upper end")
     min: float | None = Field(description="lowest of the two optima; null when neither exists")
     max: float | None = Field(description="highest of the two optima; null when neither exists")
 
@@ -273,8 +273,8 @@ class OptimalPriceRange(_Answer):
 class PriceOptimizationResponse(_Answer):
     """The profit-maximizing price (revenue without a cost) from the stored elasticity, within the guardrails."""
 
-    product_id: str
-    current_price: float
+    product_id: str = Field(description="the product's id as asked")
+    current_price: float = Field(description="the current unit price asked")
     optimal_price: float = Field(description="the recommended unit price, within the guardrails")
     price_change_pct: float = Field(description="optimal vs current price, percent")
     recommendation: str = Field(description="Increase price, Decrease price or Keep current price (|change| < 0.5%)")
@@ -285,8 +285,8 @@ class PriceOptimizationResponse(_Answer):
     unbounded: bool = Field(description="true when profit rises with price without bound (inelastic demand)")
     binding_constraint: str | None = Field(description="the guardrail that set the price (max_step, cost, "
                                                        "observed_range, cost_above_max_step); null if none")
-    guardrails: Guardrails
-    estimated_impact: EstimatedImpact
+    guardrails: Guardrails = Field(description="the allowed price interval's bounds (currency units)")
+    estimated_impact: EstimatedImpact = Field(description="at the optimal price, per the period of current_quantity")
     sensitivity: list[SensitivityPoint] = Field(description="the demand curve at -30%..+30% of the current price")
     optimal_price_range: OptimalPriceRange = Field(description="the optimum at both ends of the elasticity's "
                                                                "interval: how much the answer depends on it")
@@ -305,8 +305,8 @@ class SnapshotStatus(_Answer):
 class HealthResponse(_Answer):
     """Liveness and the live snapshot's version and age (public: nothing else)."""
 
-    status: Literal["ok"]
-    snapshot: SnapshotStatus
+    status: Literal["ok"] = Field(description="always ok in a 200")
+    snapshot: SnapshotStatus = Field(description="the live snapshot")
     recheck_seconds: float = Field(description="how often `latest` is re-checked, seconds")
     store_error: str | None = Field(description="null, or why the last re-check failed while the loaded snapshot "
                                                 "is still served: store_unreachable, snapshot_unreadable")

@@ -1,0 +1,121 @@
+"""Typed answers: every route's 200 is a response model in the OpenAPI, every field described, and the services'
+dicts are exactly their models (no key dropped on the way, none missing)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from api_events import body_of, v2
+from pydantic import BaseModel
+from snapshot_factory import build_snapshot
+
+from insights.api import customers, products, responses
+
+P = "/demand-insights"
+
+
+@pytest.fixture(scope="module")
+def openapi() -> dict[str, Any]:
+    from api_events import FakeContext
+
+    import handler
+
+    return body_of(handler.lambda_handler(v2("GET", f"{P}/openapi.json"), FakeContext()))
+
+
+def _operations(doc: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(method.upper(), path, op) for path, item in doc["paths"].items() for method, op in item.items()]
+
+
+def _refs(schema: Any) -> set[str]:
+    text = json.dumps(schema)
+    return {part.split('"')[0] for part in text.split('"$ref": "#/components/schemas/')[1:]}
+
+
+def test_openapi_documents_every_200_with_its_model(openapi):
+    ops = _operations(openapi)
+    assert len(ops) == 8
+    for method, path, op in ops:
+        schema = op["responses"]["200"]["content"]["application/json"]["schema"]
+        (name,) = _refs(schema)
+        model = getattr(responses, name, None)
+        assert isinstance(model, type) and issubclass(model, BaseModel), (method, path, name)
+        published = openapi["components"]["schemas"][name]
+        assert set(published["properties"]) == set(model.model_fields), name
+        assert published["properties"] != {} and published.get("type") == "object"
+
+
+def test_every_field_of_every_answer_is_described(openapi):
+    schemas = openapi["components"]["schemas"]
+    seen: set[str] = set()
+    todo = [name for _, _, op in _operations(openapi) for name in _refs(op["responses"]["200"])]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for field, spec in schemas[name]["properties"].items():
+            assert spec.get("description"), f"{name}.{field} has no description"
+            todo.extend(_refs(spec))
+    assert {"ClvPrediction", "ChurnFactor", "WhatIfModelGrid", "OptimumAtElasticity", "SnapshotStatus"} <= seen
+
+
+def test_fields_absent_by_design_are_optional_and_the_rest_required(openapi):
+    schemas = openapi["components"]["schemas"]
+    assert "email" not in schemas["AtRiskCustomer"]["required"]
+    assert "what_if" not in schemas["ForecastResponse"]["required"]
+    assert {"customer_id", "churn_probability", "value_at_risk"} <= set(schemas["AtRiskCustomer"]["required"])
+    assert set(schemas["ClvPrediction"]["required"]) == set(schemas["ClvPrediction"]["properties"])
+
+
+SNAPSHOT = build_snapshot()
+IDS = ["C002", "C010", "C012", "C001", "NOPE"]
+SERVICE_CASES = {
+    "segments_auto": (responses.SegmentsResponse, lambda: customers.segments(SNAPSHOT)),
+    "segments_k3": (responses.SegmentsResponse, lambda: customers.segments(SNAPSHOT, n_clusters=3)),
+    "clv": (responses.ClvResponse, lambda: customers.clv(SNAPSHOT, IDS)),
+    "churn": (responses.ChurnResponse, lambda: customers.churn(SNAPSHOT, IDS)),
+    "at_risk": (responses.AtRiskResponse, lambda: customers.at_risk_customers(
+        SNAPSHOT, threshold=0.2, limit=5, with_pii=False)),
+    "at_risk_pii": (responses.AtRiskResponse, lambda: customers.at_risk_customers(
+        SNAPSHOT, threshold=0.2, limit=5, with_pii=True, order_by="churn_probability")),
+    "forecast": (responses.ForecastResponse, lambda: products.forecast(SNAPSHOT, product_id="P1", forecast_days=7)),
+    "forecast_grid": (responses.ForecastResponse, lambda: products.forecast(
+        SNAPSHOT, product_id="P1", forecast_days=5, planned_price=3.9)),
+    "forecast_elasticity": (responses.ForecastResponse, lambda: products.forecast(
+        SNAPSHOT, product_id="P4", forecast_days=3, planned_price=11.0)),
+    "elasticity": (responses.ElasticityResponse, lambda: products.price_elasticity(SNAPSHOT, product_id="P1")),
+    "optimization_profit": (responses.PriceOptimizationResponse, lambda: products.price_optimization(
+        SNAPSHOT, product_id="P1", current_price=4.0, current_quantity=100, cost_per_unit=2.0, max_change=0.2,
+        range_margin=0.1)),
+    "optimization_revenue": (responses.PriceOptimizationResponse, lambda: products.price_optimization(
+        SNAPSHOT, product_id="P4", current_price=10.0, current_quantity=50, cost_per_unit=None, max_change=0.2,
+        range_margin=0.1)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SERVICE_CASES))
+def test_every_service_answer_is_exactly_its_model(case):
+    """A key the model lacks would be dropped from the answer; this fails first, naming it."""
+    model, answer = SERVICE_CASES[case]
+    raw = json.loads(json.dumps(answer()))
+    assert model.model_validate(raw).model_dump(mode="json") == raw
+
+
+def test_absent_fields_stay_absent_and_nulls_stay_null():
+    plain = responses.AtRiskResponse.model_validate(SERVICE_CASES["at_risk"][1]()).model_dump(mode="json")
+    assert all("email" not in row for row in plain["at_risk_customers"])
+    pii = responses.AtRiskResponse.model_validate(SERVICE_CASES["at_risk_pii"][1]()).model_dump(mode="json")
+    assert all("email" in row for row in pii["at_risk_customers"])
+    assert None in [row["email"] for row in pii["at_risk_customers"]]  # unknown email: null, not absent
+    forecast = responses.ForecastResponse.model_validate(SERVICE_CASES["forecast"][1]()).model_dump(mode="json")
+    assert "what_if" not in forecast
+
+
+def test_an_answer_that_breaks_its_model_is_a_500_not_a_client_error(invoke, token, monkeypatch):
+    monkeypatch.setattr(customers, "segments", lambda *_a, **_k: {"segments": "not a list"})
+    r = invoke(v2("GET", f"{P}/segments", token=token()))
+    assert r["statusCode"] == 500 and body_of(r)["error"]["code"] == "internal_error"
+    assert "segments" not in body_of(r)["error"]["message"]
