@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import time
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -137,16 +138,14 @@ class Api:
     def _build(self, app: ApiGatewayResolver) -> ApiGatewayResolver:
         self.routes = register_routes(app, self.runtime)
 
-        def as_response(raw: dict[str, Any]) -> Response:
+        def as_response(raw: dict[str, Any]) -> Response[str]:
             headers = {k: v for k, v in raw["headers"].items() if k != "Content-Type"}
             return Response(raw["statusCode"], "application/json", raw["body"], headers=headers)
 
-        @app.exception_handler(InsightError)
-        def _insight_error(exc: InsightError) -> Response:
+        def _insight_error(exc: InsightError) -> Response[str]:
             return as_response(self._error_dict(exc))
 
-        @app.exception_handler(RequestValidationError)
-        def _invalid(exc: RequestValidationError) -> Response:
+        def _invalid(exc: RequestValidationError) -> Response[str]:
             errors = [_describe(e) for e in exc.errors()]
             if any(e["rule"] in ("json_invalid", "json_type") for e in errors):
                 return as_response(error_response(400, "malformed_request", "the request body is not valid JSON",
@@ -154,20 +153,16 @@ class Api:
             names = ", ".join(dict.fromkeys(e["field"] for e in errors))
             return as_response(error_response(422, "validation_error", f"invalid request: {names}", errors))
 
-        @app.exception_handler(RequestUnsupportedContentType)
-        def _unsupported(_exc: RequestUnsupportedContentType) -> Response:
+        def _unsupported(_exc: RequestUnsupportedContentType) -> Response[str]:
             return as_response(error_response(415, "unsupported_media_type", UNSUPPORTED_MEDIA))
 
-        @app.exception_handler(UnicodeDecodeError)
-        def _not_utf8(_exc: UnicodeDecodeError) -> Response:  # a body (or its base64) that is not UTF-8 text
+        def _not_utf8(_exc: UnicodeDecodeError) -> Response[str]:  # a body (or its base64) that is not UTF-8 text
             return as_response(error_response(400, "malformed_request", "the request body is not UTF-8 text"))
 
-        @app.exception_handler(RecursionError)
-        def _too_deep(_exc: RecursionError) -> Response:  # json.loads on thousands of nested brackets
+        def _too_deep(_exc: RecursionError) -> Response[str]:  # json.loads on thousands of nested brackets
             return as_response(error_response(400, "malformed_request", "the request body is nested too deeply"))
 
-        @app.not_found
-        def _route_not_found(_exc: Exception) -> Response:
+        def _route_not_found(_exc: Exception) -> Response[str]:
             event = app.current_event.raw_event
             method, path = request_method(event), request_path(event)
             allowed = self._allowed(path)
@@ -177,11 +172,18 @@ class Api:
                                                   headers={"Allow": ", ".join(allowed)}))
             return as_response(error_response(404, "route_not_found", f"no route {method} {path}"))
 
-        @app.exception_handler(Exception)
-        def _unexpected(_exc: Exception) -> Response:
+        def _unexpected(_exc: Exception) -> Response[str]:
             self.logger.exception("unhandled error")  # the trace goes to the log only, never to the client
             return as_response(error_response(500, "internal_error", INTERNAL))
 
+        # Powertools' decorators are untyped: registered by call, so the handlers stay type-checked
+        handlers: dict[type[Exception], Callable[[Any], Response[str]]] = {
+            InsightError: _insight_error, RequestValidationError: _invalid,
+            RequestUnsupportedContentType: _unsupported, UnicodeDecodeError: _not_utf8, RecursionError: _too_deep,
+            Exception: _unexpected}
+        for exc_class, handler in handlers.items():
+            app.exception_handler(exc_class)(handler)
+        app.not_found(_route_not_found)
         return app
 
     def _measure(self, route: str, method: str, path: str, status: int, started: float) -> None:

@@ -58,11 +58,11 @@ def request_method(event: dict[str, Any]) -> str:
 
 def header(event: dict[str, Any], name: str) -> str | None:
     """A request header, case-insensitively (payload 2.0 lowercases names, 1.0 keeps the client's case)."""
-    headers = event.get("headers") or {}
+    headers: dict[str, Any] = event.get("headers") or {}
     wanted = name.lower()
     for key, value in headers.items():
         if key.lower() == wanted:
-            return value
+            return value if isinstance(value, str) else None
     return None
 
 

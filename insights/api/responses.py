@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic.json_schema import JsonDict
 
 __all__ = ["SegmentsResponse", "ClvResponse", "ChurnResponse", "AtRiskResponse", "ForecastResponse",
            "ElasticityResponse", "PriceOptimizationResponse", "HealthResponse", ]
@@ -23,7 +24,7 @@ Money = Annotated[float | None, Field(description="currency units of the order d
 Probability = Annotated[float | None, Field(json_schema_extra={"minimum": 0, "maximum": 1})]
 
 
-def _in(low: float, high: float | None = None) -> dict[str, float]:
+def _in(low: float, high: float | None = None) -> JsonDict:
     """Bounds published in the OpenAPI but not enforced: an answer never fails over a bound of the data."""
     return {"minimum": low} if high is None else {"minimum": low, "maximum": high}
 

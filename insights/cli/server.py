@@ -16,7 +16,7 @@ import base64
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -173,7 +173,7 @@ def make_server(host: str, port: int, invoke: Callable[[dict[str, Any], Any], di
             headers = {k: v for k, v in response["headers"].items()}
             self._reply(int(response["statusCode"]), headers, response["body"].encode("utf-8"))
 
-        def _reply(self, status: int, headers: dict[str, str], payload: bytes, cookies: list[str] = ()) -> None:
+        def _reply(self, status: int, headers: dict[str, str], payload: bytes, cookies: Sequence[str] = ()) -> None:
             self.send_response(status)
             for name, value in headers.items():
                 if name.lower() not in ("content-length", "connection", "transfer-encoding"):

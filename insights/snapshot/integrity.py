@@ -9,7 +9,7 @@ import hashlib
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from insights.errors import SnapshotDamaged, SnapshotUnavailable
 
@@ -75,7 +75,7 @@ class VersionFiles:
         if size != entry["bytes"]:
             self._refuse(rel, f"has {size} bytes, the manifest says {entry['bytes']}")
 
-    def _refuse(self, rel: str, why: str) -> None:
+    def _refuse(self, rel: str, why: str) -> NoReturn:
         self.damaged = f"{rel} {why}"
         log.error("snapshot file failed its integrity check: the version is refused",
                   extra={"version": self.version, "path": rel, "why": why})

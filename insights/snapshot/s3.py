@@ -9,32 +9,59 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+from botocore.exceptions import ClientError  # boto3 is there whenever an S3 store is (stores.py imports this lazily)
 
 from insights.errors import NotFound, PublishConflict, SnapshotUnavailable
 from insights.snapshot.integrity import sha256_file
-from insights.snapshot.reader import MANIFEST, Snapshot, load_local_version, snapshot_from_manifest
+from insights.snapshot.reader import MANIFEST, Snapshot, json_object, load_local_version, snapshot_from_manifest
 from insights.snapshot.store import LATEST, MODELS, SCORES, STALE_TMP_S, VERSIONS, SnapshotStore, check_version_id
 from insights.snapshot.writer import version_created_at
 
-__all__ = ["S3SnapshotStore"]
+__all__ = ["S3SnapshotStore", "S3Client"]
 
 logger = logging.getLogger("insights.snapshot.store")
 
 
-def _is_precondition_failure(exc: Exception) -> bool:
-    code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
-    status = getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
+class _Paginator(Protocol):
+    def paginate(self, **kwargs: Any) -> Iterable[dict[str, Any]]: ...
+
+
+class S3Client(Protocol):
+    """The calls of boto3's S3 client this store makes (moto's in the tests); failures are botocore ClientErrors."""
+
+    def get_object(self, **kwargs: Any) -> dict[str, Any]: ...
+
+    def put_object(self, **kwargs: Any) -> dict[str, Any]: ...
+
+    def delete_objects(self, **kwargs: Any) -> dict[str, Any]: ...
+
+    def download_file(self, bucket: str, key: str, filename: str) -> None: ...
+
+    def upload_file(self, filename: str, bucket: str, key: str) -> None: ...
+
+    def get_paginator(self, operation_name: str) -> _Paginator: ...
+
+
+def _error_code(exc: ClientError) -> tuple[str, int | None]:
+    """S3's error code and HTTP status from botocore's parsed error response."""
+    response: dict[str, Any] = exc.response
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return str(response.get("Error", {}).get("Code", "")), None if status is None else int(status)
+
+
+def _is_precondition_failure(exc: ClientError) -> bool:
+    code, status = _error_code(exc)
     return code in ("PreconditionFailed", "ConditionalRequestConflict", "412", "409") or status in (409, 412)
 
 
-def _is_missing(exc: Exception) -> bool:
-    code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
-    return code in ("NoSuchKey", "404", "NotFound")
+def _is_missing(exc: ClientError) -> bool:
+    return _error_code(exc)[0] in ("NoSuchKey", "404", "NotFound")
 
 
 class S3SnapshotStore(SnapshotStore):
@@ -45,7 +72,7 @@ class S3SnapshotStore(SnapshotStore):
     first use instead. Only the two most recently opened versions stay in the cache.
     """
 
-    def __init__(self, client: Any, bucket: str, prefix: str = "", *, cache_dir: str | Path | None = None,
+    def __init__(self, client: S3Client, bucket: str, prefix: str = "", *, cache_dir: str | Path | None = None,
                  keep_versions: int = 7, max_workers: int = 8, lazy: bool = False,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.client = client
@@ -72,7 +99,7 @@ class S3SnapshotStore(SnapshotStore):
     def _get_latest(self) -> tuple[str | None, str | None]:
         try:
             obj = self.client.get_object(Bucket=self.bucket, Key=self._key(LATEST))
-        except Exception as exc:  # noqa: BLE001 - botocore's ClientError, without importing botocore here
+        except ClientError as exc:
             if _is_missing(exc):
                 return None, None
             raise
@@ -104,15 +131,15 @@ class S3SnapshotStore(SnapshotStore):
     def manifest(self, version: str) -> dict[str, Any]:
         try:
             obj = self.client.get_object(Bucket=self.bucket, Key=self._vkey(version, MANIFEST))
-        except Exception as exc:  # noqa: BLE001
+        except ClientError as exc:
             if _is_missing(exc):
                 raise NotFound(f"snapshot version {version!r} does not exist", version=version) from None
             raise
-        return json.loads(obj["Body"].read())
+        return json_object(obj["Body"].read(), f"{self!r} manifest of {version}")
 
     # -- reading --
     def _download(self, version: str, entry: dict[str, Any], folder: Path) -> Path:
-        dest = folder / entry["path"]
+        dest = folder / str(entry["path"])
         if dest.is_file() and dest.stat().st_size == entry["bytes"]:
             return dest
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -185,7 +212,7 @@ class S3SnapshotStore(SnapshotStore):
             # the manifest goes last and only once: its presence is what makes the version complete
             self.client.put_object(Bucket=self.bucket, Key=manifest_key, Body=(build_dir / MANIFEST).read_bytes(),
                                    IfNoneMatch="*", ContentType="application/json")
-        except Exception as exc:  # noqa: BLE001
+        except ClientError as exc:
             if _is_precondition_failure(exc):
                 return False
             raise
@@ -206,7 +233,7 @@ class S3SnapshotStore(SnapshotStore):
                 self.client.put_object(Bucket=self.bucket, Key=self._key(LATEST), Body=(new + "\n").encode(),
                                        ContentType="text/plain", **condition)
                 return new
-            except Exception as exc:  # noqa: BLE001
+            except ClientError as exc:
                 if not _is_precondition_failure(exc):
                     raise
                 logger.info("latest changed under us, retrying", extra={"attempt": attempt + 1})
