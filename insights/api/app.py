@@ -146,6 +146,10 @@ class Api:
             return as_response(self._error_dict(exc))
 
         def _invalid(exc: RequestValidationError) -> Response[str]:
+            if any(e.get("loc", ("",))[0] == "response" for e in exc.errors()):  # our answer broke its type: a bug
+                where = [{"loc": e.get("loc"), "type": e.get("type")} for e in exc.errors()]
+                self.logger.error("an answer does not match its response type", extra={"errors": where[:20]})
+                return as_response(error_response(500, "internal_error", INTERNAL))
             errors = [_describe(e) for e in exc.errors()]
             if any(e["rule"] in ("json_invalid", "json_type") for e in errors):
                 return as_response(error_response(400, "malformed_request", "the request body is not valid JSON",
