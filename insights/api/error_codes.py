@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from insights.api.events import MAX_BODY_BYTES
 
@@ -72,8 +72,13 @@ ALWAYS = ("snapshot_unavailable", "internal_error")  # every route reads the sna
 PATH_LEVEL = ("route_not_found", "method_not_allowed")  # answered for no operation: components.responses
 
 
+_DOC_ONLY = ConfigDict(defer_build=True)  # only the OpenAPI reads these: no validator built at import (cold start)
+
+
 class FieldProblem(BaseModel):
     """One broken rule of a validation_error."""
+
+    model_config = _DOC_ONLY
 
     field: str = Field(description="the field, dotted for nested ones (customer_ids.3)")
     in_: Literal["query", "body"] = Field(alias="in")
@@ -85,12 +90,14 @@ class FieldProblem(BaseModel):
 def _error_model(status: int) -> type[BaseModel]:
     codes: Any = Literal[tuple(e.code for e in ERROR_CODES.values() if e.status == status)]  # built at import
     detail = create_model(
-        f"Error{status}Detail", __doc__=f"A {status} error: the code says which, the message says it in words.",
+        f"Error{status}Detail", __config__=_DOC_ONLY,
+        __doc__=f"A {status} error: the code says which, the message says it in words.",
         code=(codes, Field(description="machine-readable: see docs/api.md, Errors")),
         message=(str, Field(description="for people; never a stack trace, a path or the token")),
         details=(list[FieldProblem] | dict[str, Any] | None,
                  Field(description="validation_error: the broken rules; others: an object or null")))
-    return create_model(f"Error{status}", __doc__=f"The error body of a {status} answer.", error=(detail, ...))
+    return create_model(f"Error{status}", __config__=_DOC_ONLY, __doc__=f"The error body of a {status} answer.",
+                        error=(detail, ...))
 
 
 _MODELS = {status: _error_model(status) for status in sorted({e.status for e in ERROR_CODES.values()})}
