@@ -3,12 +3,20 @@
 ``Api.handle(event, context)`` serves one API Gateway event (payload 2.0 through the HTTP resolver, 1.0
 through the REST resolver: same routes, same answers). Every error the engine raises on purpose is an
 InsightError carrying its status and code (insights/errors.py); it becomes the one error body here and only
-here. Anything else is a bug: a 500 that names the correlation id, with the trace in the log only.
+here. Anything else is a bug: a 500 that names the correlation id, with the trace in the log only. Every code
+this module can send is in insights/api/error_codes.py (and so in docs/api.md and the OpenAPI).
+
+The edges, before the resolver: the token first (401/403 before anything describes the API), then the body's
+size (413 over MAX_BODY_BYTES) and media type (415 unless JSON; any case, ``+json`` types too). The path's
+trailing slashes are dropped, HEAD is answered by the GET route without the body, and a known path asked with
+another method is a 405 naming the allowed ones.
 """
 
 from __future__ import annotations
 
+import base64
 import time
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -23,20 +31,36 @@ from aws_lambda_powertools.metrics import MetricUnit
 from insights.api.auth import www_authenticate
 from insights.api.events import (
     CORRELATION_HEADER,
+    MAX_BODY_BYTES,
+    as_routed,
+    body_size,
     correlation_id,
     declares_non_json_body,
     error_response,
+    payload_too_large,
     request_method,
     request_path,
 )
 from insights.api.routes import register_routes
 from insights.api.runtime import ApiRuntime
-from insights.errors import AuthError, AuthNotConfigured, InsightError, SnapshotUnavailable
+from insights.errors import (
+    AuthError,
+    AuthNotConfigured,
+    InsightError,
+    InsufficientData,
+    InvalidRequest,
+    NotFound,
+    SnapshotUnavailable,
+)
 
-__all__ = ["Api"]
+__all__ = ["Api", "API_ERRORS"]
 
 UNSUPPORTED_MEDIA = "send the body as application/json (Content-Type: application/json)"
 INTERNAL = "internal error; quote the correlation id to the operator"
+# The InsightErrors the request path raises on purpose, answered with their own status and code. Any other (an
+# import, publish, configuration or data-access error) reaching the API is a bug: a 500 internal_error.
+API_ERRORS: tuple[type[InsightError], ...] = (InvalidRequest, NotFound, InsufficientData, SnapshotUnavailable,
+                                              AuthError, AuthNotConfigured)
 
 
 class Api:
@@ -44,8 +68,9 @@ class Api:
 
     def __init__(self, runtime: ApiRuntime, *, logger: Logger, metrics: Metrics) -> None:
         self.runtime, self.logger, self.metrics = runtime, logger, metrics
-        self.http = self._build(APIGatewayHttpResolver)
-        self.rest = self._build(APIGatewayRestResolver)
+        self.routes: frozenset[tuple[str, str]] = frozenset()
+        self.http = self._build(APIGatewayHttpResolver(enable_validation=True))
+        self.rest = self._build(APIGatewayRestResolver(enable_validation=True))
 
     def handle(self, event: dict[str, Any], context: Any, *, kind: str) -> dict[str, Any]:
         """Serve one API Gateway event (``kind`` "http" or "rest"); never raises."""
@@ -53,28 +78,47 @@ class Api:
         cid = correlation_id(event)
         self.logger.set_correlation_id(cid)
         path, method = request_path(event), request_method(event)
-        route = f"{method} {path}" if (method, path) in self.routes else "unmatched"
+        head = method == "HEAD" and ("GET", path) in self.routes  # HEAD on a GET route: the GET answer, no body
+        route = f"{method} {path}" if head or (method, path) in self.routes else "unmatched"
         try:
             # The gate runs before the resolver, so a caller without a valid token learns nothing of the API:
             # it gets 401/403, never a 404 or a validation 422 describing the routes and their fields.
             self.runtime.authorize(event)
-            if declares_non_json_body(event):  # curl -d sends a form: a 415 naming the fix, not an odd 422
-                response = error_response(415, "unsupported_media_type", UNSUPPORTED_MEDIA)
-            else:
-                response = (self.http if kind == "http" else self.rest).resolve(event, context)
+            response = self._refused(event) or (self.http if kind == "http" else self.rest).resolve(
+                as_routed(event, method="GET" if head else None), context)
         except InsightError as exc:  # auth failures (the only InsightErrors raised outside the routes)
             response = self._error_dict(exc)
         except Exception:  # the resolver's own failure: still no trace to the client
             self.logger.exception("unhandled error outside the routes")
             response = error_response(500, "internal_error", INTERNAL)
+        if method == "HEAD":
+            _drop_body(response)
         _add_header(response, CORRELATION_HEADER, cid)
         self._measure(route, method, path, int(response.get("statusCode", 500)), started)
         return response
+
+    @staticmethod
+    def _refused(event: dict[str, Any]) -> dict[str, Any] | None:
+        """The 413 or 415 for a body the routes must not parse; None for any other request."""
+        size = body_size(event)
+        if size > MAX_BODY_BYTES:
+            return payload_too_large(size)
+        if declares_non_json_body(event):  # curl -d sends a form: a 415 naming the fix, not an odd 422
+            return error_response(415, "unsupported_media_type", UNSUPPORTED_MEDIA)
+        return None
+
+    def _allowed(self, path: str) -> list[str]:
+        """The methods a known path answers (GET implies HEAD); empty for an unknown path."""
+        methods = sorted(m for m, p in self.routes if p == path)
+        return methods + ["HEAD"] if "GET" in methods else methods
 
     # -- errors: mapped once --
     def _error_dict(self, exc: InsightError) -> dict[str, Any]:
         headers: dict[str, str] = {}
         details: Any = {k: v for k, v in exc.details.items() if v is not None} or None
+        if not isinstance(exc, API_ERRORS):
+            self.logger.exception("an error of another process reached the API")
+            return error_response(500, "internal_error", INTERNAL)
         if isinstance(exc, AuthError):
             self.logger.info("request rejected", extra={"status": exc.status, "reason": exc.code})
             headers["WWW-Authenticate"] = www_authenticate(exc)
@@ -91,20 +135,21 @@ class Api:
             return error_response(500, "internal_error", INTERNAL)
         return error_response(exc.status, exc.code, exc.message, details, headers=headers)
 
-    def _build(self, resolver_cls: type[ApiGatewayResolver]) -> ApiGatewayResolver:
-        app = resolver_cls(enable_validation=True)
+    def _build(self, app: ApiGatewayResolver) -> ApiGatewayResolver:
         self.routes = register_routes(app, self.runtime)
 
-        def as_response(raw: dict[str, Any]) -> Response:
+        def as_response(raw: dict[str, Any]) -> Response[str]:
             headers = {k: v for k, v in raw["headers"].items() if k != "Content-Type"}
             return Response(raw["statusCode"], "application/json", raw["body"], headers=headers)
 
-        @app.exception_handler(InsightError)
-        def _insight_error(exc: InsightError) -> Response:
+        def _insight_error(exc: InsightError) -> Response[str]:
             return as_response(self._error_dict(exc))
 
-        @app.exception_handler(RequestValidationError)
-        def _invalid(exc: RequestValidationError) -> Response:
+        def _invalid(exc: RequestValidationError) -> Response[str]:
+            if any(e.get("loc", ("",))[0] == "response" for e in exc.errors()):  # our answer broke its type: a bug
+                where = [{"loc": e.get("loc"), "type": e.get("type")} for e in exc.errors()]
+                self.logger.error("an answer does not match its response type", extra={"errors": where[:20]})
+                return as_response(error_response(500, "internal_error", INTERNAL))
             errors = [_describe(e) for e in exc.errors()]
             if any(e["rule"] in ("json_invalid", "json_type") for e in errors):
                 return as_response(error_response(400, "malformed_request", "the request body is not valid JSON",
@@ -112,29 +157,37 @@ class Api:
             names = ", ".join(dict.fromkeys(e["field"] for e in errors))
             return as_response(error_response(422, "validation_error", f"invalid request: {names}", errors))
 
-        @app.exception_handler(RequestUnsupportedContentType)
-        def _unsupported(_exc: RequestUnsupportedContentType) -> Response:
+        def _unsupported(_exc: RequestUnsupportedContentType) -> Response[str]:
             return as_response(error_response(415, "unsupported_media_type", UNSUPPORTED_MEDIA))
 
-        @app.exception_handler(UnicodeDecodeError)
-        def _not_utf8(_exc: UnicodeDecodeError) -> Response:  # a body (or its base64) that is not UTF-8 text
+        def _not_utf8(_exc: UnicodeDecodeError) -> Response[str]:  # a body (or its base64) that is not UTF-8 text
             return as_response(error_response(400, "malformed_request", "the request body is not UTF-8 text"))
 
-        @app.exception_handler(RecursionError)
-        def _too_deep(_exc: RecursionError) -> Response:  # json.loads on thousands of nested brackets
+        def _too_deep(_exc: RecursionError) -> Response[str]:  # json.loads on thousands of nested brackets
             return as_response(error_response(400, "malformed_request", "the request body is nested too deeply"))
 
-        @app.not_found
-        def _route_not_found(_exc: Exception) -> Response:
+        def _route_not_found(_exc: Exception) -> Response[str]:
             event = app.current_event.raw_event
-            return as_response(error_response(404, "route_not_found",
-                                              f"no route {request_method(event)} {request_path(event)}"))
+            method, path = request_method(event), request_path(event)
+            allowed = self._allowed(path)
+            if allowed:
+                return as_response(error_response(405, "method_not_allowed", f"{path} answers {', '.join(allowed)}, "
+                                                  f"not {method}", {"allowed": allowed},
+                                                  headers={"Allow": ", ".join(allowed)}))
+            return as_response(error_response(404, "route_not_found", f"no route {method} {path}"))
 
-        @app.exception_handler(Exception)
-        def _unexpected(_exc: Exception) -> Response:
+        def _unexpected(_exc: Exception) -> Response[str]:
             self.logger.exception("unhandled error")  # the trace goes to the log only, never to the client
             return as_response(error_response(500, "internal_error", INTERNAL))
 
+        # Powertools' decorators are untyped: registered by call, so the handlers stay type-checked
+        handlers: dict[type[Exception], Callable[[Any], Response[str]]] = {
+            InsightError: _insight_error, RequestValidationError: _invalid,
+            RequestUnsupportedContentType: _unsupported, UnicodeDecodeError: _not_utf8, RecursionError: _too_deep,
+            Exception: _unexpected}
+        for exc_class, handler in handlers.items():
+            app.exception_handler(exc_class)(handler)
+        app.not_found(_route_not_found)
         return app
 
     def _measure(self, route: str, method: str, path: str, status: int, started: float) -> None:
@@ -162,6 +215,14 @@ def _describe(err: Any) -> dict[str, Any]:
     if limits:
         out["limit"] = {k: (v if isinstance(v, int | float | str) else str(v)) for k, v in limits.items()}
     return out
+
+
+def _drop_body(response: dict[str, Any]) -> None:
+    """A HEAD answer: the GET's status and headers, its length as Content-Length, no body."""
+    body = response.get("body") or ""
+    size = len(base64.b64decode(body)) if response.get("isBase64Encoded") else len(body.encode("utf-8"))
+    response["body"], response["isBase64Encoded"] = "", False
+    _add_header(response, "Content-Length", str(size))
 
 
 def _add_header(response: dict[str, Any], name: str, value: str) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
 
@@ -40,6 +40,12 @@ def www_authenticate(exc: AuthError) -> str:
     return f'Bearer realm="{REALM}", error="invalid_token", error_description="{exc.message}"'
 
 
+class SigningKeys(Protocol):
+    """Where asymmetric keys come from: PyJWT's PyJWKClient (a JWKS URL, keys cached by kid)."""
+
+    def get_signing_key_from_jwt(self, token: str) -> jwt.PyJWK: ...
+
+
 @dataclass(frozen=True)
 class Principal:
     subject: str
@@ -54,7 +60,7 @@ class Authenticator:
     """Verifies ``Authorization: Bearer`` headers; every dependency is injected (secret getter, JWKS client)."""
 
     def __init__(self, *, algorithms: Iterable[str], issuer: str, audience: str, leeway_s: int = 30,
-                 secret: Callable[[], str | None] | None = None, jwks_client: Any | None = None) -> None:
+                 secret: Callable[[], str | None] | None = None, jwks_client: SigningKeys | None = None) -> None:
         algs = [a.strip().upper() for a in algorithms if a and a.strip()]
         bad = [a for a in algs if a not in HMAC_ALGS | ASYMMETRIC_ALGS]
         if bad or not algs:

@@ -11,10 +11,12 @@ import re
 import uuid
 from typing import Any
 
-__all__ = ["PREFIX", "PUBLIC_PATHS", "CORRELATION_HEADER", "event_kind", "request_path", "request_method",
-           "header", "declares_non_json_body", "correlation_id", "error_response"]
+__all__ = ["PREFIX", "PUBLIC_PATHS", "CORRELATION_HEADER", "MAX_BODY_BYTES", "event_kind", "request_path",
+           "request_method", "header", "is_json_media_type", "declares_non_json_body", "body_size", "as_routed",
+           "correlation_id", "error_response", "payload_too_large"]
 
 PREFIX = "/demand-insights"
+MAX_BODY_BYTES = 1 << 20  # 1 MiB: 1000 ids of 64 characters are ~70 KB; API Gateway's own limit is 10 MB
 PUBLIC_PATHS = frozenset({f"{PREFIX}/health", f"{PREFIX}/openapi.json"})
 CORRELATION_HEADER = "X-Correlation-Id"
 _CID_RE = re.compile(r"^[A-Za-z0-9._:=+/\-]{8,128}$")
@@ -56,20 +58,65 @@ def request_method(event: dict[str, Any]) -> str:
 
 def header(event: dict[str, Any], name: str) -> str | None:
     """A request header, case-insensitively (payload 2.0 lowercases names, 1.0 keeps the client's case)."""
-    headers = event.get("headers") or {}
+    headers: dict[str, Any] = event.get("headers") or {}
     wanted = name.lower()
     for key, value in headers.items():
         if key.lower() == wanted:
-            return value
+            return value if isinstance(value, str) else None
     return None
+
+
+def is_json_media_type(content_type: str) -> bool:
+    """application/json or any ``+json`` type, case-insensitively, whatever its parameters (charset...)."""
+    media_type = content_type.split(";")[0].strip().lower()
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
 
 
 def declares_non_json_body(event: dict[str, Any]) -> bool:
     """True when a request with a body says it is not JSON (e.g. curl -d's form encoding): a 415, not a 422."""
     if not event.get("body") or request_method(event) not in ("POST", "PUT", "PATCH"):
         return False
-    media_type = (header(event, "content-type") or "").split(";")[0].strip().lower()
-    return bool(media_type) and media_type != "application/json" and not media_type.endswith("+json")
+    content_type = header(event, "content-type") or ""
+    return bool(content_type.strip()) and not is_json_media_type(content_type)
+
+
+def body_size(event: dict[str, Any]) -> int:
+    """The request body's size in bytes (decoded when API Gateway base64-encoded it)."""
+    body = event.get("body")
+    if not isinstance(body, str) or not body:
+        return 0
+    if event.get("isBase64Encoded"):
+        return len(body) * 3 // 4 - body[-2:].count("=")
+    return len(body) if body.isascii() else len(body.encode("utf-8", "surrogatepass"))
+
+
+def as_routed(event: dict[str, Any], *, method: str | None = None) -> dict[str, Any]:
+    """The event as the resolver should route it: trailing slashes dropped from the path, ``method`` instead of
+    the request's (HEAD is served by the GET route), and a JSON media type spelled as Powertools matches it
+    (``application/json``, case-sensitively). A shallow copy when anything changes; the event itself otherwise."""
+    out = event
+    path_key = "rawPath" if event.get("version") == "2.0" else "path"
+    path = str(event.get(path_key) or "/")
+    if len(path) > 1 and path.endswith("/"):
+        out = {**out, path_key: path.rstrip("/") or "/"}
+    if method is not None:
+        if out.get("version") == "2.0":
+            context = dict(out.get("requestContext") or {})
+            context["http"] = {**(context.get("http") or {}), "method": method}
+            out = {**out, "requestContext": context}
+        else:
+            out = {**out, "httpMethod": method}
+    content_type = header(out, "content-type")
+    if content_type and content_type != "application/json" and is_json_media_type(content_type):
+        out = {**out, "headers": _with_json_type(out.get("headers") or {})}
+        if out.get("multiValueHeaders"):
+            out["multiValueHeaders"] = {k: (["application/json"] if k.lower() == "content-type" else v)
+                                        for k, v in out["multiValueHeaders"].items()}
+    return out
+
+
+def _with_json_type(headers: dict[str, str]) -> dict[str, str]:
+    return {k: ("application/json" if k.lower() == "content-type" else v) for k, v in headers.items()}
 
 
 def correlation_id(event: dict[str, Any]) -> str:
@@ -90,3 +137,10 @@ def error_response(status: int, code: str, message: str, details: Any = None, *,
         "body": json.dumps({"error": {"code": code, "message": message, "details": details}}),
         "isBase64Encoded": False,
     }
+
+
+def payload_too_large(size: int) -> dict[str, Any]:
+    """The 413 answer to a body over MAX_BODY_BYTES (the handler's and the local server's)."""
+    return error_response(413, "payload_too_large",
+                          f"the request body is {size:,} bytes; the limit is {MAX_BODY_BYTES:,} bytes (1 MiB)",
+                          {"max_bytes": MAX_BODY_BYTES, "received_bytes": size})

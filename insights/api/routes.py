@@ -1,8 +1,14 @@
-"""The routes under /demand-insights: each calls one service function, with no try/except (errors: api/app.py)."""
+"""The routes under /demand-insights: each calls one service function, with no try/except (errors: api/app.py).
+
+A route's return annotation is its answer's type (insights/api/responses.py): the OpenAPI's 200 schema, and what
+Powertools validates the service's dict against as it serializes it (the ``cast`` states what that check enforces).
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, cast
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
@@ -10,106 +16,126 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from insights.api import customers, products
 from insights.api.auth import SCOPE_PII
+from insights.api.customer_responses import AtRiskResponse, ChurnResponse, ClvResponse, SegmentsResponse
+from insights.api.error_codes import ALWAYS, AUTH, BODY, error_responses, finish_openapi
 from insights.api.events import PREFIX
+from insights.api.product_responses import ElasticityResponse, ForecastResponse, PriceOptimizationResponse
+from insights.api.responses import HealthResponse
 from insights.api.runtime import ApiRuntime
-from insights.api.schemas import (
-    ERROR_RESPONSES,
-    CustomerIdsRequest,
-    ForecastRequest,
-    PriceOptimizationRequest,
-    ProductRequest,
-)
+from insights.api.schemas import CustomerIdsRequest, ForecastRequest, PriceOptimizationRequest, ProductRequest
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
 __all__ = ["register_routes", "SECURITY"]
 
-SECURITY = [{"bearerAuth": []}]
-_OK = {"description": "the answer, a JSON object", "content": {"application/json": {"schema": {"type": "object"}}}}
+F = TypeVar("F", bound=Callable[..., Any])
+
+SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 
-def _errors(*codes: int) -> dict[int, Any]:
-    """The documented responses: 200 (Powertools leaves it out once ``responses`` is given) and the errors."""
-    return {200: _OK, **{c: ERROR_RESPONSES[c] for c in codes}}
-
-
-_AUTHED = (401, 403, 422, 503)
+def _answers(description: str, *codes: str) -> dict[int, Any]:
+    """The documented responses: 200 (its schema is the route's return annotation) and every error code it sends."""
+    return {200: {"description": description}, **error_responses(*codes)}
 
 
 def register_routes(resolver: ApiGatewayResolver, runtime: ApiRuntime) -> frozenset[tuple[str, str]]:
     """Add every route to ``resolver`` (HTTP or REST); returns the (method, path) pairs registered."""
     app = _Recording(resolver)
 
-    @app.get(f"{PREFIX}/segments", tags=["customers"], security=SECURITY, responses=_errors(*_AUTHED),
+    @app.get(f"{PREFIX}/segments", tags=["customers"], security=SECURITY,
+             responses=_answers("the segments of the asked or the automatic k", *AUTH, "validation_error",
+                                "insufficient_data", *ALWAYS),
              summary="Customer segments (RFM + K-Means) for the automatic k or a chosen n_clusters")
-    def get_segments(n_clusters: Annotated[int | None, Query(ge=2, le=10)] = None) -> dict:
-        return customers.segments(runtime.snapshot(), n_clusters=n_clusters)
+    def get_segments(n_clusters: Annotated[int | None, Query(ge=2, le=10)] = None) -> SegmentsResponse:
+        return cast(SegmentsResponse, customers.segments(runtime.snapshot(), n_clusters=n_clusters))
 
-    @app.post(f"{PREFIX}/clv", tags=["customers"], security=SECURITY, responses=_errors(400, 415, *_AUTHED),
+    @app.post(f"{PREFIX}/clv", tags=["customers"], security=SECURITY,
+              responses=_answers("the known customers' predictions; unknown ids in not_found", *AUTH, *BODY,
+                                 *ALWAYS),
               summary="Predicted customer lifetime value for up to 1000 customers")
-    def post_clv(body: CustomerIdsRequest) -> dict:
-        return customers.clv(runtime.snapshot(), body.customer_ids)
+    def post_clv(body: CustomerIdsRequest) -> ClvResponse:
+        return cast(ClvResponse, customers.clv(runtime.snapshot(), body.customer_ids))
 
-    @app.post(f"{PREFIX}/churn", tags=["customers"], security=SECURITY, responses=_errors(400, 415, *_AUTHED),
+    @app.post(f"{PREFIX}/churn", tags=["customers"], security=SECURITY,
+              responses=_answers("the known customers' predictions; unknown ids in not_found", *AUTH, *BODY,
+                                 *ALWAYS),
               summary="Churn probability, risk level and factors for up to 1000 customers")
-    def post_churn(body: CustomerIdsRequest) -> dict:
-        return customers.churn(runtime.snapshot(), body.customer_ids)
+    def post_churn(body: CustomerIdsRequest) -> ChurnResponse:
+        return cast(ChurnResponse, customers.churn(runtime.snapshot(), body.customer_ids))
 
-    @app.get(f"{PREFIX}/at-risk-customers", tags=["customers"], security=SECURITY, responses=_errors(*_AUTHED),
+    @app.get(f"{PREFIX}/at-risk-customers", tags=["customers"], security=SECURITY,
+             responses=_answers("customers at or above the threshold, up to limit", *AUTH, "validation_error",
+                                *ALWAYS),
              summary="Customers above a churn threshold, by value at risk; emails only with customers:pii")
     def get_at_risk(threshold: Annotated[float, Query(ge=0.0, le=1.0, allow_inf_nan=False)] = 0.5,
                     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                     order_by: Annotated[Literal["value_at_risk", "churn_probability"], Query()] = "value_at_risk"
-                    ) -> dict:
+                    ) -> AtRiskResponse:
         principal = runtime.principal()
-        return customers.at_risk_customers(runtime.snapshot(), threshold=threshold, limit=limit,
-                                           with_pii=bool(principal and principal.has(SCOPE_PII)), order_by=order_by)
+        return cast(AtRiskResponse, customers.at_risk_customers(
+            runtime.snapshot(), threshold=threshold, limit=limit,
+            with_pii=bool(principal and principal.has(SCOPE_PII)), order_by=order_by))
 
-    @app.post(f"{PREFIX}/forecast", tags=["products"], security=SECURITY, responses=_errors(400, 415, 404, *_AUTHED),
+    @app.post(f"{PREFIX}/forecast", tags=["products"], security=SECURITY,
+              responses=_answers("the daily forecast (and the what-if under planned_price)", *AUTH, *BODY,
+                                 "not_found", "insufficient_data", *ALWAYS),
               summary="Daily demand forecast with intervals, 1..90 days, optionally under a planned price")
-    def post_forecast(body: ForecastRequest) -> dict:
-        return products.forecast(runtime.snapshot(), product_id=body.product_id, forecast_days=body.forecast_days,
-                                 planned_price=body.planned_price)
+    def post_forecast(body: ForecastRequest) -> ForecastResponse:
+        return cast(ForecastResponse, products.forecast(
+            runtime.snapshot(), product_id=body.product_id, forecast_days=body.forecast_days,
+            planned_price=body.planned_price))
 
     @app.post(f"{PREFIX}/price-elasticity", tags=["products"], security=SECURITY,
-              responses=_errors(400, 415, 404, *_AUTHED), summary="Price elasticity of demand (log-log with controls)")
-    def post_price_elasticity(body: ProductRequest) -> dict:
-        return products.price_elasticity(runtime.snapshot(), product_id=body.product_id)
+              responses=_answers("the product's elasticity estimate", *AUTH, *BODY, "not_found",
+                                 "insufficient_data", *ALWAYS),
+              summary="Price elasticity of demand (log-log with controls)")
+    def post_price_elasticity(body: ProductRequest) -> ElasticityResponse:
+        return cast(ElasticityResponse, products.price_elasticity(runtime.snapshot(),
+                                                                           product_id=body.product_id))
 
     @app.post(f"{PREFIX}/price-optimization", tags=["products"], security=SECURITY,
-              responses=_errors(400, 415, 404, *_AUTHED), summary="Guarded profit-maximizing price from the elasticity")
-    def post_price_optimization(body: PriceOptimizationRequest) -> dict:
+              responses=_answers("the guarded optimal price and its impact", *AUTH, *BODY, "not_found",
+                                 "insufficient_data", "invalid_value", *ALWAYS),
+              summary="Guarded profit-maximizing price from the elasticity")
+    def post_price_optimization(body: PriceOptimizationRequest) -> PriceOptimizationResponse:
         s = runtime.settings
-        return products.price_optimization(
+        return cast(PriceOptimizationResponse, products.price_optimization(
             runtime.snapshot(), product_id=body.product_id, current_price=body.current_price,
             current_quantity=body.current_quantity, cost_per_unit=body.cost_per_unit,
-            max_change=s.max_price_change, range_margin=s.price_range_margin)
+            max_change=s.max_price_change, range_margin=s.price_range_margin))
 
-    @app.get(f"{PREFIX}/health", tags=["operations"], responses=_errors(503),
+    @app.get(f"{PREFIX}/health", tags=["operations"], responses=_answers("the API is up and has a snapshot", *ALWAYS),
              summary="Liveness and the live snapshot's version and age (no auth)")
-    def get_health() -> dict:
+    def get_health() -> HealthResponse:
         runtime.snapshot()  # 503 when there is none
         status = runtime.cache.status()  # version and age only: row counts are business data, and this is public
-        return {"status": "ok", "snapshot": {k: status.get(k) for k in ("version", "as_of", "created_at",
-                                                                       "age_seconds")},
+        return {"status": "ok",
+                "snapshot": {"version": status.get("version"), "as_of": status.get("as_of"),
+                             "created_at": status.get("created_at"), "age_seconds": status.get("age_seconds")},
                 "recheck_seconds": status["recheck_seconds"], "store_error": status["last_error"]}
 
     openapi: dict[str, str] = {}
 
-    @app.get(f"{PREFIX}/openapi.json", include_in_schema=False)
-    def get_openapi():  # no annotation: the validator would try to model Response
+    @app.get(f"{PREFIX}/openapi.json", include_in_schema=False, enable_validation=False)
+    def get_openapi() -> Response[str]:  # not validated: the validator would try to model Response
         if "json" not in openapi:  # generated once per container, on the first ask
-            openapi["json"] = resolver.get_openapi_json_schema(
+            doc = resolver.get_openapi_schema(
                 title="Demand Insights Engine API", version="1.0.0",
                 description="Customer segments, CLV, churn, demand forecasts, price elasticity and price optimization "
-                            "answered from the daily insight snapshot. Bearer JWT with scope insights:read.",
+                            "answered from the daily insight snapshot. Bearer JWT with scope insights:read. Every "
+                            "GET also answers HEAD; a path with a trailing slash is the same path.",
                 security_schemes={"bearerAuth": _bearer_scheme()})
+            openapi["json"] = json.dumps(finish_openapi(doc.model_dump(mode="json", by_alias=True,
+                                                                       exclude_none=True)), indent=2)
         return Response(200, content_types.APPLICATION_JSON, openapi["json"],
                         headers={"Cache-Control": "public, max-age=300"})
 
     return frozenset(app.seen)
 
 
-def _bearer_scheme() -> Any:
-    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+def _bearer_scheme() -> HTTPBearer:
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer  # pydantic models: on first ask only
 
     return HTTPBearer(bearerFormat="JWT", description="JWT with scope insights:read (customers:pii adds emails)")
 
@@ -121,10 +147,10 @@ class _Recording:
         self.resolver = resolver
         self.seen: set[tuple[str, str]] = set()
 
-    def get(self, path: str, **kwargs: Any) -> Any:
+    def get(self, path: str, **kwargs: Any) -> Callable[[F], F]:
         self.seen.add(("GET", path))
         return self.resolver.get(path, **kwargs)
 
-    def post(self, path: str, **kwargs: Any) -> Any:
+    def post(self, path: str, **kwargs: Any) -> Callable[[F], F]:
         self.seen.add(("POST", path))
         return self.resolver.post(path, **kwargs)

@@ -35,7 +35,7 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
 
     handler.configure(settings)
     server = make_server(args.host, args.port, handler.lambda_handler)
-    host, port = server.server_address[:2]
+    host, port = str(server.server_address[0]), int(server.server_address[1])
     url = f"http://{host}:{port}/demand-insights"
     status = handler.runtime.cache.status() if _probe(handler) else {"loaded": False}
     print(f"Demand Insights API on {url} (snapshots: {settings.snapshots})", flush=True)

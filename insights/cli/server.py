@@ -3,25 +3,40 @@
 A small stdlib adapter turns each HTTP request into an API Gateway HTTP API (payload 2.0) event and the handler's
 proxy response back into HTTP. Requests are handled one at a time through the handler (like one warm Lambda
 container); connections are accepted concurrently.
+
+Like API Gateway it refuses a body over the limit itself (the API's MAX_BODY_BYTES, 1 MiB), with the API's 413
+``payload_too_large``: at once when the client waits for ``Expect: 100-continue``, otherwise answering first and
+then reading (and dropping) what the client sends, so a client that writes its whole body before it reads gets the
+413 rather than a reset connection. Chunked bodies are read and held to the same limit.
 """
 
 from __future__ import annotations
 
 import base64
-import json
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from insights.api.events import MAX_BODY_BYTES, error_response, is_json_media_type, payload_too_large
+
 __all__ = ["make_server", "http_to_event", "LocalContext", "MAX_BODY_BYTES"]
 
-MAX_BODY_BYTES = 1 << 20  # API Gateway's own limit is 10 MB; nothing here needs more than a few KB
-_TEXT_TYPES = ("application/json", "text/", "application/xml")
+_TEXT_TYPES = ("text/", "application/xml")
+_DRAIN_BYTES = 64 * MAX_BODY_BYTES  # read at most this much of a refused body before closing the connection
+_DRAIN_IDLE_S = 1.0  # ... and stop when the client sends nothing for this long
+
+
+class _BodyError(Exception):
+    """A request body that cannot be accepted: ``response`` is the API's error answer."""
+
+    def __init__(self, response: dict[str, Any], unread: int = 0) -> None:
+        super().__init__(response["body"])
+        self.response, self.unread = response, unread
 
 
 class LocalContext:
@@ -58,7 +73,7 @@ def http_to_event(method: str, target: str, headers: list[tuple[str, str]], body
     for k, v in parse_qsl(parts.query, keep_blank_values=True):
         query[k] = f"{query[k]},{v}" if k in query else v
     content_type = merged.get("content-type", "")
-    is_text = not body or content_type.startswith(_TEXT_TYPES)
+    is_text = not body or is_json_media_type(content_type) or content_type.lower().startswith(_TEXT_TYPES)
     if is_text:
         try:
             text_body: str | None = body.decode("utf-8") if body else None
@@ -105,19 +120,26 @@ def make_server(host: str, port: int, invoke: Callable[[dict[str, Any], Any], di
         def version_string(self) -> str:
             return "demand-insights-local"
 
-        def _handle(self) -> None:
-            length = self.headers.get("Content-Length")
+        def handle_expect_100(self) -> bool:
+            """``Expect: 100-continue``: refuse a body over the limit before the client sends it."""
             try:
-                size = int(length) if length else 0
-            except ValueError:
-                size = -1
-            if size < 0 or size > MAX_BODY_BYTES:
-                self._reply(413 if size > 0 else 400, {"Content-Type": "application/json"},
-                            json.dumps({"error": {"code": "bad_request_body", "message": "invalid Content-Length",
-                                                  "details": {"max_bytes": MAX_BODY_BYTES}}}).encode())
+                size = _declared_length(self.headers.get("Content-Length"))
+            except _BodyError:
+                size = 0  # answered as malformed once the handler runs
+            if size > MAX_BODY_BYTES:
+                self._answer(payload_too_large(size))
+                self.close_connection = True
+                return False
+            return super().handle_expect_100()
+
+        def _handle(self) -> None:
+            try:
+                body = self._read_body()
+            except _BodyError as refused:
+                self._answer(refused.response)
+                self._drain(refused.unread)
                 self.close_connection = True
                 return
-            body = self.rfile.read(size) if size else b""
             event = http_to_event(self.command, self.path, list(self.headers.items()), body,
                                   client_ip=self.client_address[0], host=self.headers.get("Host", "127.0.0.1"))
             with lock:
@@ -129,14 +151,37 @@ def make_server(host: str, port: int, invoke: Callable[[dict[str, Any], Any], di
             payload = base64.b64decode(raw) if result.get("isBase64Encoded") else raw.encode("utf-8")
             self._reply(int(result.get("statusCode", 500)), headers, payload, result.get("cookies") or [])
 
-        def _reply(self, status: int, headers: dict[str, str], payload: bytes, cookies: list[str] = ()) -> None:
+        def _read_body(self) -> bytes:
+            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                return _read_chunked(self.rfile)
+            size = _declared_length(self.headers.get("Content-Length"))
+            if size > MAX_BODY_BYTES:
+                raise _BodyError(payload_too_large(size), unread=size)
+            return self.rfile.read(size) if size else b""
+
+        def _drain(self, unread: int) -> None:
+            """Read what the client still sends of a refused body (bounded), so it sees the answer, not a reset."""
+            left = min(unread, _DRAIN_BYTES)
+            try:
+                self.connection.settimeout(_DRAIN_IDLE_S)
+                while left > 0 and (chunk := self.rfile.read1(min(left, 1 << 16))):
+                    left -= len(chunk)
+            except OSError:  # the client went quiet or closed: nothing more to drop
+                pass
+
+        def _answer(self, response: dict[str, Any]) -> None:
+            headers = {k: v for k, v in response["headers"].items()}
+            self._reply(int(response["statusCode"]), headers, response["body"].encode("utf-8"))
+
+        def _reply(self, status: int, headers: dict[str, str], payload: bytes, cookies: Sequence[str] = ()) -> None:
             self.send_response(status)
             for name, value in headers.items():
                 if name.lower() not in ("content-length", "connection", "transfer-encoding"):
                     self.send_header(name, str(value))
             for cookie in cookies:
                 self.send_header("Set-Cookie", cookie)
-            self.send_header("Content-Length", str(len(payload)))
+            length = headers.get("Content-Length") if self.command == "HEAD" else None  # the GET's length
+            self.send_header("Content-Length", str(length or len(payload)))
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(payload)
@@ -154,3 +199,35 @@ def make_server(host: str, port: int, invoke: Callable[[dict[str, Any], Any], di
     server = ThreadingHTTPServer((host, port), Handler)
     server.daemon_threads = True
     return server
+
+
+def _declared_length(value: str | None) -> int:
+    """The Content-Length header as a number of bytes; a 400 when it is not one."""
+    if value is None or not value.strip():
+        return 0
+    text = value.strip()
+    if not text.isdigit():
+        raise _BodyError(error_response(400, "malformed_request", f"the Content-Length header {text[:40]!r} is not "
+                                        "a number of bytes"))
+    return int(text)
+
+
+def _read_chunked(rfile: Any) -> bytes:
+    """A chunked body (Transfer-Encoding: chunked), refused with the 413 as soon as it passes the limit."""
+    parts: list[bytes] = []
+    total = 0
+    while True:
+        line = rfile.readline(1024).split(b";")[0].strip()
+        try:
+            size = int(line, 16)
+        except ValueError:
+            raise _BodyError(error_response(400, "malformed_request", "the chunked body is malformed")) from None
+        if size == 0:
+            while rfile.readline(1024).strip():  # trailer fields, up to the blank line
+                pass
+            return b"".join(parts)
+        total += size
+        if total > MAX_BODY_BYTES:
+            raise _BodyError(payload_too_large(total), unread=size)
+        parts.append(rfile.read(size))
+        rfile.readline(1024)  # the CRLF after each chunk

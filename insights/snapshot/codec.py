@@ -85,7 +85,7 @@ class _Encoded:
         return iter(self[:].tolist())
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        out = self[:]
+        out: np.ndarray = self[:]
         return out if dtype is None else out.astype(dtype)
 
     def __getitem__(self, index: Any) -> Any:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
 import shutil
 import time
@@ -14,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from insights.errors import NotFound, SnapshotUnavailable
-from insights.snapshot.reader import MANIFEST, Snapshot, load_local_version
+from insights.snapshot.reader import MANIFEST, Snapshot, json_object, load_local_version
 from insights.snapshot.store import LATEST, MODELS, SCORES, STALE_TMP_S, VERSIONS, SnapshotStore, check_version_id
 
 __all__ = ["LocalSnapshotStore"]
@@ -50,7 +49,7 @@ class LocalSnapshotStore(SnapshotStore):
         path = self._vdir(version) / MANIFEST
         if not path.is_file():
             raise NotFound(f"snapshot version {version!r} does not exist", version=version)
-        return json.loads(path.read_text())
+        return json_object(path.read_text(), str(path))
 
     def open(self, version: str | None = None) -> Snapshot:
         version = version or self.latest_version()

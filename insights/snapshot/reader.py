@@ -7,10 +7,10 @@ numpy only (the API imports it). Every file is checked against the manifest's sh
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -18,9 +18,17 @@ from insights.errors import MissingFromSnapshot, SnapshotDamaged
 from insights.snapshot.codec import SCHEMA_FILE, decode_column, encode_table, lookup
 from insights.snapshot.integrity import VersionFiles
 
-__all__ = ["ColumnTable", "Snapshot", "load_local_version", "snapshot_from_manifest", "MANIFEST"]
+__all__ = ["ColumnTable", "Snapshot", "load_local_version", "snapshot_from_manifest", "json_object", "MANIFEST"]
 
 MANIFEST = "manifest.json"
+
+
+def json_object(raw: str | bytes, what: str) -> dict[str, Any]:
+    """A JSON document that must be an object (a manifest, a schema); ValueError naming ``what`` otherwise."""
+    value = json.loads(raw)
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} is not a JSON object")
+    return value
 
 
 class ColumnTable(Mapping[str, Any]):
@@ -55,7 +63,7 @@ class ColumnTable(Mapping[str, Any]):
     def __contains__(self, name: object) -> bool:
         return name in self._names  # Mapping's default would load the column to find out
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self._names)
 
     def __len__(self) -> int:
@@ -148,7 +156,8 @@ class Snapshot:
 
 class _Docs(Mapping[str, Any]):
     def __init__(self, files: VersionFiles, names: list[str]) -> None:
-        self._files, self._names, self._cache = files, names, {}
+        self._files, self._names = files, names
+        self._cache: dict[str, Any] = {}
 
     def __getitem__(self, name: str) -> Any:
         if name not in self._cache:
@@ -157,7 +166,7 @@ class _Docs(Mapping[str, Any]):
             self._cache[name] = json.loads(self._files.path(f"docs/{name}.json").read_text())
         return self._cache[name]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self._names)
 
     def __len__(self) -> int:
@@ -167,7 +176,7 @@ class _Docs(Mapping[str, Any]):
 def load_local_version(folder: str | Path, *, mmap: bool = True) -> Snapshot:
     """Open the version stored in ``folder`` (its manifest.json lists the files); columns load lazily."""
     folder = Path(folder)
-    manifest = json.loads((folder / MANIFEST).read_text())
+    manifest = json_object((folder / MANIFEST).read_text(), f"{folder / MANIFEST}")
     manifest.setdefault("version", folder.name)
     return snapshot_from_manifest(manifest, lambda rel: folder / rel, mmap=mmap, root=folder)
 
@@ -199,15 +208,28 @@ def snapshot_from_manifest(manifest: Mapping[str, Any], fetch: Callable[[str], P
             schemas.add(parts[1])
         elif len(parts) == 2 and parts[0] == "docs" and parts[1].endswith(".json"):
             doc_names.append(parts[1][:-5])
-    mode = "r" if mmap else None
+    mode: Literal["r"] | None = "r" if mmap else None
     tables = {
-        t: ColumnTable(
-            lambda n, t=t: np.load(files.path(f"tables/{t}/{n}.npy"), mmap_mode=mode, allow_pickle=False),
-            sorted(names), key=keys.get(t),
-            schema=(lambda t=t: json.loads(files.path(f"tables/{t}/{SCHEMA_FILE}").read_text())["columns"])
-            if t in schemas else None,
-        )
+        t: ColumnTable(_column_loader(files, t, mode), sorted(names), key=keys.get(t),
+                       schema=_schema_loader(files, t) if t in schemas else None)
         for t, names in sorted(columns.items())
     }
     return Snapshot(version=version, manifest=dict(manifest), tables=tables, docs=_Docs(files, sorted(doc_names)),
                     files=files)
+
+
+def _column_loader(files: VersionFiles, table: str, mode: Literal["r"] | None) -> Callable[[str], np.ndarray]:
+    def load(name: str) -> np.ndarray:
+        column: np.ndarray = np.load(files.path(f"tables/{table}/{name}.npy"), mmap_mode=mode, allow_pickle=False)
+        return column
+
+    return load
+
+
+def _schema_loader(files: VersionFiles, table: str) -> Callable[[], Mapping[str, Any]]:
+    def load() -> Mapping[str, Any]:
+        columns: Mapping[str, Any] = json_object(files.path(f"tables/{table}/{SCHEMA_FILE}").read_text(),
+                                                 f"schema of table {table}")["columns"]
+        return columns
+
+    return load

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import shutil
@@ -19,7 +18,8 @@ from typing import Any
 from insights.errors import NotFound, PublishConflict, SnapshotUnavailable
 from insights.snapshot.blobcache import BlobCache
 from insights.snapshot.integrity import FileMismatch, sha256_file
-from insights.snapshot.reader import MANIFEST, Snapshot, snapshot_from_manifest
+from insights.snapshot.reader import MANIFEST, Snapshot, json_object, snapshot_from_manifest
+from insights.snapshot.s3_client import ClientError, S3Client, is_missing, is_precondition_failure
 from insights.snapshot.store import LATEST, MODELS, SCORES, STALE_TMP_S, VERSIONS, SnapshotStore, check_version_id
 from insights.snapshot.writer import version_created_at
 
@@ -29,17 +29,6 @@ logger = logging.getLogger("insights.snapshot.store")
 
 BLOBS = "blobs"
 SINGLE_GET_BYTES = 8 * 1024 * 1024  # s3transfer's multipart threshold: smaller files are one GetObject
-
-
-def _is_precondition_failure(exc: Exception) -> bool:
-    code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
-    status = getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
-    return code in ("PreconditionFailed", "ConditionalRequestConflict", "412", "409") or status in (409, 412)
-
-
-def _is_missing(exc: Exception) -> bool:
-    code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
-    return code in ("NoSuchKey", "404", "NotFound")
 
 
 def _drop_other_layouts(cache_dir: Path) -> None:
@@ -65,7 +54,7 @@ class S3SnapshotStore(SnapshotStore):
     store is a retryable 503 that refuses nothing.
     """
 
-    def __init__(self, client: Any, bucket: str, prefix: str = "", *, cache_dir: str | Path | None = None,
+    def __init__(self, client: S3Client, bucket: str, prefix: str = "", *, cache_dir: str | Path | None = None,
                  cache_max_bytes: int | None = None, keep_versions: int = 7, max_workers: int = 8,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.client = client
@@ -93,8 +82,8 @@ class S3SnapshotStore(SnapshotStore):
     def _get_latest(self) -> tuple[str | None, str | None]:
         try:
             obj = self.client.get_object(Bucket=self.bucket, Key=self._key(LATEST))
-        except Exception as exc:  # noqa: BLE001 - botocore's ClientError, without importing botocore here
-            if _is_missing(exc):
+        except ClientError as exc:
+            if is_missing(exc):
                 return None, None
             raise
         return obj["Body"].read().decode().strip() or None, obj["ETag"]
@@ -125,11 +114,11 @@ class S3SnapshotStore(SnapshotStore):
     def manifest(self, version: str) -> dict[str, Any]:
         try:
             obj = self.client.get_object(Bucket=self.bucket, Key=self._vkey(version, MANIFEST))
-        except Exception as exc:  # noqa: BLE001
-            if _is_missing(exc):
+        except ClientError as exc:
+            if is_missing(exc):
                 raise NotFound(f"snapshot version {version!r} does not exist", version=version) from None
             raise
-        return json.loads(obj["Body"].read())
+        return json_object(obj["Body"].read(), f"{self!r} manifest of {version}")
 
     # -- reading --
     @property
@@ -174,14 +163,14 @@ class S3SnapshotStore(SnapshotStore):
                     digest.update(block)
                     fh.write(block)
             return digest.hexdigest()
-        except Exception as exc:  # noqa: BLE001 - botocore's ClientError, without importing botocore here
-            if _is_missing(exc):
+        except Exception as exc:  # noqa: BLE001 - botocore's ClientError, or the network failing under it
+            if isinstance(exc, ClientError) and is_missing(exc):
                 raise FileMismatch("is missing from the store") from exc
             raise SnapshotUnavailable(f"cannot fetch {key} from {self!r}: {exc}", reason="store_unreachable",
                                       retry_after_s=5) from exc
 
     def _download(self, version: str, entry: dict[str, Any], folder: Path) -> Path:
-        dest = folder / entry["path"]
+        dest = folder / str(entry["path"])
         if dest.is_file() and dest.stat().st_size == entry["bytes"] and sha256_file(dest) == entry["sha256"]:
             return dest
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -223,8 +212,8 @@ class S3SnapshotStore(SnapshotStore):
             # the manifest goes last and only once: its presence is what makes the version complete
             self.client.put_object(Bucket=self.bucket, Key=manifest_key, Body=(build_dir / MANIFEST).read_bytes(),
                                    IfNoneMatch="*", ContentType="application/json")
-        except Exception as exc:  # noqa: BLE001
-            if _is_precondition_failure(exc):
+        except ClientError as exc:
+            if is_precondition_failure(exc):
                 return False
             raise
         return True
@@ -244,8 +233,8 @@ class S3SnapshotStore(SnapshotStore):
                 self.client.put_object(Bucket=self.bucket, Key=self._key(LATEST), Body=(new + "\n").encode(),
                                        ContentType="text/plain", **condition)
                 return new
-            except Exception as exc:  # noqa: BLE001
-                if not _is_precondition_failure(exc):
+            except ClientError as exc:
+                if not is_precondition_failure(exc):
                     raise
                 logger.info("latest changed under us, retrying", extra={"attempt": attempt + 1})
                 self._sleep(0.05 * (attempt + 1))

@@ -13,7 +13,6 @@ except through :meth:`SnapshotStore.rollback`.
 
 from __future__ import annotations
 
-import json
 import logging
 import tempfile
 import time
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from insights.errors import NotFound
-from insights.snapshot.reader import MANIFEST, Snapshot
+from insights.snapshot.reader import MANIFEST, Snapshot, json_object
 
 __all__ = ["SnapshotStore", "LATEST", "VERSIONS", "SCORES", "MODELS", "STALE_TMP_S", "check_version_id"]
 
@@ -46,7 +45,7 @@ def _read_build_manifest(build_dir: Path, version: str) -> dict[str, Any]:
     path = build_dir / MANIFEST
     if not path.is_file():
         raise ValueError(f"{build_dir} has no {MANIFEST}: not a finished snapshot build")
-    manifest = json.loads(path.read_text())
+    manifest = json_object(path.read_text(), str(path))
     if manifest.get("version") != version:
         raise ValueError(f"{path} is for version {manifest.get('version')!r}, not {version!r}")
     for entry in manifest.get("files", []):

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from insights.config import Settings
 from insights.errors import ConfigError
 from insights.snapshot.local import LocalSnapshotStore
 from insights.snapshot.store import SnapshotStore
 
+if TYPE_CHECKING:
+    from insights.snapshot.s3_client import S3Client  # botocore: imported only for S3 stores
+
 __all__ = ["store_from_settings"]
 
 
-def store_from_settings(settings: Settings, *, client: Any = None) -> SnapshotStore:
+def store_from_settings(settings: Settings, *, client: S3Client | None = None) -> SnapshotStore:
     """The store named by ``settings.snapshots``; ``client`` is an S3 client (default: boto3's, on first use)."""
     target = str(settings.snapshots)
     if not target.startswith("s3://"):

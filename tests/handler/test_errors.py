@@ -88,8 +88,16 @@ def test_refused_elasticity_is_422_and_says_why(invoke, token):
 def test_unknown_route_is_404_in_the_error_shape(invoke, token):
     err = _error(invoke(v2("GET", f"{P}/nothing-here", token=token())), 404)
     assert err["code"] == "route_not_found"
-    err = _error(invoke(v2("GET", f"{P}/forecast", token=token())), 404)  # wrong method
-    assert err["code"] == "route_not_found"
+
+
+@pytest.mark.parametrize("build", [v1, v2])
+def test_a_known_path_with_another_method_is_405_naming_the_allowed_ones(invoke, token, build):
+    r = invoke(build("GET", f"{P}/forecast", token=token()))
+    err = _error(r, 405)
+    assert err["code"] == "method_not_allowed" and err["details"] == {"allowed": ["POST"]}
+    assert headers_of(r)["allow"] == "POST"
+    r = invoke(build("DELETE", f"{P}/segments", token=token()))
+    assert _error(r, 405)["details"] == {"allowed": ["GET", "HEAD"]} and headers_of(r)["allow"] == "GET, HEAD"
 
 
 def test_no_snapshot_is_503_with_retry_after_and_an_operator_hint(invoke, token, snapshot_root):

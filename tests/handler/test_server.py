@@ -11,6 +11,7 @@ import sys
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,7 @@ def server(api):
 
 
 def _call(url, *, token=None, body=None, headers=None, method=None):
-    data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    data = None if body is None else (body if isinstance(body, bytes | Iterator) else json.dumps(body).encode())
     req = urllib.request.Request(url, data=data, method=method or ("POST" if data is not None else "GET"))
     if token:
         req.add_header("Authorization", f"Bearer {token}")
@@ -67,17 +68,69 @@ def test_server_rejects_a_missing_token_with_the_challenge(server):
     assert body["error"]["code"] == "missing_token"
 
 
-def test_server_refuses_oversized_bodies_without_reading_them(server, token):
+def _raw(server, request: bytes) -> tuple[bytes, dict]:
+    """Send raw bytes, read the first answer (headers and Content-Length bytes of body); the socket stays open."""
     host, port = server.split("//")[1].split("/")[0].split(":")
     with socket.create_connection((host, int(port)), timeout=10) as sock:
-        sock.sendall(b"POST /demand-insights/clv HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: 5000000\r\n\r\n{")
+        sock.sendall(request)
         reply = b""
-        while chunk := sock.recv(65536):
-            reply += chunk
-    head, _, payload = reply.partition(b"\r\n\r\n")
+        while b"\r\n\r\n" not in reply:
+            reply += sock.recv(65536)
+        head, _, payload = reply.partition(b"\r\n\r\n")
+        length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+        while len(payload) < length:
+            payload += sock.recv(65536)
+    return head, json.loads(payload)
+
+
+def test_server_answers_413_from_the_headers_before_the_body_arrives(server):
+    head, body = _raw(server, b"POST /demand-insights/clv HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                              b"\r\nContent-Length: 5000000\r\n\r\n{")
     assert head.startswith(b"HTTP/1.1 413")
-    assert json.loads(payload)["error"]["code"] == "bad_request_body"
+    assert body["error"]["code"] == "payload_too_large"
+    assert body["error"]["details"] == {"max_bytes": 1048576, "received_bytes": 5000000}
+
+
+def test_server_refuses_a_large_body_before_100_continue(server):
+    head, body = _raw(server, b"POST /demand-insights/clv HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                              b"\r\nContent-Length: 2097152\r\nExpect: 100-continue\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413") and b"100 Continue" not in head
+    assert body["error"]["code"] == "payload_too_large"
+
+
+def test_a_2mb_body_is_413_naming_the_limit_through_the_local_server(server, token):
+    """urllib writes the whole body before it reads: the server must read it, then the client sees the 413."""
+    status, _, body = _call(f"{server}/clv", token=token(), body=b'{"customer_ids": ["' + b"x" * (2 << 20) + b'"]}')
+    assert status == 413 and body["error"]["code"] == "payload_too_large"
+    assert "1,048,576 bytes" in body["error"]["message"]
+
+
+def test_a_chunked_body_is_read_and_held_to_the_limit(server, token):
+    ok = json.dumps({"customer_ids": ["C001"]}).encode()
+    status, _, body = _call(f"{server}/clv", token=token(), body=iter([ok[:10], ok[10:]]),
+                            headers={"Transfer-Encoding": "chunked"})
+    assert status == 200 and body["predictions"][0]["customer_id"] == "C001"
+    big = iter([b'{"customer_ids": ["', b"x" * (1 << 20), b'"]}'])
+    status, _, body = _call(f"{server}/clv", token=token(), body=big, headers={"Transfer-Encoding": "chunked"})
+    assert status == 413 and body["error"]["code"] == "payload_too_large"
+
+
+def test_an_unreadable_content_length_is_a_400_malformed_request(server):
+    head, body = _raw(server, b"POST /demand-insights/clv HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400") and body["error"]["code"] == "malformed_request"
+
+
+def test_head_through_the_server_has_the_get_length_and_no_body(server, token):
+    status, headers, _ = _call(f"{server}/segments", token=token())
+    host, port = server.split("//")[1].split("/")[0].split(":")
+    import http.client
+
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    conn.request("HEAD", "/demand-insights/segments", headers={"Authorization": f"Bearer {token()}"})
+    reply = conn.getresponse()
+    assert reply.status == 200 and reply.read() == b""
+    assert reply.getheader("Content-Length") == headers["Content-Length"]
+    conn.close()
 
 
 def test_http_to_event_builds_a_payload_2_0_event_like_aws():

@@ -83,7 +83,7 @@ def test_an_oversized_body_is_refused_before_it_is_read(http, token):
     text = reply.read().decode()
     conn.close()
     assert reply.status == 413
-    assert json.loads(text)["error"]["code"] == "bad_request_body"
+    assert json.loads(text)["error"]["code"] == "payload_too_large"
     _no_trace(text)
 
 
