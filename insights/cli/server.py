@@ -95,8 +95,12 @@ def http_to_event(method: str, target: str, headers: list[tuple[str, str]], body
     return event
 
 
-def make_server(host: str, port: int, invoke: Callable[[dict[str, Any], Any], dict[str, Any]]) -> ThreadingHTTPServer:
-    """An HTTP server that answers every request with ``invoke(event, context)`` (serialized by a lock)."""
+def make_server(host: str, port: int, invoke: Callable[[dict[str, Any], Any], dict[str, Any]], *,
+                access_log: Callable[[str], None] | None = None) -> ThreadingHTTPServer:
+    """An HTTP server that answers every request with ``invoke(event, context)`` (serialized by a lock).
+
+    ``access_log`` receives one line per request: ``HH:MM:SS METHOD /path?query STATUS 1.2 ms``.
+    """
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
@@ -106,6 +110,7 @@ def make_server(host: str, port: int, invoke: Callable[[dict[str, Any], Any], di
             return "demand-insights-local"
 
         def _handle(self) -> None:
+            self._started = time.perf_counter()
             length = self.headers.get("Content-Length")
             try:
                 size = int(length) if length else 0
@@ -130,6 +135,10 @@ def make_server(host: str, port: int, invoke: Callable[[dict[str, Any], Any], di
             self._reply(int(result.get("statusCode", 500)), headers, payload, result.get("cookies") or [])
 
         def _reply(self, status: int, headers: dict[str, str], payload: bytes, cookies: list[str] = ()) -> None:
+            if access_log is not None:
+                took = (time.perf_counter() - self._started) * 1000.0
+                path = "".join(c if c.isprintable() else "?" for c in self.path[:300])  # no terminal escapes
+                access_log(f"{datetime.now():%H:%M:%S} {self.command} {path} {status} {took:.1f} ms")
             self.send_response(status)
             for name, value in headers.items():
                 if name.lower() not in ("content-length", "connection", "transfer-encoding"):
