@@ -17,7 +17,7 @@ from insights.snapshot.stores import store_from_settings
 
 __all__ = ["refresh_command", "rollback_command", "format_summary", "TqdmObserver", "STALE_LAKE_DAYS"]
 
-STALE_LAKE_DAYS = 7  # a lake that ends more than this before as_of gets a warning (and a hint when a refresh fails)
+STALE_LAKE_DAYS = 30  # days without orders before as_of: a warning with --as-of, an error for "as of today"
 
 
 class TqdmObserver:
@@ -71,8 +71,8 @@ def refresh_command(args: argparse.Namespace, settings: Settings) -> int:
     settings = located(args, settings)
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    if "://" not in settings.lake and not Path(settings.lake).is_dir():
-        return fail(missing_lake_message(settings))
+        # the pipeline's log says what the table (or the one error line) says: keep the terminal to those
+        logging.getLogger("insights.refresh").setLevel(logging.CRITICAL)
     from insights.refresh.wiring import RecordingMetricsSink, parse_date, refresh  # the ML stack: only here
 
     today = datetime.now(UTC).date()
@@ -80,6 +80,12 @@ def refresh_command(args: argparse.Namespace, settings: Settings) -> int:
         as_of = parse_date(args.as_of, "--as-of") if args.as_of else today
     except InsightError as exc:
         return fail(exc.message)
+    if "://" not in settings.lake and not Path(settings.lake).is_dir():
+        return fail(missing_lake_message(settings))
+    if not args.as_of and "://" not in settings.lake:
+        stale = _stale_lake(settings, today)
+        if stale:
+            return fail(stale)
     move = "always" if args.make_latest else "forward"
     if as_of > today + timedelta(days=settings.max_event_skew_days) and not args.make_latest:
         move = "never"  # a future as_of would hold latest against every daily run until that day
@@ -97,7 +103,7 @@ def refresh_command(args: argparse.Namespace, settings: Settings) -> int:
         rollback = insights_command("rollback", result.version, location_flags(settings, lake=False))
         print(f"to serve it anyway: `{rollback}` (or refresh with --make-latest)")
     last = str(result.manifest.get("lake", {}).get("last_date") or "")[:10]
-    if len(last) == 10 and (as_of - date.fromisoformat(last)).days > STALE_LAKE_DAYS:
+    if len(last) == 10 and (as_of - date.fromisoformat(last)).days - 1 > STALE_LAKE_DAYS:
         end = date.fromisoformat(last) + timedelta(days=1)
         print(f"warning: the lake ends {last}, {(as_of - end).days:,} days before as_of {as_of}: forecasts start after "
               f"that gap and every customer looks lapsed; to refresh as of its end: "
@@ -106,26 +112,45 @@ def refresh_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _refresh_failed(exc: InsightError, settings: Settings, as_of: date) -> int:
-    """One line: what failed, what stayed live, and (for a lake that ends long before as_of) the way out."""
+    """One line: what failed, what stayed live, and (when as_of misses the lake's dates) the way out."""
     notes = [n for n in getattr(exc, "__notes__", []) if "nothing was published" in n]
-    kept = f" ({notes[0].split('; ', 1)[-1]})" if notes else ""
+    kept = f"; {notes[0].split('; ', 1)[-1]}" if notes else ""
     hint = ""
-    if isinstance(exc, InsufficientData):
-        last = _lake_end(settings)
-        if last is not None and (as_of - last).days > STALE_LAKE_DAYS:
-            hint = (f"; the lake at {settings.lake} ends {last}: refresh as of its end with "
-                    f"`{insights_command('refresh', location_flags(settings), f'--as-of {last + timedelta(days=1)}')}`")
+    span = _lake_span(settings) if isinstance(exc, InsufficientData) else None
+    if span is not None:
+        first, last = span
+        refresh = insights_command("refresh", location_flags(settings), f"--as-of {last + timedelta(days=1)}")
+        if as_of <= first:
+            hint = f"; the lake at {settings.lake} starts {first}: refresh as of a later day, e.g. `{refresh}`"
+        elif (as_of - last).days > STALE_LAKE_DAYS:
+            hint = f"; the lake at {settings.lake} ends {last}: refresh as of its end with `{refresh}`"
     user_error = isinstance(exc, InsufficientData | InvalidRequest | ConfigError)
     return fail(f"{exc.message}{kept}{hint}", 2 if user_error else 1)
 
 
-def _lake_end(settings: Settings) -> date | None:
-    """The last order date in the lake, or None when it cannot be read."""
+def _stale_lake(settings: Settings, today: date) -> str | None:
+    """Why a refresh as of today would be meaningless on this lake (it ended long ago), or None."""
+    span = _lake_span(settings)
+    if span is None or (today - span[1]).days - 1 <= STALE_LAKE_DAYS:
+        return None
+    end = span[1] + timedelta(days=1)
+    refresh = insights_command("refresh", location_flags(settings), f"--as-of {end}")
+    fresh = ""
+    if (Path(settings.lake) / "_truth").is_dir():  # a synthetic sample: a new one ends yesterday
+        sample = insights_command("sample", location_flags(settings, snapshots=False))
+        fresh = f", or make a fresh sample with `{sample}`"
+    return (f"the lake at {settings.lake} ends {span[1]}, {(today - end).days:,} days before today: a refresh as of "
+            f"today would see no recent orders (every customer lapsed, forecasts after a gap); refresh as of its "
+            f"end with `{refresh}`{fresh}")
+
+
+def _lake_span(settings: Settings) -> tuple[date, date] | None:
+    """The first and last order dates in the lake, or None when it cannot be read."""
     from insights.refresh.wiring import engine_from_settings
 
     try:
-        frame = engine_from_settings(settings).query("lake_summary", {"cutoff": "9999-12-31"})
-        return date.fromisoformat(str(frame["last_date"].iloc[0])[:10])
+        row = engine_from_settings(settings).query("lake_summary", {"cutoff": "9999-12-31"}).iloc[0]
+        return date.fromisoformat(str(row["first_date"])[:10]), date.fromisoformat(str(row["last_date"])[:10])
     except Exception:  # noqa: BLE001 - only a hint: the error line is printed either way
         return None
 

@@ -57,7 +57,7 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     try:
         server = make_server(args.host, args.port, invoke, access_log=None if json_logs else access_line)
     except OSError as exc:
-        return fail(_bind_error(exc, args.host, args.port))
+        return fail(_bind_error(exc, args.host, args.port, settings))
     host, port = server.server_address[:2]
     url = f"http://{host}:{port}/demand-insights"
     status = handler.runtime.cache.status() if _probe(handler) else {"loaded": False}
@@ -83,13 +83,14 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _bind_error(exc: OSError, host: str, port: int) -> str:
+def _bind_error(exc: OSError, host: str, port: int, settings: Settings) -> str:
+    other = 8001 if port == 8000 else port + 1
+    serve = insights_command("serve", location_flags(settings, lake=False), f"--port {other}")
     if exc.errno == errno.EADDRINUSE:
-        other = 8001 if port == 8000 else port + 1
         return (f"port {port} on {host} is already in use (another `serve` or `make demo`?): "
-                f"use `make demo PORT={other}` or `serve --port {other}`")
+                f"use `make demo PORT={other}` for the demo, or `{serve}`")
     if exc.errno == errno.EACCES:
-        return f"no permission to listen on port {port}: use a port above 1023, e.g. `serve --port 8000`"
+        return f"no permission to listen on port {port}: use a port above 1023, e.g. `{serve}`"
     return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
 
 
