@@ -149,7 +149,8 @@ def query(args: argparse.Namespace, settings: Settings) -> int:
         frame = DuckDBEngine.from_settings(settings).query(args.name, params)
     except DataAccessError as exc:
         return fail(str(exc).splitlines()[0] if str(exc) else repr(exc), 1)
-    print(frame.head(args.limit).to_string(index=False))
+    if len(frame):
+        print(frame.head(args.limit).to_string(index=False))
     print(f"{len(frame):,} rows in {time.perf_counter() - started:.2f} s", file=sys.stderr)
     return 0
 
