@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 
-.PHONY: setup demo test lint mypy-all bench clean
+.PHONY: setup demo demo-reset test lint mypy-all bench clean
 
 # mypy (settings in pyproject.toml): strict on insights/api and insights/snapshot, plain on the rest named here.
 # `make mypy-all` checks the whole product (models/, athena/, insights/refresh, insights/data too); it joins
@@ -21,12 +21,20 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 setup: $(STAMP)
 
-# The main job on the embedded default: a sample lake (made once), the daily refresh, then the local API
-# on 127.0.0.1:$(PORT), which prints a working curl line (Ctrl-C stops it).
+# The main job on the embedded default: a sample lake in the demo workspace (data/demo, made once), the daily
+# refresh, then the local API on 127.0.0.1:$(PORT), which prints a working curl line (Ctrl-C stops it).
+# Imported data sets live in their own workspaces (data/<name>) and never touch the demo's.
+DEMO_FIX = make demo: the demo's refresh failed (the line above says why). Fix: make demo-reset  \
+           (a fresh sample lake in data/demo; other workspaces under data/ are kept)
 demo: setup
-	@test -d data/lake/orders || $(BIN)/python -m insights sample
-	$(BIN)/python -m insights refresh
-	$(BIN)/python -m insights serve --port $(PORT)
+	@test -d data/demo/lake/orders || $(BIN)/python -m insights sample --workspace demo
+	@$(BIN)/python -m insights refresh --workspace demo || { echo "$(DEMO_FIX)" >&2; exit 2; }
+	@$(BIN)/python -m insights serve --workspace demo --port $(PORT)
+
+# Start the demo over: delete data/demo (its sample lake and snapshots) and run `make demo` again.
+demo-reset:
+	rm -rf data/demo
+	@$(MAKE) --no-print-directory demo PORT=$(PORT)
 
 test: setup
 	$(BIN)/python -m pytest -q

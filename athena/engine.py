@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import pandas as pd
 
-__all__ = ["QueryEngine", "DataAccessError", "QUERIES_DIR", "query_names", "load_sql", "render"]
+__all__ = ["QueryEngine", "DataAccessError", "QUERIES_DIR", "query_names", "query_parameters", "load_sql", "render"]
 
 QUERIES_DIR = Path(__file__).with_name("queries")
 
@@ -52,6 +53,23 @@ class QueryEngine(Protocol):
 def query_names() -> list[str]:
     """Names of the shared queries (athena/queries/<name>.sql, overrides excluded)."""
     return sorted(p.name[: -len(".sql")] for p in QUERIES_DIR.glob("*.sql") if p.name.count(".") == 1)
+
+
+_PARAMETER = re.compile(r"(\bDATE\s+)?%\((\w+)\)s", re.IGNORECASE)
+
+
+def query_parameters(name: str) -> dict[str, str]:
+    """The ``%(name)s`` parameters of query ``name`` in order of first use, each with its kind.
+
+    "date" where the SQL reads it as ``DATE %(x)s`` (a YYYY-MM-DD string), "integer" for a ``..._days`` count,
+    "text" otherwise. Raises DataAccessError for an unknown query.
+    """
+    kinds: dict[str, str] = {}
+    for as_date, param in _PARAMETER.findall(load_sql(name)):
+        kind = "date" if as_date else "integer" if param.endswith("_days") else "text"
+        if kinds.get(param) in (None, "text"):
+            kinds[param] = kind
+    return kinds
 
 
 @cache

@@ -3,23 +3,46 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-__all__ = ["Settings", "ConfigError", "load_settings"]
+from insights.errors import ConfigError
+
+__all__ = ["Settings", "ConfigError", "load_settings", "workspace_paths", "check_workspace", "DATA_DIR",
+           "DEFAULT_WORKSPACE"]
+
+DATA_DIR = "./data"  # local workspaces live under it: ./data/<workspace>/lake and ./data/<workspace>/snapshots
+DEFAULT_WORKSPACE = "demo"
+_WORKSPACE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
-class ConfigError(ValueError):
-    """A setting has a value that cannot be used."""
+def check_workspace(name: str) -> str:
+    """``name`` if it can name a folder under ./data (letters, digits, ``_ . -``), else ConfigError."""
+    if not _WORKSPACE_NAME.fullmatch(name or "") or ".." in name:
+        raise ConfigError(f"workspace {name!r} is not a valid name: use letters, digits, '_', '.' or '-' "
+                          "(at most 64, starting with a letter or digit)", workspace=name)
+    return name
+
+
+def workspace_paths(workspace: str) -> dict[str, str]:
+    """The local lake and snapshot folders of a workspace: {"lake": ..., "snapshots": ...}."""
+    root = f"{DATA_DIR}/{check_workspace(workspace)}"
+    return {"lake": f"{root}/lake", "snapshots": f"{root}/snapshots"}
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Engine settings; CLI flags override them with ``Settings.with_overrides``."""
+    """Engine settings; CLI flags override them with ``Settings.with_overrides``.
 
-    lake: str = "./data/lake"
-    snapshots: str = "./data/snapshots"
+    ``lake`` and ``snapshots`` default to the workspace's folders (``./data/<workspace>/...``); INSIGHTS_LAKE
+    and INSIGHTS_SNAPSHOTS (an s3:// URI in AWS) or a CLI flag set them explicitly.
+    """
+
+    workspace: str = DEFAULT_WORKSPACE
+    lake: str = "./data/demo/lake"
+    snapshots: str = "./data/demo/snapshots"
     athena_database: str = "demand_insights_db"
     athena_workgroup: str = "primary"
     athena_output_location: str | None = None
@@ -49,10 +72,26 @@ class Settings:
     price_range_margin: float = 0.1
     log_level: str = "INFO"
     currency: str | None = None  # ISO 4217 code of every amount; None: the imported lake's, else USD
+    log_format: str = "text"  # the local server's log: one readable line per request, or "json" (Powertools)
+    max_event_skew_days: int = 2  # a scheduled event this far from now is a replay: run as a backfill
 
     def with_overrides(self, **overrides: Any) -> Settings:
-        """Return a copy with the non-None overrides applied (CLI flags win over the environment)."""
-        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+        """Return a copy with the non-None overrides applied (CLI flags win over the environment).
+
+        A new ``workspace`` moves ``lake`` and ``snapshots`` along with it unless they were set explicitly
+        (by an override here, or by a value other than the old workspace's folders).
+        """
+        given = {k: v for k, v in overrides.items() if v is not None}
+        if "workspace" in given:
+            old, new = workspace_paths(self.workspace), workspace_paths(given["workspace"])
+            for name in ("lake", "snapshots"):
+                if name not in given and getattr(self, name) == old[name]:
+                    given[name] = new[name]
+        return replace(self, **given)
+
+    def uses_workspace(self) -> bool:
+        """True when both the lake and the snapshots are the workspace's own folders (nothing set explicitly)."""
+        return workspace_paths(self.workspace) == {"lake": self.lake, "snapshots": self.snapshots}
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -68,6 +107,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         values["region"] = env["AWS_REGION"]
     if "log_level" not in values and env.get("LOG_LEVEL"):
         values["log_level"] = env["LOG_LEVEL"]
+    for name, path in workspace_paths(values.get("workspace", DEFAULT_WORKSPACE)).items():
+        values.setdefault(name, path)
+    if values.get("log_format", "text") not in ("text", "json"):
+        raise ConfigError(f"INSIGHTS_LOG_FORMAT={values['log_format']!r}: use text or json")
     return Settings(**values)
 
 

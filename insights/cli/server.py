@@ -110,18 +110,24 @@ def http_to_event(method: str, target: str, headers: list[tuple[str, str]], body
     return event
 
 
-def make_server(host: str, port: int, invoke: Callable[[dict[str, Any], Any], dict[str, Any]]) -> ThreadingHTTPServer:
-    """An HTTP server that answers every request with ``invoke(event, context)`` (serialized by a lock)."""
+def make_server(host: str, port: int, invoke: Callable[[dict[str, Any], Any], dict[str, Any]], *,
+                access_log: Callable[[str], None] | None = None) -> ThreadingHTTPServer:
+    """An HTTP server that answers every request with ``invoke(event, context)`` (serialized by a lock).
+
+    ``access_log`` receives one line per request: ``HH:MM:SS METHOD /path?query STATUS 1.2 ms``.
+    """
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        _started = 0.0  # perf_counter() when the request arrived (for the access line)
         disable_nagle_algorithm = True  # headers and body go out in two writes: without it, 40 ms delayed-ACK stalls
         def version_string(self) -> str:
             return "demand-insights-local"
 
         def handle_expect_100(self) -> bool:
             """``Expect: 100-continue``: refuse a body over the limit before the client sends it."""
+            self._started = time.perf_counter()
             try:
                 size = _declared_length(self.headers.get("Content-Length"))
             except _BodyError:
@@ -133,6 +139,7 @@ def make_server(host: str, port: int, invoke: Callable[[dict[str, Any], Any], di
             return super().handle_expect_100()
 
         def _handle(self) -> None:
+            self._started = time.perf_counter()
             try:
                 body = self._read_body()
             except _BodyError as refused:
@@ -174,6 +181,10 @@ def make_server(host: str, port: int, invoke: Callable[[dict[str, Any], Any], di
             self._reply(int(response["statusCode"]), headers, response["body"].encode("utf-8"))
 
         def _reply(self, status: int, headers: dict[str, str], payload: bytes, cookies: Sequence[str] = ()) -> None:
+            if access_log is not None:
+                took = (time.perf_counter() - self._started) * 1000.0 if self._started else 0.0
+                path = "".join(c if c.isprintable() else "?" for c in self.path[:300])  # no terminal escapes
+                access_log(f"{datetime.now():%H:%M:%S} {self.command} {path} {status} {took:.1f} ms")
             self.send_response(status)
             for name, value in headers.items():
                 if name.lower() not in ("content-length", "connection", "transfer-encoding"):

@@ -38,13 +38,15 @@ __all__ = ["run_refresh"]
 def run_refresh(*, engine: QueryEngine, store: SnapshotStore, sides: Sequence[Side], as_of: date,
                 policy: RefreshPolicy | None = None, force_retrain: bool = False, trigger: str = "manual",
                 observer: Observer | None = None, metrics: MetricsSink | None = None,
-                log: logging.Logger | None = None, currency: str = "USD") -> RefreshResult:
+                log: logging.Logger | None = None, currency: str = "USD", move_latest: str = "forward"
+                ) -> RefreshResult:
     """Run the five stages for ``as_of`` (order lines before that day) and publish one snapshot version.
 
-    ``currency`` (ISO 4217) is recorded in the manifest: every amount the API answers is in it.
+    ``currency`` (ISO 4217) is recorded in the manifest: every amount the API answers is in it; ``move_latest``
+    is SnapshotStore.publish's rule for the ``latest`` pointer.
     """
     run = _Run(CanonicalEngine(engine), store, list(sides), as_of, policy or RefreshPolicy(), force_retrain, trigger,
-               observer or Quiet(), metrics or Quiet(), log or logging.getLogger("insights.refresh"))
+               observer or Quiet(), metrics or Quiet(), log or logging.getLogger("insights.refresh"), move_latest)
     run.currency = currency.upper()
     try:
         result = run.execute()
@@ -60,9 +62,9 @@ def run_refresh(*, engine: QueryEngine, store: SnapshotStore, sides: Sequence[Si
 class _Run:
     def __init__(self, engine: CanonicalEngine, store: SnapshotStore, sides: list[Side], as_of: date,
                  policy: RefreshPolicy, force: bool, trigger: str, observer: Observer, metrics: MetricsSink,
-                 log: logging.Logger) -> None:
+                 log: logging.Logger, move_latest: str) -> None:
         self.engine, self.store, self.sides, self.as_of = engine, store, sides, as_of
-        self.policy, self.force, self.trigger = policy, force, trigger
+        self.policy, self.force, self.trigger, self.move_latest = policy, force, trigger, move_latest
         self.observer, self.metrics, self.log = observer, metrics, log
         self.reports: list[StageReport] = []
         self.previous: str | None = None
@@ -141,13 +143,15 @@ class _Run:
         with self.stage("publish", 3) as rep:
             version, manifest = self._finalize()
             self.observer.stage_advanced("publish", "build")
-            latest = self.store.publish(self.build, version)
+            latest = self.store.publish(self.build, version, move_latest=self.move_latest)
             self.observer.stage_advanced("publish", "store")
             rep.rows = sum(manifest["rows"].values())
-            rep.notes = [version] + ([] if latest == version else [f"latest stays {latest} (newer)"])
+            result = RefreshResult(version, self.iso, self.previous, latest, self.reports, manifest,
+                                   self.store.as_of(latest) if latest else None, self.move_latest)
+            rep.notes = [version] if result.moved else [result.latest_note()]
         self.log.info("refresh published", extra={"version": version, "as_of": self.iso, "latest": latest,
-                                                  "previous": self.previous})
-        return RefreshResult(version, self.iso, self.previous, latest, self.reports, manifest)
+                                                  "previous": self.previous, "latest_moved": result.moved})
+        return result
 
     # -- check --
     def _check(self, rep: StageReport) -> list[Side]:

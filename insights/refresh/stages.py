@@ -45,11 +45,34 @@ class RefreshResult:
     latest: str | None
     stages: list[StageReport]
     manifest: dict[str, Any]
+    latest_as_of: str | None = None  # the as_of of the version ``latest`` points to after the publish
+    move_latest: str = "forward"  # the rule the publish followed: forward (by as_of), always, never (backfill)
+
+    @property
+    def moved(self) -> bool:
+        """True when this run's version is the live one."""
+        return self.latest == self.version
+
+    def latest_note(self) -> str:
+        """One line: where ``latest`` points after the run, and why it did not move when it did not."""
+        if self.moved:
+            return f"latest -> {self.version}"
+        if self.latest is None:
+            why = "a backfill never moves it"
+        elif self.move_latest == "never":
+            why = f"as_of {self.latest_as_of}; a backfill never moves it"
+        elif self.latest_as_of and self.latest_as_of > self.as_of:
+            why = f"as_of {self.latest_as_of} is newer"
+        else:
+            why = f"as_of {self.latest_as_of}, published after this run"
+        return f"published {self.version} for audit; latest stays {self.latest} ({why})"
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready: what run_scheduled returns to Lambda."""
         return {"status": "published", "version": self.version, "as_of": self.as_of, "previous": self.previous,
-                "latest": self.latest, "rows": self.manifest.get("rows", {}),
+                "latest": self.latest, "latest_as_of": self.latest_as_of, "latest_moved": self.moved,
+                "backfill": self.move_latest == "never", "note": self.latest_note(),
+                "rows": self.manifest.get("rows", {}),
                 "models": {k: v.get("decision") for k, v in self.manifest.get("models", {}).items()},
                 "stages": [asdict(s) for s in self.stages]}
 

@@ -7,8 +7,12 @@ Publishing writes every file of ``versions/<version>/`` first (the manifest last
 manifest is incomplete and never listed), then the analyst Parquet copies under ``scores/``, and only
 then moves ``latest`` with a compare-and-swap: ``os.replace`` under a file lock locally, a conditional
 ``PutObject`` (If-Match / If-None-Match) on S3. A reader therefore sees the old version or the new one,
-never a mix; of concurrent publishers the newest version id wins and ``latest`` never moves backwards
-except through :meth:`SnapshotStore.rollback`.
+never a mix.
+
+Time only moves forward: ``latest`` moves to a new version only if its as_of is at least the live version's
+(on a tie the newer version id wins), so a backfill or a replayed event publishes its version for audit and
+leaves ``latest`` alone. Only an explicit operator action moves it to an older as_of: ``publish(...,
+move_latest="always")`` (``refresh --make-latest``) or :meth:`SnapshotStore.rollback`.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from typing import Any
 from insights.errors import NotFound
 from insights.snapshot.reader import MANIFEST, Snapshot, json_object
 
-__all__ = ["SnapshotStore", "LATEST", "VERSIONS", "SCORES", "MODELS", "STALE_TMP_S", "check_version_id"]
+__all__ = ["SnapshotStore", "LATEST", "VERSIONS", "SCORES", "MODELS", "STALE_TMP_S", "MOVE_LATEST",
+           "check_version_id", "as_of_in_version_id"]
 
 logger = logging.getLogger(__name__)
 
@@ -33,12 +38,19 @@ VERSIONS = "versions"
 SCORES = "scores"
 MODELS = "models"
 STALE_TMP_S = 3600.0  # unfinished uploads/copies older than this are garbage
+MOVE_LATEST = ("forward", "always", "never")  # publish's rule for the pointer: by as_of, unconditionally, not at all
 
 
 def check_version_id(version: str) -> str:
     if not version or "/" in version or version.startswith(".") or version != version.strip():
         raise ValueError(f"invalid snapshot version id {version!r}")
     return version
+
+
+def as_of_in_version_id(version: str) -> str:
+    """The as_of a version id names (``YYYYMMDDTHHMMSSZ-<as_of>-<hash>``), or "" when it names none."""
+    part = version[17:27]
+    return part if len(part) == 10 and part[4] == "-" and part[7] == "-" else ""
 
 
 def _read_build_manifest(build_dir: Path, version: str) -> dict[str, Any]:
@@ -113,36 +125,61 @@ class SnapshotStore(ABC):
     def _stale_partial_versions(self) -> list[str]:
         """Versions left incomplete by a crashed publish (no manifest) and older than an hour."""
 
-    def publish(self, build_dir: str | Path, version: str) -> str:
+    def as_of(self, version: str) -> str:
+        """The as_of of a complete version: its manifest's (one read), else the date its id names ("" if none)."""
+        try:
+            return str(self.manifest(version).get("as_of") or as_of_in_version_id(version))
+        except NotFound:  # pruned or deleted by hand: the id still names the day
+            return as_of_in_version_id(version)
+
+    def publish(self, build_dir: str | Path, version: str, *, move_latest: str = "forward") -> str | None:
         """Publish the finished build in ``build_dir`` as ``version``; returns the version ``latest`` points to after.
 
         ``build_dir`` holds manifest.json (its "version" must equal ``version``), tables/, docs/, models/ and
-        optionally scores/<table>/as_of=<date>/*.parquet. Nothing becomes visible until the pointer moves; if
-        another publisher already moved ``latest`` to a newer version, the pointer stays there.
+        optionally scores/<table>/as_of=<date>/*.parquet. Nothing becomes visible until the pointer moves.
+        ``move_latest``: "forward" (the default) moves ``latest`` only if this version's (as_of, version id)
+        is at least the live one's, so an older as_of (a backfill, a replayed event) or a concurrent publisher's
+        newer snapshot keeps the pointer where it is; "always" moves it regardless (an operator's explicit
+        choice); "never" publishes for audit only.
         """
+        if move_latest not in MOVE_LATEST:
+            raise ValueError(f"move_latest must be one of {', '.join(MOVE_LATEST)}, got {move_latest!r}")
         build_dir = Path(build_dir)
         check_version_id(version)
         manifest = _read_build_manifest(build_dir, version)
+        as_of = str(manifest.get("as_of") or as_of_in_version_id(version))
         started = time.perf_counter()
         created = self._write_version(build_dir, version, manifest)
         self._write_scores(_score_files(build_dir))
 
         def forward(current: str | None) -> str | None:
-            return version if current is None or current < version else None
+            # Runs inside the compare-and-swap, once per attempt, with the pointer value the swap is conditioned
+            # on: the live version's manifest is immutable once written, so its as_of read here belongs to
+            # exactly that value; if another publisher moves latest meanwhile, the swap fails (412 on S3, the
+            # lock locally) and this runs again against the new value.
+            if move_latest == "never":
+                return None
+            if current is None or move_latest == "always":
+                return version
+            return version if (as_of, version) > (self.as_of(current), current) else None
 
         live = self._swap_latest(forward)
         moved = live == version
         logger.info("snapshot published", extra={
-            "version": version, "new_files": created, "latest": live, "moved_latest": moved,
-            "publish_s": round(time.perf_counter() - started, 3)})
+            "version": version, "as_of": as_of, "new_files": created, "latest": live, "moved_latest": moved,
+            "move_latest": move_latest, "publish_s": round(time.perf_counter() - started, 3)})
         try:
             self.prune()
         except Exception as exc:  # noqa: BLE001 - the new version is live; old ones go at the next publish
             logger.warning("pruning old snapshot versions failed: %s", exc)
-        return live or version
+        return live
 
     def rollback(self, version: str | None = None) -> str:
-        """Point ``latest`` at ``version`` (default: the complete version before the current one); returns it."""
+        """Point ``latest`` at ``version``; returns it.
+
+        The default is the version just before the live one in the order ``publish`` moves forward by,
+        (as_of, version id): the snapshot that was live before, not a backfill published for audit since.
+        """
         available = self.versions()
         if version is not None:
             check_version_id(version)
@@ -151,10 +188,12 @@ class SnapshotStore(ABC):
             target = version
         else:
             current = self.latest_version()
-            older = [v for v in available if current is None or v < current]
+            key = (self.as_of(current), current) if current is not None else None
+            older = sorted((self.as_of(v), v) for v in available if v != current)
+            older = [k for k in older if key is None or k < key]
             if not older:
                 raise NotFound("no earlier snapshot version to roll back to", latest=current)
-            target = older[-1]
+            target = older[-1][1]
         self._swap_latest(lambda current: target)
         logger.info("snapshot rolled back", extra={"version": target})
         return target

@@ -149,35 +149,89 @@ def test_http_to_event_builds_a_payload_2_0_event_like_aws():
     assert binary["isBase64Encoded"] is True and binary["body"] == "AP8="
 
 
-def test_serve_and_token_commands_work_together(snapshot_root, tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INSIGHTS_")}
-    env["INSIGHTS_SNAPSHOTS"] = str(snapshot_root)
-    proc = subprocess.Popen([sys.executable, "-m", "insights", "serve", "--port", "0"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+def _serve(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen, list[str]]:
+    """Start `python -m insights serve ARGS`; returns the process and its banner (up to the health line)."""
+    proc = subprocess.Popen([sys.executable, "-m", "insights", "serve", "--port", "0", *args], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if line.startswith("health: "):
+            break
+    return proc, lines
+
+
+def _stop(proc: subprocess.Popen) -> tuple[str, str]:
+    proc.terminate()
     try:
-        lines = []
-        for line in proc.stdout:
-            lines.append(line)
-            if line.startswith("curl "):
-                break
+        return proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.communicate(timeout=10)
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INSIGHTS_")}
+    env.update(extra)
+    return env
+
+
+def test_serve_and_token_commands_work_together(snapshot_root, tmp_path):
+    proc, lines = _serve([], _clean_env(INSIGHTS_SNAPSHOTS=str(snapshot_root)))
+    try:
         banner = "".join(lines)
         url = re.search(r"http://127\.0\.0\.1:\d+/demand-insights", banner).group(0)
-        printed = re.search(r"Bearer ([\w\-.]+)", lines[-1]).group(1)
+        printed = re.search(r"Bearer ([\w\-.]+)", banner).group(1)
         assert _call(f"{url}/segments", token=printed)[0] == 200  # the printed curl line works as is
-        token = subprocess.run([sys.executable, "-m", "insights", "token", "--scope", "insights:read",
-                                "--scope", "customers:pii"], cwd=ROOT, env=env, capture_output=True, text=True,
-                               timeout=60).stdout
+        # the printed hint works as printed, in a shell without the virtualenv and without INSIGHTS_SNAPSHOTS
+        hint = re.search(r"TOKEN=\$\((.+?)\);", banner).group(1)
+        assert hint.startswith(f"{sys.executable} -m insights token") or hint.startswith(".venv/bin/python")
+        shell_env = {k: v for k, v in _clean_env().items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+        shell_env["PATH"] = "/usr/bin:/bin"
+        fresh = subprocess.run(["bash", "-c", f"{hint} --scope insights:read --scope customers:pii"], cwd=ROOT,
+                               env=shell_env, capture_output=True, text=True, timeout=60)
+        assert fresh.returncode == 0, fresh.stderr
+        token = fresh.stdout
         assert token.count("\n") == 1
         status, _, body = _call(f"{url}/at-risk-customers?limit=1&threshold=0.9", token=token.strip())
         assert status == 200 and "email" in body["at_risk_customers"][0]
+        assert _call(f"{url}/nowhere", token=token.strip())[0] == 404
         assert oct((snapshot_root / ".dev-jwt-secret").stat().st_mode & 0o777) == "0o600"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        out, err = _stop(proc)
+    # one readable line per request, no JSON log lines or EMF records on the terminal
+    access = [line for line in out.splitlines() if re.match(r"\d\d:\d\d:\d\d (GET|POST) /demand-insights/", line)]
+    assert [a.split()[1:4] for a in access] == [
+        ["GET", "/demand-insights/segments", "200"],
+        ["GET", "/demand-insights/at-risk-customers?limit=1&threshold=0.9", "200"],
+        ["GET", "/demand-insights/nowhere", "404"]]
+    assert all(a.endswith(" ms") for a in access)
+    assert not [line for line in (out + err).splitlines() if line.lstrip().startswith("{")]
+
+
+def test_serve_json_logs_show_what_lambda_writes(snapshot_root, token):
+    proc, lines = _serve(["--json-logs"], _clean_env(INSIGHTS_SNAPSHOTS=str(snapshot_root)))
+    try:
+        url = re.search(r"http://127\.0\.0\.1:\d+/demand-insights", "".join(lines)).group(0)
+        assert _call(f"{url}/health")[0] == 200
+    finally:
+        out, _ = _stop(proc)
+    records = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert any(r.get("message") == "request" and r.get("status") == 200 for r in records)
+    assert any("_aws" in r for r in records)  # the EMF metrics record
+
+
+def test_serve_on_a_busy_port_says_which_port_to_use_instead(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        out = subprocess.run([sys.executable, "-m", "insights", "serve", "--port", str(port), "--snapshots",
+                              str(tmp_path)], cwd=ROOT, env=_clean_env(), capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.count("\n") == 1 and f"port {port} on 127.0.0.1 is already in use" in out.stderr
+    assert f"make demo PORT={port + 1}" in out.stderr
+    assert f"serve --snapshots {tmp_path} --port {port + 1}" in out.stderr
 
 
 def test_serve_refuses_a_non_loopback_host(tmp_path):

@@ -12,7 +12,7 @@ import json
 import shutil
 import sys
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +25,8 @@ from snapshot_factory import complete  # noqa: E402
 
 from athena.duckdb_engine import DuckDBEngine
 from athena.engine import DataAccessError
-from insights.cli.refresh import refresh_command
+from insights.cli.main import build_parser
+from insights.cli.refresh import TqdmObserver, refresh_command
 from insights.config import Settings
 from insights.data.lake import write_lake
 from insights.errors import DataAccessFailed, InsufficientData, InvalidRequest
@@ -33,7 +34,7 @@ from insights.refresh import wiring as refresh_mod
 from insights.refresh.analyst import customer_scores_frame, product_forecasts_frame
 from insights.refresh.pipeline import run_refresh
 from insights.refresh.side import SideOutput
-from insights.refresh.stages import RefreshPolicy
+from insights.refresh.stages import RefreshPolicy, StageReport
 from insights.refresh.wiring import RecordingMetricsSink, parse_scheduled_event, run_scheduled
 from insights.snapshot import local as store_mod
 from insights.snapshot.local import LocalSnapshotStore
@@ -455,6 +456,8 @@ def test_scheduled_payloads_run_the_refresh_through_the_lambda_handler(lake, tmp
     from api_events import FakeContext
 
     _fake_sides(monkeypatch)
+    # delivered on time: the rule's `time` is now (a replayed one is a backfill: test_time_forward.py)
+    monkeypatch.setattr(refresh_mod, "utc_now", lambda: datetime(2026, 11, 21, 4, 0, 5, tzinfo=UTC))
     event = json.loads((EVENTS / fixture).read_text())
     settings = Settings(lake=str(lake), snapshots=str(tmp_path / "snaps"))
     handler.configure(settings)
@@ -487,16 +490,28 @@ def test_a_failing_scheduled_refresh_raises_so_the_lambda_reports_an_error(lake,
 
 def test_cli_prints_the_stage_table_and_the_version(lake, tmp_path, monkeypatch, capsys):
     _fake_sides(monkeypatch)
-    args = argparse.Namespace(lake=str(lake), snapshots=str(tmp_path / "snaps"), as_of="2025-07-01", retrain=False)
+    args = build_parser().parse_args(["refresh", "--lake", str(lake), "--snapshots", str(tmp_path / "snaps"),
+                                      "--as-of", "2025-07-01"])
     assert refresh_command(args, Settings()) == 0
     out = capsys.readouterr()
     for stage in ("extract", "check", "train", "score", "publish", "total"):
         assert stage in out.out
     assert "snapshot 20" in out.out and "as_of 2025-07-01" in out.out
-    assert "extract" in out.err  # the progress bars
+    assert "extract" not in out.err  # progress bars only on a terminal
     args = replace_ns(args, lake=str(tmp_path / "nowhere"))
-    assert refresh_command(args, Settings()) == 1
+    assert refresh_command(args, Settings()) == 2
     assert "no lake at" in capsys.readouterr().err
+
+
+def test_the_progress_bars_show_one_line_per_stage():
+    import io
+
+    stream = io.StringIO()
+    observer = TqdmObserver(stream)
+    observer.stage_started("extract", 2)
+    observer.stage_advanced("extract", "lake_summary")
+    observer.stage_finished(StageReport("extract", seconds=0.5))
+    assert "extract" in stream.getvalue() and "0.5 s" in stream.getvalue()
 
 
 def replace_ns(ns: argparse.Namespace, **kw) -> argparse.Namespace:

@@ -224,7 +224,7 @@ def test_rollback_command_prints_the_move_and_fails_cleanly_without_history(tmp_
     settings = Settings(snapshots=str(root))
     assert rollback_command(argparse.Namespace(version=None, snapshots=None), settings) == 0
     assert f"latest: {v[1]} -> {v[0]}" in capsys.readouterr().out
-    assert rollback_command(argparse.Namespace(version=None, snapshots=str(root)), Settings()) == 1
+    assert rollback_command(argparse.Namespace(version=None, snapshots=str(root)), Settings()) == 2
     assert "no earlier snapshot" in capsys.readouterr().err
 
 
@@ -351,3 +351,77 @@ def test_a_failing_prune_does_not_fail_a_publish_that_is_already_live(tmp_path, 
     monkeypatch.setattr(store, "_delete_version", lambda v: (_ for _ in ()).throw(RuntimeError("AccessDenied")))
     new = publish_n(store, tmp_path, 1, start=1)[0]
     assert store.latest_version() == new and len(store.versions()) == 2
+
+
+# ------------------------------------------------------------------------------ time only moves forward
+
+def test_an_older_as_of_is_published_for_audit_but_never_moves_latest(tmp_path):
+    store = LocalSnapshotStore(tmp_path / "snaps")
+    live_build, live = make_build(tmp_path / "live", as_of="2026-11-01", seed=1, now=T0)
+    store.publish(live_build, live)
+    old_build, old = make_build(tmp_path / "old", as_of="2025-02-10", seed=2, now=T0 + timedelta(hours=1))
+    assert old > live  # created later: the version id alone would have moved latest back 21 months
+    assert store.publish(old_build, old) == live
+    assert store.latest_version() == live and old in store.versions()
+    assert store.as_of(old) == "2025-02-10" and store.as_of(live) == "2026-11-01"
+
+
+def test_a_newer_as_of_wins_even_when_it_was_created_first(tmp_path):
+    store = LocalSnapshotStore(tmp_path / "snaps")
+    newer_build, newer = make_build(tmp_path / "n", as_of="2026-11-02", seed=1, now=T0)
+    older_build, older = make_build(tmp_path / "o", as_of="2026-11-01", seed=2, now=T0 + timedelta(minutes=5))
+    store.publish(older_build, older)
+    assert store.publish(newer_build, newer) == newer
+    tie_build, tie = make_build(tmp_path / "t", as_of="2026-11-02", seed=3, now=T0 + timedelta(minutes=9))
+    assert store.publish(tie_build, tie) == tie  # same as_of: the newer version id wins
+
+
+def test_move_latest_always_is_the_explicit_override_and_never_is_audit_only(tmp_path):
+    store = LocalSnapshotStore(tmp_path / "snaps")
+    live_build, live = make_build(tmp_path / "live", as_of="2026-11-01", seed=1, now=T0)
+    assert store.publish(live_build, live, move_latest="never") is None  # a backfill into an empty store
+    store.publish(make_build(tmp_path / "again", as_of="2026-11-01", seed=1, now=T0)[0], live)
+    assert store.latest_version() == live
+    old_build, old = make_build(tmp_path / "old", as_of="2025-02-10", seed=2, now=T0 + timedelta(hours=1))
+    assert store.publish(old_build, old, move_latest="always") == old
+    with pytest.raises(ValueError, match="move_latest"):
+        store.publish(old_build, old, move_latest="sideways")
+
+
+def test_rollback_goes_to_the_previous_as_of_not_to_an_audit_backfill(tmp_path):
+    store = LocalSnapshotStore(tmp_path / "snaps")
+    a_build, a = make_build(tmp_path / "a", as_of="2026-10-31", seed=1, now=T0)
+    back_build, back = make_build(tmp_path / "back", as_of="2025-02-10", seed=2, now=T0 + timedelta(minutes=1))
+    c_build, c = make_build(tmp_path / "c", as_of="2026-11-01", seed=3, now=T0 + timedelta(minutes=2))
+    for build, version in ((a_build, a), (back_build, back), (c_build, c)):
+        store.publish(build, version)
+    assert store.latest_version() == c
+    assert store.rollback() == a  # by (as_of, version id): the backfill published in between is skipped
+    assert store.rollback() == back  # and then, asked again, the older as_of
+    assert store.rollback(c) == c
+
+
+def test_s3_the_as_of_rule_is_decided_again_when_latest_moves_under_the_swap(s3, tmp_path, monkeypatch):
+    store = S3SnapshotStore(s3, "snaps", "p", cache_dir=tmp_path / "cache", sleep=lambda s: None)
+    first = publish_n(store, tmp_path, 1)[0]  # as_of 2026-11-01
+    # mine is newer than the live version (same as_of, later id), but another run publishes a newer as_of
+    # between our read of latest and our conditional write: the swap fails, and the re-decision keeps theirs
+    mine_build, mine = make_build(tmp_path / "mine", as_of="2026-11-01", seed=5, now=T0 + timedelta(hours=2))
+    other_build, other = make_build(tmp_path / "other", as_of="2026-11-02", seed=6, now=T0 + timedelta(hours=1))
+    other_store = S3SnapshotStore(s3, "snaps", "p", cache_dir=tmp_path / "cache3")
+    real_get = store._get_latest
+    state = {"raced": False}
+
+    def racing_get():
+        current = real_get()
+        if not state["raced"]:
+            state["raced"] = True
+            other_store.publish(other_build, other)  # moves latest between our read and our write
+        return current
+
+    monkeypatch.setattr(store, "_get_latest", racing_get)
+    assert store.publish(mine_build, mine) == other
+    assert store.latest_version() == other and mine in store.versions() and first in store.versions()
+    monkeypatch.setattr(store, "_get_latest", real_get)
+    assert store.publish(mine_build, mine, move_latest="always") == mine
+    assert store.rollback() == first  # the predecessor of mine in (as_of, version id) order
