@@ -72,6 +72,9 @@ class Settings:
     price_range_margin: float = 0.1
     log_level: str = "INFO"
     currency: str | None = None  # ISO 4217 code of every amount; None: the imported lake's, else USD
+    max_data_lag_days: int = 3  # health is degraded when the data or the as_of lag today by more than this
+    refresh_interval_hours: float = 24.0  # the refresh schedule's period
+    freshness_grace_hours: float = 6.0  # how late a refresh may be before health says degraded
     log_format: str = "text"  # the local server's log: one readable line per request, or "json" (Powertools)
     max_event_skew_days: int = 2  # a scheduled event this far from now is a replay: run as a backfill
 

@@ -66,6 +66,17 @@ locals {
         comparison  = "GreaterThanThreshold"
         threshold   = 0
       }
+      "snapshot-degraded" = {
+        description = "GET /demand-insights/health answered degraded: the data, the as_of or the snapshot is stale (the answer's reasons say which). The API keeps serving."
+        namespace   = "DemandInsights"
+        metric      = "SnapshotDegraded"
+        dimensions  = { service = "demand-insights-api" }
+        statistic   = "Maximum"
+        extended    = null
+        period      = 3600
+        comparison  = "GreaterThanOrEqualToThreshold"
+        threshold   = 1
+      }
       "api-duration-p99" = {
         description = "The api function's p99 duration exceeds ${var.alarm_api_p99_ms} ms (it answers from memory)."
         namespace   = "AWS/Lambda"

@@ -68,6 +68,7 @@ class Api:
 
     def __init__(self, runtime: ApiRuntime, *, logger: Logger, metrics: Metrics) -> None:
         self.runtime, self.logger, self.metrics = runtime, logger, metrics
+        runtime.metric = lambda name, value: metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
         self.routes: frozenset[tuple[str, str]] = frozenset()
         self.http = self._build(APIGatewayHttpResolver(enable_validation=True))
         self.rest = self._build(APIGatewayRestResolver(enable_validation=True))

@@ -40,12 +40,19 @@ class SnapshotStatus(TypedDict):
     as_of: Annotated[str | None, Field(description=AS_OF)]
     created_at: Annotated[str | None, Field(description="when the refresh published it (ISO 8601, UTC)")]
     age_seconds: Annotated[float | None, Field(description="seconds since created_at; null if unknown")]
+    lake_last_order_date: Annotated[str | None, Field(description="the last day with orders in the data the snapshot "
+                                                                  "was computed from; null if unrecorded")]
 
 
 class HealthResponse(TypedDict):
-    """Liveness and the live snapshot's version and age (public: nothing else)."""
+    """Liveness and the live snapshot's freshness (public: dates and ages only)."""
 
-    status: Annotated[Literal["ok"], Field(description="always ok in a 200")]
+    status: Annotated[Literal["ok", "degraded"], Field(description="degraded (still a 200) when the data ends long "
+                                                                   "before as_of, the as_of lies days behind today, "
+                                                                   "or the refresh has not replaced the snapshot in "
+                                                                   "time")]
+    reasons: Annotated[list[str], Field(description="why degraded, one sentence each with what to check; empty when "
+                                                    "ok")]
     snapshot: Annotated[SnapshotStatus, Field(description="the live snapshot")]
     recheck_seconds: Annotated[float, Field(description="how often `latest` is re-checked, seconds")]
     store_error: Annotated[str | None, Field(description="null, or why the last re-check failed while the loaded "

@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from insights.api import customers, products
+from insights.api import customers, operations, products
 from insights.api.auth import SCOPE_PII
 from insights.api.customer_responses import AtRiskResponse, ChurnResponse, ClvResponse, SegmentsResponse
 from insights.api.error_codes import ALWAYS, AUTH, BODY, error_responses, finish_openapi
@@ -106,14 +106,11 @@ def register_routes(resolver: ApiGatewayResolver, runtime: ApiRuntime) -> frozen
             max_change=s.max_price_change, range_margin=s.price_range_margin))
 
     @app.get(f"{PREFIX}/health", tags=["operations"], responses=_answers("the API is up and has a snapshot", *ALWAYS),
-             summary="Liveness and the live snapshot's version and age (no auth)")
+             summary="Liveness and the live snapshot's freshness: ok, or degraded with the reasons (no auth)")
     def get_health() -> HealthResponse:
-        runtime.snapshot()  # 503 when there is none
-        status = runtime.cache.status()  # version and age only: row counts are business data, and this is public
-        return {"status": "ok",
-                "snapshot": {"version": status.get("version"), "as_of": status.get("as_of"),
-                             "created_at": status.get("created_at"), "age_seconds": status.get("age_seconds")},
-                "recheck_seconds": status["recheck_seconds"], "store_error": status["last_error"]}
+        answer = operations.health(runtime.snapshot(), runtime.cache.status(), runtime.settings)  # 503 without one
+        runtime.metric("SnapshotDegraded", 1.0 if answer["status"] == "degraded" else 0.0)  # the alarm's metric
+        return cast(HealthResponse, answer)
 
     openapi: dict[str, str] = {}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
@@ -20,6 +21,8 @@ class ApiRuntime:
     def __init__(self, settings: Settings, *, store: SnapshotSource | None = None,
                  authenticator: Authenticator | None = None) -> None:
         self._principal: ContextVar[Principal | None] = ContextVar("principal", default=None)
+        # a route's own metric (CloudWatch, through the app's Powertools Metrics); a no-op until the app sets it
+        self.metric: Callable[[str, float], None] = lambda name, value: None
         self.configure(settings, store=store, authenticator=authenticator)
 
     def configure(self, settings: Settings, *, store: SnapshotSource | None = None,

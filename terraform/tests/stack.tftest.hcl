@@ -114,8 +114,8 @@ run "plan_lists_every_resource" {
     error_message = "Expected the daily refresh and the monthly retrain schedules."
   }
   assert {
-    condition     = length(aws_cloudwatch_metric_alarm.metric) == 8 && length(aws_cloudwatch_metric_alarm.error_rate) == 3
-    error_message = "Expected 8 metric alarms and 3 error-rate alarms."
+    condition     = length(aws_cloudwatch_metric_alarm.metric) == 9 && length(aws_cloudwatch_metric_alarm.error_rate) == 3
+    error_message = "Expected 9 metric alarms (snapshot-degraded included) and 3 error-rate alarms."
   }
   assert {
     condition     = length(aws_kms_key.main) == 1 && aws_kms_key.main[0].enable_key_rotation

@@ -20,7 +20,10 @@ from insights.config import Settings  # noqa: E402
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(snapshots=str(tmp_path / "snapshots"), jwt_secret=SECRET, snapshot_recheck_s=60.0)
+    # the test snapshot is frozen at 2026-11-01: freshness limits wide enough that its health stays "ok" whatever
+    # today's date (tests/handler/test_freshness.py sets real limits)
+    return Settings(snapshots=str(tmp_path / "snapshots"), jwt_secret=SECRET, snapshot_recheck_s=60.0,
+                    max_data_lag_days=100_000, refresh_interval_hours=1e9)
 
 
 @pytest.fixture

@@ -110,7 +110,7 @@ def test_health_needs_no_token_and_reports_the_snapshot(invoke):
     assert body["status"] == "ok"
     assert body["snapshot"]["version"] == "20261101T040000Z-2026-11-01-abc1234"
     assert body["snapshot"]["as_of"] == "2026-11-01" and body["snapshot"]["age_seconds"] > 0
-    assert set(body) == {"status", "snapshot", "recheck_seconds", "store_error"}
+    assert set(body) == {"status", "reasons", "snapshot", "recheck_seconds", "store_error"}  # nothing else: public
 
 
 def test_openapi_document_lists_every_route_with_bearer_security(invoke):
