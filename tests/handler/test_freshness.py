@@ -46,8 +46,9 @@ def test_a_snapshot_the_refresh_stopped_replacing_is_degraded():
 
 
 def test_health_through_the_handler_is_still_200_when_degraded_and_emits_the_alarm_metric(tmp_path, token, capsys):
-    import handler
     from api_events import FakeContext
+
+    import handler
 
     root = tmp_path / "snaps"
     stale = (datetime.now(UTC) - timedelta(days=40)).date().isoformat()
