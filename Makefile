@@ -7,7 +7,7 @@ PORT   ?= 8000
 
 .PHONY: setup demo test lint bench clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements-api.txt requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
@@ -22,14 +22,16 @@ demo: setup
 	$(BIN)/python -m insights refresh
 	$(BIN)/python -m insights serve --port $(PORT)
 
-test: setup
-	$(BIN)/python -m pytest -q
+# The suite includes the Lambda packages' checks: they are built first (./build.sh, smoke test included) unless
+# dist/ already holds zips built from the current sources; tests/deploy never skips them.
+test: setup packages-current
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) data .pytest_cache
+	rm -rf $(VENV) data .pytest_cache dist build/api build/refresh build/smoke build/src build/out
 
 # Data-layer benchmark: a 1,000,000-customer sample lake, then customer_features on DuckDB (bench/RESULTS.md).
 .PHONY: bench-data
@@ -53,9 +55,14 @@ CHECKOV_VENV   ?= build/checkov-venv
 CHECKOV_VERSION ?= 3.3.30
 .PHONY: package tf-check checkov
 
-# dist/deployment.zip for the python3.12 x86_64 runtime, size-checked and smoke-tested (needs python3.12).
+# dist/api.zip and dist/refresh.zip for the python3.12 x86_64 runtime, size-checked and smoke-tested (needs
+# python3.12); always rebuilds. packages-current builds only when dist/ is missing or older than the inputs.
+.PHONY: packages-current
 package: setup
-	./build.sh
+	DEV_PYTHON=$(BIN)/python ./build.sh
+
+packages-current: setup
+	@$(BIN)/python tests/deploy/package_state.py check || DEV_PYTHON=$(BIN)/python ./build.sh
 
 # fmt, init against the local provider mirror, validate, terraform test (mocked AWS), Glue vs contract.
 tf-check: setup
