@@ -31,6 +31,13 @@ API_PROJECT = {"handler.py", "insights/__init__.py", "insights/config.py", "insi
                  for p in (REPO / d).glob("*.py"))}
 # numpy submodules build.sh leaves out of the api package.
 NUMPY_DROPPED = ("random", "fft", "polynomial", "ma", "testing", "typing", "f2py", "lib.recfunctions")
+# What build.sh drops from both packages (parts of Powertools and pydantic no code here uses) and from the
+# refresh package (parts of the ML libraries the refresh never imports): the project must not import them either.
+DROPPED_FROM_BOTH = (*(f"aws_lambda_powertools.utilities.{u}" for u in (
+    "parser", "idempotency", "auth_alpha", "feature_flags", "circuit_breaker", "batch", "kafka", "data_masking",
+    "streaming")), "pydantic.v1", "pydantic.mypy", "pydantic.experimental")
+DROPPED_FROM_REFRESH = ("sklearn.datasets", "scipy.io", "scipy.odr", "xgboost.testing", "joblib.test",
+                        "pyathena.sqlalchemy")
 
 
 def _requirements(name: str) -> dict[str, str]:
@@ -116,6 +123,16 @@ def test_the_api_code_imports_only_what_api_zip_holds() -> None:
             elif module.startswith("numpy.") and module.split(".")[1] in NUMPY_DROPPED:
                 bad.append(f"{rel}: {module}")
     assert not bad, f"imports api.zip cannot satisfy: {bad}"
+
+
+def test_the_project_imports_nothing_build_sh_drops_from_the_libraries() -> None:
+    packaged = [p for d in ("insights", "models", "athena") for p in (REPO / d).rglob("*.py")
+                if not p.relative_to(REPO).as_posix().startswith(("insights/cli/", "insights/data/"))]
+    bad = [f"{p.relative_to(REPO)}: {module}" for p in [REPO / "handler.py", *packaged]
+           for module, _ in _imports(p)
+           for dropped in (*DROPPED_FROM_BOTH, *DROPPED_FROM_REFRESH)
+           if module == dropped or module.startswith(dropped + ".")]
+    assert not bad, f"build.sh drops these from the packages: {bad}"
 
 
 def test_the_api_code_uses_no_numpy_submodule_the_api_package_drops() -> None:
