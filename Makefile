@@ -23,8 +23,10 @@ demo: setup
 	$(BIN)/python -m insights serve --port $(PORT)
 
 # The suite includes the Lambda packages' checks: they are built first (./build.sh, smoke test included) unless
-# dist/ already holds zips built from the current sources; tests/deploy never skips them.
-test: setup packages-current
+# dist/ already holds zips built from the current sources; tests/deploy never skips them. On every core
+# (pytest-xdist); PYTEST_ARGS= runs it in one process.
+PYTEST_ARGS ?= -n auto
+test: packages-current setup
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: setup
@@ -43,6 +45,12 @@ bench-data: setup
 bench-api: setup
 	nice $(BIN)/python bench/bench_api.py
 
+# Package benchmark: api.zip's size and cold start (fresh python3.12 processes, only the package) against the
+# one-package layout, on the 1M-customer snapshot of bench-api (bench/RESULTS.md). Builds what it lacks.
+.PHONY: bench-package
+bench-package: setup
+	nice $(BIN)/python bench/bench_package.py
+
 # Importer benchmark: the real Online Retail file (../shared/data) into a lake, then every query on it (bench/RESULTS.md).
 .PHONY: bench-importer
 bench-importer: setup
@@ -57,12 +65,14 @@ CHECKOV_VERSION ?= 3.3.30
 
 # dist/api.zip and dist/refresh.zip for the python3.12 x86_64 runtime, size-checked and smoke-tested (needs
 # python3.12); always rebuilds. packages-current builds only when dist/ is missing or older than the inputs.
+# build.sh creates .venv itself when missing (make setup), in the background while the packages build: on a
+# fresh clone `make test` gets the venv and the packages in the time of the slower of the two.
 .PHONY: packages-current
-package: setup
-	DEV_PYTHON=$(BIN)/python ./build.sh
+package:
+	./build.sh
 
-packages-current: setup
-	@$(BIN)/python tests/deploy/package_state.py check || DEV_PYTHON=$(BIN)/python ./build.sh
+packages-current:
+	@$(PYTHON) tests/deploy/package_state.py check || ./build.sh
 
 # fmt, init against the local provider mirror, validate, terraform test (mocked AWS), Glue vs contract.
 tf-check: setup

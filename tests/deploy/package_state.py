@@ -1,4 +1,4 @@
-"""Whether dist/api.zip and dist/refresh.zip are current and smoke-tested (standard library only).
+"""Whether dist/api.zip and dist/refresh.zip are current and smoke-tested (standard library only, any python3).
 
 build.sh writes ``dist/packages.json`` once both zips are built (and, unless SKIP_SMOKE=1, smoke-tested): each
 zip's sha256 and sizes, and a digest of every input of the build (build.sh, the requirements files, the
@@ -17,8 +17,8 @@ import hashlib
 import json
 import platform
 import sys
+import time
 import zipfile
-from datetime import UTC, datetime
 from pathlib import Path
 
 __all__ = ["PACKAGES", "STATE_FILE", "input_paths", "inputs_digest", "read_state", "problems"]
@@ -96,7 +96,7 @@ def write_state(dist: Path, inputs: str, smoke: str) -> dict:
         packages[name] = {"file": path.name, "sha256": _sha256(path), "zipped_bytes": path.stat().st_size,
                           "unzipped_bytes": sum(i.file_size for i in infos), "files": len(infos)}
     state = {"inputs_sha256": inputs, "smoke": smoke, "python": platform.python_version(),
-             "built_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "packages": packages}
+             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "packages": packages}
     tmp = dist / (STATE_FILE + ".tmp")
     tmp.write_text(json.dumps(state, indent=2) + "\n")
     tmp.replace(dist / STATE_FILE)
