@@ -13,7 +13,7 @@ PORT   ?= 8000
 MYPY_PATHS ?= handler.py insights/__init__.py insights/__main__.py insights/config.py insights/errors.py \
               insights/api insights/snapshot insights/cli
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements-api.txt requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
@@ -36,8 +36,12 @@ demo-reset:
 	rm -rf data/demo
 	@$(MAKE) --no-print-directory demo PORT=$(PORT)
 
-test: setup
-	$(BIN)/python -m pytest -q
+# The suite includes the Lambda packages' checks: they are built first (./build.sh, smoke test included) unless
+# dist/ already holds zips built from the current sources; tests/deploy never skips them. On every core
+# (pytest-xdist); PYTEST_ARGS= runs it in one process.
+PYTEST_ARGS ?= -n auto
+test: packages-current setup
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/mypy $(MYPY_PATHS)
@@ -46,7 +50,7 @@ mypy-all: setup
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) data .pytest_cache
+	rm -rf $(VENV) data .pytest_cache dist build/api build/refresh build/smoke build/src build/out
 
 # Data-layer benchmark: a 1,000,000-customer sample lake, then customer_features on DuckDB (bench/RESULTS.md).
 .PHONY: bench-data
@@ -64,6 +68,12 @@ bench-api: setup
 bench-coldstart: setup
 	nice $(BIN)/python bench/bench_coldstart.py --runs 3 --label after --write-results
 
+# Package benchmark: api.zip's size and cold start (fresh python3.12 processes, only the package) against the
+# one-package layout, on the 1M-customer snapshot of bench-api (bench/RESULTS.md). Builds what it lacks.
+.PHONY: bench-package
+bench-package: setup
+	nice $(BIN)/python bench/bench_package.py
+
 # Importer benchmark: the real Online Retail file (../shared/data) into a lake, then every query on it (bench/RESULTS.md).
 .PHONY: bench-importer
 bench-importer: setup
@@ -76,9 +86,16 @@ CHECKOV_VENV   ?= build/checkov-venv
 CHECKOV_VERSION ?= 3.3.30
 .PHONY: package tf-check checkov
 
-# dist/deployment.zip for the python3.12 x86_64 runtime, size-checked and smoke-tested (needs python3.12).
-package: setup
+# dist/api.zip and dist/refresh.zip for the python3.12 x86_64 runtime, size-checked and smoke-tested (needs
+# python3.12); always rebuilds. packages-current builds only when dist/ is missing or older than the inputs.
+# build.sh creates .venv itself when missing (make setup), in the background while the packages build: on a
+# fresh clone `make test` gets the venv and the packages in the time of the slower of the two.
+.PHONY: packages-current
+package:
 	./build.sh
+
+packages-current:
+	@$(PYTHON) tests/deploy/package_state.py check || ./build.sh
 
 # fmt, init against the local provider mirror, validate, terraform test (mocked AWS), Glue vs contract.
 tf-check: setup

@@ -1,5 +1,6 @@
-# Two functions from one package (build.sh -> dist/deployment.zip); handler.lambda_handler dispatches on the
-# event's shape: API Gateway events to the API, scheduled events to the refresh.
+# Two functions, each from its own package (build.sh -> dist/api.zip: no ML library; dist/refresh.zip: the ML
+# stack). Both run handler.lambda_handler, which dispatches on the event's shape: API Gateway events to the API,
+# scheduled events to the refresh.
 
 locals {
   insights_extra = { for k, v in var.insights_settings : "INSIGHTS_${upper(k)}" => v }
@@ -12,7 +13,10 @@ locals {
   }
 
   api_environment = { for k, v in merge(local.common_environment, {
-    POWERTOOLS_SERVICE_NAME       = "demand-insights-api"
+    POWERTOOLS_SERVICE_NAME = "demand-insights-api"
+    # api.zip carries no X-Ray SDK (requirements-api.txt): the handler builds no Tracer, and X-Ray (Active)
+    # still records each invocation and its initialization; the refresh function keeps its Tracer.
+    POWERTOOLS_TRACE_DISABLED     = "true"
     INSIGHTS_JWT_ISSUER           = var.jwt_issuer
     INSIGHTS_JWT_AUDIENCE         = var.jwt_audience
     INSIGHTS_JWT_ALGORITHMS       = var.jwt_algorithms
@@ -82,10 +86,11 @@ resource "aws_lambda_function" "this" {
     size = each.value.tmp_mb
   }
 
+  # Each function its own artifact (local.packages has the same keys as local.functions).
   s3_bucket         = local.package_bucket
-  s3_key            = var.package_s3_key
-  s3_object_version = local.package_version
-  source_code_hash  = local.package_hash
+  s3_key            = local.packages[each.key].key
+  s3_object_version = local.upload_packages ? aws_s3_object.package[each.key].version_id : local.packages[each.key].version
+  source_code_hash  = local.package_hash[each.key]
 
   kms_key_arn = local.kms_key_arn
   environment {
@@ -109,6 +114,13 @@ resource "aws_lambda_function" "this" {
     for_each = each.key == "refresh" ? [1] : []
     content {
       target_arn = aws_sqs_queue.dlq.arn
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = var.api_package_s3_key != var.refresh_package_s3_key
+      error_message = "api_package_s3_key and refresh_package_s3_key must differ: each function has its own package."
     }
   }
 

@@ -59,11 +59,15 @@ locals {
 
   kms_key_arn = var.kms_key_arn != null ? var.kms_key_arn : aws_kms_key.main[0].arn
 
-  # --- The package: uploaded by Terraform to the artifacts bucket, or already in the operator's bucket ---
-  upload_package  = var.package_s3_bucket == null
-  package_bucket  = local.upload_package ? local.artifacts_bucket : var.package_s3_bucket
-  package_version = local.upload_package ? aws_s3_object.package[0].version_id : var.package_s3_object_version
-  package_hash    = local.upload_package ? filebase64sha256(var.package_file) : null
+  # --- The packages, one per function: uploaded by Terraform to the artifacts bucket, or already in the
+  # operator's bucket. The keys are the functions' (api, refresh).
+  upload_packages = var.package_s3_bucket == null
+  package_bucket  = local.upload_packages ? local.artifacts_bucket : var.package_s3_bucket
+  packages = {
+    api     = { file = var.api_package_file, key = var.api_package_s3_key, version = var.api_package_s3_object_version }
+    refresh = { file = var.refresh_package_file, key = var.refresh_package_s3_key, version = var.refresh_package_s3_object_version }
+  }
+  package_hash = { for k, p in local.packages : k => local.upload_packages ? filebase64sha256(p.file) : null }
 }
 
 # One customer-managed key for the buckets (the lake and snapshots hold customer e-mails), the log groups,

@@ -112,14 +112,15 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
   depends_on = [aws_s3_bucket_versioning.this]
 }
 
-# The package, when Terraform uploads it (package_s3_bucket unset). Lambda reads it with the deployer's rights.
+# The packages, when Terraform uploads them (package_s3_bucket unset): one object per function. Lambda reads them
+# with the deployer's rights.
 resource "aws_s3_object" "package" {
-  count = local.upload_package ? 1 : 0
+  for_each = local.upload_packages ? local.packages : {}
 
   bucket      = aws_s3_bucket.this["artifacts"].id
-  key         = var.package_s3_key
-  source      = var.package_file
-  source_hash = local.package_hash
+  key         = each.value.key
+  source      = each.value.file
+  source_hash = local.package_hash[each.key]
   kms_key_id  = local.kms_key_arn
 
   depends_on = [aws_s3_bucket_versioning.this, aws_s3_bucket_server_side_encryption_configuration.this]

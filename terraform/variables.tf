@@ -101,28 +101,46 @@ variable "athena_bytes_scanned_cutoff" {
   }
 }
 
-# --- The Lambda package ---------------------------------------------------------------------------
+# --- The Lambda packages: one per function (build.sh -> dist/api.zip, dist/refresh.zip) ---------------
 
-variable "package_file" {
-  description = "The zip build.sh produces. Terraform uploads it to the artifacts bucket unless package_s3_bucket is set."
+variable "api_package_file" {
+  description = "The api function's zip (numpy, powertools, pydantic, PyJWT: no ML library). Terraform uploads it to the artifacts bucket unless package_s3_bucket is set."
   type        = string
-  default     = "../dist/deployment.zip"
+  default     = "../dist/api.zip"
+}
+
+variable "refresh_package_file" {
+  description = "The refresh function's zip (the ML stack). Terraform uploads it to the artifacts bucket unless package_s3_bucket is set."
+  type        = string
+  default     = "../dist/refresh.zip"
 }
 
 variable "package_s3_bucket" {
-  description = "Bucket of an already uploaded package (e.g. by CI); null uploads package_file to the stack's artifacts bucket. Packages over 50 MB must come from S3."
+  description = "Bucket where both packages were already uploaded (e.g. by CI); null uploads api_package_file and refresh_package_file to the stack's artifacts bucket. A package over 50 MB zipped (refresh.zip) must come from S3."
   type        = string
   default     = null
 }
 
-variable "package_s3_key" {
-  description = "Key of the package in package_s3_bucket, or where Terraform uploads it in the artifacts bucket."
+variable "api_package_s3_key" {
+  description = "Key of the api package in package_s3_bucket, or where Terraform uploads it in the artifacts bucket."
   type        = string
-  default     = "lambda/deployment.zip"
+  default     = "lambda/api.zip"
 }
 
-variable "package_s3_object_version" {
-  description = "Object version of the package in package_s3_bucket (a new version makes Lambda pick up the new code)."
+variable "refresh_package_s3_key" {
+  description = "Key of the refresh package in package_s3_bucket, or where Terraform uploads it in the artifacts bucket."
+  type        = string
+  default     = "lambda/refresh.zip"
+}
+
+variable "api_package_s3_object_version" {
+  description = "Object version of the api package in package_s3_bucket (a new version makes Lambda pick up the new code)."
+  type        = string
+  default     = null
+}
+
+variable "refresh_package_s3_object_version" {
+  description = "Object version of the refresh package in package_s3_bucket (a new version makes Lambda pick up the new code)."
   type        = string
   default     = null
 }

@@ -56,8 +56,9 @@ override_resource {
 }
 
 variables {
-  aws_region   = "eu-west-1"
-  package_file = "tests/fixtures/fake-deployment.zip"
+  aws_region           = "eu-west-1"
+  api_package_file     = "tests/fixtures/fake-api.zip"
+  refresh_package_file = "tests/fixtures/fake-refresh.zip"
 }
 
 run "plan_lists_every_resource" {
@@ -102,8 +103,17 @@ run "plan_lists_every_resource" {
     error_message = "Athena results must be KMS-encrypted."
   }
   assert {
-    condition     = toset(keys(aws_lambda_function.this)) == toset(["api", "refresh"]) && length(aws_s3_object.package) == 1
-    error_message = "Expected the api and refresh functions from one uploaded package."
+    condition     = toset(keys(aws_lambda_function.this)) == toset(["api", "refresh"]) && toset(keys(aws_s3_object.package)) == toset(["api", "refresh"])
+    error_message = "Expected the api and refresh functions, each with its own uploaded package."
+  }
+  assert {
+    condition = (
+      aws_s3_object.package["api"].key == "lambda/api.zip" && aws_s3_object.package["api"].source == "tests/fixtures/fake-api.zip" &&
+      aws_s3_object.package["refresh"].key == "lambda/refresh.zip" && aws_s3_object.package["refresh"].source == "tests/fixtures/fake-refresh.zip" &&
+      aws_s3_object.package["api"].source_hash == filebase64sha256("tests/fixtures/fake-api.zip") &&
+      aws_s3_object.package["refresh"].source_hash == filebase64sha256("tests/fixtures/fake-refresh.zip")
+    )
+    error_message = "Each package is uploaded from its own file to its own key of the artifacts bucket."
   }
   assert {
     condition     = length(aws_apigatewayv2_route.this) == 9 && aws_apigatewayv2_api.this.protocol_type == "HTTP"
@@ -135,13 +145,17 @@ run "functions_are_configured_as_designed" {
   command = apply
 
   assert {
-    condition = alltrue([for f in aws_lambda_function.this : (
+    condition = alltrue([for k, f in aws_lambda_function.this : (
       f.runtime == "python3.12" && f.handler == "handler.lambda_handler" && f.architectures == tolist(["x86_64"]) &&
       f.tracing_config[0].mode == "Active" && f.s3_bucket == "demand-insights-artifacts-123456789012-eu-west-1" &&
-      f.s3_key == "lambda/deployment.zip" && f.s3_object_version == aws_s3_object.package[0].version_id &&
-      f.source_code_hash == filebase64sha256("tests/fixtures/fake-deployment.zip")
+      f.s3_key == "lambda/${k}.zip" && f.s3_object_version == aws_s3_object.package[k].version_id &&
+      f.source_code_hash == filebase64sha256("tests/fixtures/fake-${k}.zip")
     )])
-    error_message = "Both functions: python3.12, handler.lambda_handler, x86_64, X-Ray active, the same package from S3."
+    error_message = "Both functions: python3.12, handler.lambda_handler, x86_64, X-Ray active, each its own package from S3 (api.zip, refresh.zip)."
+  }
+  assert {
+    condition     = aws_lambda_function.this["api"].source_code_hash != aws_lambda_function.this["refresh"].source_code_hash
+    error_message = "The api and refresh functions must not share a package."
   }
   assert {
     condition = (
@@ -166,10 +180,12 @@ run "functions_are_configured_as_designed" {
       aws_lambda_function.this["api"].environment[0].variables["POWERTOOLS_METRICS_NAMESPACE"] == "DemandInsights" &&
       aws_lambda_function.this["api"].environment[0].variables["INSIGHTS_JWT_ISSUER"] == "demand-insights" &&
       aws_lambda_function.this["api"].environment[0].variables["INSIGHTS_JWT_ALGORITHMS"] == "RS256" &&
+      aws_lambda_function.this["api"].environment[0].variables["POWERTOOLS_TRACE_DISABLED"] == "true" &&
+      !contains(keys(aws_lambda_function.this["refresh"].environment[0].variables), "POWERTOOLS_TRACE_DISABLED") &&
       !contains(keys(aws_lambda_function.this["api"].environment[0].variables), "INSIGHTS_LAKE") &&
       !contains(keys(aws_lambda_function.this["api"].environment[0].variables), "INSIGHTS_JWT_JWKS_URL")
     )
-    error_message = "api environment: snapshots location, metrics namespace, JWT settings, no lake, no unset values."
+    error_message = "api environment: snapshots location, metrics namespace, JWT settings, no Tracer (api.zip has no X-Ray SDK), no lake, no unset values."
   }
   assert {
     condition = (
@@ -486,22 +502,36 @@ run "an_existing_lake_bucket_is_only_read" {
   }
 }
 
-run "a_package_uploaded_by_ci_is_used_as_is" {
+run "packages_uploaded_by_ci_are_used_as_is" {
   command = apply
 
   variables {
-    package_file              = "does-not-exist.zip"
-    package_s3_bucket         = "acme-ci-artifacts"
-    package_s3_key            = "demand-insights/1.2.3/deployment.zip"
-    package_s3_object_version = "v3"
+    api_package_file                  = "does-not-exist.zip"
+    refresh_package_file              = "does-not-exist-either.zip"
+    package_s3_bucket                 = "acme-ci-artifacts"
+    api_package_s3_key                = "demand-insights/1.2.3/api.zip"
+    refresh_package_s3_key            = "demand-insights/1.2.3/refresh.zip"
+    api_package_s3_object_version     = "v3"
+    refresh_package_s3_object_version = "v7"
   }
 
   assert {
-    condition = length(aws_s3_object.package) == 0 && alltrue([for f in aws_lambda_function.this : (
-      f.s3_bucket == "acme-ci-artifacts" && f.s3_key == "demand-insights/1.2.3/deployment.zip" && f.s3_object_version == "v3"
-    )])
-    error_message = "With package_s3_bucket set, Terraform uploads nothing and the functions take that object."
+    condition = length(aws_s3_object.package) == 0 && alltrue([for f in aws_lambda_function.this : f.s3_bucket == "acme-ci-artifacts"]) && (
+      aws_lambda_function.this["api"].s3_key == "demand-insights/1.2.3/api.zip" && aws_lambda_function.this["api"].s3_object_version == "v3" &&
+      aws_lambda_function.this["refresh"].s3_key == "demand-insights/1.2.3/refresh.zip" && aws_lambda_function.this["refresh"].s3_object_version == "v7"
+    )
+    error_message = "With package_s3_bucket set, Terraform uploads nothing and each function takes its own object."
   }
+}
+
+run "the_two_packages_cannot_share_a_key" {
+  command = plan
+
+  variables {
+    refresh_package_s3_key = "lambda/api.zip"
+  }
+
+  expect_failures = [aws_lambda_function.this]
 }
 
 # A 21-character prefix would make "<prefix>-athena-results-<account>-ap-southeast-3" longer than S3's 63.

@@ -1,14 +1,20 @@
-"""Fixtures for the offline Terraform checks: the terraform binary, the local provider mirror, a scratch copy."""
+"""Fixtures for the deploy checks: the Lambda packages (built when stale), and for the offline Terraform checks
+the terraform binary, the local provider mirror and a scratch copy of the stack."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
+
+from tests.deploy.package_state import PACKAGES, problems
 
 REPO = Path(__file__).resolve().parents[2]
 TERRAFORM_DIR = REPO / "terraform"
@@ -81,3 +87,38 @@ def stack(tmp_path_factory: pytest.TempPathFactory, terraform_ready: Path) -> Pa
     module = copy_stack(tmp_path_factory.mktemp("stack"))
     init_stack(module, terraform_ready)
     return module
+
+
+@contextlib.contextmanager
+def _exclusive(lock: Path) -> Iterator[None]:
+    """One holder at a time across processes (pytest-xdist workers share the session's build)."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+@pytest.fixture(scope="session")
+def packages() -> dict[str, Path]:
+    """dist/api.zip and dist/refresh.zip, current and smoke-tested. Never skipped: when they are missing or older
+    than their inputs (tests/deploy/package_state.py), ./build.sh builds them here, once for all workers."""
+    dist = REPO / "dist"
+    with _exclusive(REPO / "build" / ".package-build.lock"):
+        stale = problems(REPO, dist)
+        if stale:
+            log = REPO / "build" / "pytest-build.log"
+            # This interpreter is the dev venv (it has duckdb): the smoke test records its queries with it.
+            env = {**os.environ, "DEV_PYTHON": os.environ.get("DEV_PYTHON") or sys.executable}
+            with open(log, "w") as out:
+                proc = subprocess.run([str(REPO / "build.sh")], cwd=REPO, env=env, stdout=out,
+                                      stderr=subprocess.STDOUT, timeout=3600, check=False)
+            if proc.returncode != 0:
+                pytest.fail(f"the packages were stale ({'; '.join(stale)}) and ./build.sh failed "
+                            f"(log: {log}):\n{log.read_text()[-4000:]}")
+            stale = problems(REPO, dist)
+            if stale:
+                pytest.fail(f"./build.sh ran but the packages are still not current: {stale}")
+    return {name: dist / f"{name}.zip" for name in PACKAGES}

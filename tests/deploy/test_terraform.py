@@ -40,7 +40,7 @@ REQUIRED_RESOURCES = {
     "aws_cloudwatch_metric_alarm": 11,
     "aws_cloudwatch_log_metric_filter": 2,
     "aws_kms_key": 1,
-    "aws_s3_object": 1,
+    "aws_s3_object": 2,  # one package per function: api.zip, refresh.zip
 }
 
 _MOCK_PROVIDER = f"""
@@ -60,8 +60,9 @@ mock_provider "aws" {{
 }}
 
 variables {{
-  aws_region   = "{_REGION}"
-  package_file = "tests/fixtures/fake-deployment.zip"
+  aws_region           = "{_REGION}"
+  api_package_file     = "tests/fixtures/fake-api.zip"
+  refresh_package_file = "tests/fixtures/fake-refresh.zip"
 }}
 """
 
