@@ -10,12 +10,26 @@ WITH lines AS (
 ),
 per_order AS (
     SELECT customer_id, order_id, min(order_date) AS order_day,
-           count(*) FILTER (WHERE quantity > 0) AS purchase_lines
+           count(*) FILTER (WHERE quantity > 0) AS purchase_lines,
+           sum(amount) AS order_value
     FROM lines
     GROUP BY customer_id, order_id
 ),
 purchases AS (
-    SELECT customer_id, order_id, order_day FROM per_order WHERE purchase_lines > 0
+    SELECT customer_id, order_id, order_day, purchase_lines, order_value,
+           row_number() OVER (PARTITION BY customer_id ORDER BY order_day, order_id) AS from_first,
+           row_number() OVER (PARTITION BY customer_id ORDER BY order_day DESC, order_id DESC) AS from_last
+    FROM per_order WHERE purchase_lines > 0
+),
+baskets AS (
+    -- the first basket says most about a one-order customer; the last one about where a customer is heading
+    SELECT customer_id,
+           max(order_value) FILTER (WHERE from_first = 1) AS first_order_value,
+           max(purchase_lines) FILTER (WHERE from_first = 1) AS first_order_lines,
+           max(order_value) FILTER (WHERE from_last = 1) AS last_order_value,
+           max(order_value) AS max_order_value
+    FROM purchases
+    GROUP BY customer_id
 ),
 purchase_days AS (
     SELECT customer_id, order_day,
@@ -85,10 +99,15 @@ SELECT
          THEN CAST(l.units_returned AS double) / CAST(l.units_bought AS double) ELSE 0.0 END AS return_rate,
     CASE WHEN abs(l.spend_90d) + abs(l.spend_prev_90d) > 0
          THEN (l.spend_90d - l.spend_prev_90d) / (abs(l.spend_90d) + abs(l.spend_prev_90d)) ELSE 0.0 END AS spend_trend,
+    b.first_order_value,
+    b.first_order_lines,
+    b.last_order_value,
+    b.max_order_value,
     o.first_order_date,
     o.last_order_date
 FROM order_stats AS o
 JOIN line_stats AS l ON l.customer_id = o.customer_id
+JOIN baskets AS b ON b.customer_id = o.customer_id
 LEFT JOIN gaps AS g ON g.customer_id = o.customer_id
 LEFT JOIN directory AS d ON d.customer_id = o.customer_id
 ORDER BY o.customer_id
