@@ -19,7 +19,7 @@ import pandas as pd
 
 from athena.engine import QueryEngine
 from insights.errors import InsufficientData
-from models.features import feature_matrix, fit_bgnbd, with_bgnbd_features
+from models.features import feature_matrix, fit_bgnbd, fit_gamma_gamma, with_bgnbd_features
 
 __all__ = ["Plan", "plan_for", "Slices", "MIN_FEATURE_DAYS", "MIN_LABEL_DAYS", "TRAIN_SLICES", "SLICE_STEP_DAYS",
            "MAX_SLICE_ROWS"]
@@ -117,8 +117,9 @@ class Slices:
         if key not in self._inputs:
             feats = self.features(cutoff)
             if cutoff not in self._bgnbd:
-                self._bgnbd[cutoff] = fit_bgnbd(feats, random_state=self._random_state)
-            self._inputs[key] = with_bgnbd_features(feats, feature_matrix(feats), window, self._bgnbd[cutoff])
+                self._bgnbd[cutoff] = (fit_bgnbd(feats, random_state=self._random_state),
+                                       fit_gamma_gamma(feats, random_state=self._random_state))
+            self._inputs[key] = with_bgnbd_features(feats, feature_matrix(feats), window, *self._bgnbd[cutoff])
         return self._inputs[key]
 
     def seasonal(self, as_of: date, plan: Plan, first: date) -> dict[str, Any]:

@@ -41,7 +41,7 @@ def test_regressor_keeps_the_candidate_with_the_lower_validation_rmse():
     X, y = _spend(600, 0)
     X_val, y_val = _spend(400, 1)
     model = CLVRegressor(random_state=0, n_estimators=50).fit(X, y, X_val=X_val, y_val=y_val)
-    assert set(model.validation_) == {"random_forest", "lightgbm"}
+    assert set(model.validation_) == {"random_forest", "lightgbm", "lightgbm_tweedie"}
     best = min(model.validation_, key=lambda k: model.validation_[k]["rmse"])
     assert model.winner_ == best
     pred = model.predict(X_val)
@@ -112,10 +112,10 @@ def test_random_forest_is_skipped_above_rf_max_rows_and_the_skip_is_recorded():
     X, y = _spend(600, 0)
     X_val, y_val = _spend(400, 1)
     model = CLVRegressor(random_state=0, n_estimators=20, rf_max_rows=500).fit(X, y, X_val=X_val, y_val=y_val)
-    assert model.winner_ == "lightgbm" and set(model.validation_) == {"lightgbm"}
+    assert model.winner_.startswith("lightgbm") and set(model.validation_) == {"lightgbm", "lightgbm_tweedie"}
     assert "600 training rows" in model.skipped_["random_forest"]
     both = CLVRegressor(random_state=0, n_estimators=20, rf_max_rows=600).fit(X, y, X_val=X_val, y_val=y_val)
-    assert set(both.validation_) == {"random_forest", "lightgbm"} and both.skipped_ == {}
+    assert set(both.validation_) == {"random_forest", "lightgbm", "lightgbm_tweedie"} and both.skipped_ == {}
 
 
 def test_blend_weight_is_chosen_on_the_validation_slice_and_used_by_predict():

@@ -5,8 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.customer_metrics import (clv_metrics, decile_table, interval_coverage, normalized_gini,
-                                     reliability_table, spearman)
+from models.customer_metrics import (
+    clv_metrics,
+    decile_table,
+    interval_coverage,
+    normalized_gini,
+    reliability_table,
+    spearman,
+)
 from models.probabilistic import GammaGammaModel
 
 
