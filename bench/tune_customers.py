@@ -27,21 +27,22 @@ from athena.duckdb_engine import DuckDBEngine  # noqa: E402
 from insights.refresh.training_slices import Slices, plan_for  # noqa: E402
 from models.churn import classification_metrics  # noqa: E402
 from models.customer_metrics import clv_metrics  # noqa: E402
-from models.features import feature_matrix, fit_bgnbd, fit_gamma_gamma, with_bgnbd_features  # noqa: E402
+from models.features import feature_matrix, fit_bgnbd, fit_gamma_gamma, with_bgnbd_features, with_season  # noqa: E402,E501
 
 OUT = ROOT / "bench" / "out"
 LAKES = {"online-retail": "customers_online_retail_lake", "sample": "customers_sample_lake",
          "cdnow": "customers_cdnow_lake"}
 
 
-def load(name: str, H: int, slices: int = 6) -> dict:
-    cache = OUT / f"tune-{name}-{H}-{slices}.pkl"
+def load(name: str, H: int, slices: int = 6, season: bool = False) -> dict:
+    cache = OUT / f"tune-{name}-{H}-{slices}{'-season' if season else ''}.pkl"
     if cache.exists():
         out = pickle.loads(cache.read_bytes())
         current = out["frames"]["current"]
         _, yh, sh = out["holdout"]
-        X_now = with_bgnbd_features(current, feature_matrix(current), out["plan"].label_window_days,
-                                    fit_bgnbd(current), fit_gamma_gamma(current))
+        X_now = with_season(with_bgnbd_features(current, feature_matrix(current), out["plan"].label_window_days,
+                                                fit_bgnbd(current), fit_gamma_gamma(current)), out["as_of"],
+                            out["plan"].label_window_days)
         out["holdout"] = (X_now, yh, sh)
         return out
     engine = DuckDBEngine.over_lake(OUT / LAKES[name])
@@ -52,7 +53,8 @@ def load(name: str, H: int, slices: int = 6) -> dict:
     current = data.seed(as_of, engine.query("customer_features", {"cutoff": as_of.isoformat()}))
     first = pd.Timestamp(current["first_order_date"].min()).date()
     span = (as_of - first).days
-    plan = plan_for("x", H, span, slices)
+    budget = max(2, -(-200_000 // len(current)))
+    plan = plan_for("x", H, span, slices, min(13, budget - slices) if season else 0)
     out = {"as_of": as_of, "plan": plan}
     for target in ("churn", "future_spend"):
         out[target] = data.training_set(as_of, plan, first, target, 50)
@@ -60,8 +62,9 @@ def load(name: str, H: int, slices: int = 6) -> dict:
     out["cutoff_of_row"] = np.concatenate([np.full(len(data.features(c)), i) for i, c in enumerate(cuts)])
     labels = engine.query("customer_labels", {"cutoff": as_of.isoformat(), "horizon_days": H}).set_index(
         "customer_id").reindex(current["customer_id"])
-    X_now = with_bgnbd_features(current, feature_matrix(current), plan.label_window_days, fit_bgnbd(current),
-                                fit_gamma_gamma(current))
+    h = plan.label_window_days
+    X_now = with_season(with_bgnbd_features(current, feature_matrix(current), h, fit_bgnbd(current),
+                                            fit_gamma_gamma(current)), as_of, h)
     out["holdout"] = (X_now, 1 - labels["purchased"].to_numpy(int), labels["future_spend"].to_numpy(float))
     out["frames"] = {"current": current}
     cache.write_bytes(pickle.dumps(out))
@@ -97,12 +100,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--datasets", default="online-retail,sample,cdnow")
     p.add_argument("--horizon", type=int, default=90)
     p.add_argument("--what", default="churn,clv")
+    p.add_argument("--season", action="store_true", help="training cutoffs over a year, with season features")
     args = p.parse_args(argv)
     warnings.filterwarnings("ignore")
     from bench.tune_variants import CHURN, CLV  # the variants being tried, edited between runs
 
     for name in args.datasets.split(","):
-        d = load(name, args.horizon)
+        d = load(name, args.horizon, season=args.season)
         if "churn" in args.what:
             for label, make in CHURN.items():
                 print(f"{name:14s} churn {label:28s} {churn_report(d, make)}", flush=True)

@@ -33,14 +33,19 @@ class Drop:
 
 
 CHURN = {
-    "prior, new features": lambda: ChurnModel(prior="bg_p_no_purchase", random_state=0),
-    "plain, stack bg": lambda: ChurnModel(stack_column="bg_p_no_purchase", random_state=0),
-    "prior, stack bg": lambda: ChurnModel(prior="bg_p_no_purchase", stack_column="bg_p_no_purchase", random_state=0),
+    "plain": lambda: ChurnModel(random_state=0),
+    "prior": lambda: ChurnModel(prior="bg_p_no_purchase", random_state=0),
+    "plain, old features": lambda: Drop(ChurnModel(random_state=0), NEW),
 }
 
-CLV = {
-    "convex bg": lambda: CLVRegressor(blend_column="bg_expected_spend", random_state=0),
-    "convex bg_gg": lambda: CLVRegressor(blend_column="bg_gg_expected_spend", random_state=0),
-    "stack bg": lambda: CLVRegressor(blend_column="bg_expected_spend", blend="stack", random_state=0),
-    "stack bg_gg": lambda: CLVRegressor(blend_column="bg_gg_expected_spend", blend="stack", random_state=0),
-}
+
+def _clv(estimator):
+    return lambda: CLVRegressor(estimator=estimator, blend_column="bg_expected_spend", random_state=0)
+
+
+CLV = {name: _clv(name) for name in ("random_forest", "lightgbm", "lightgbm_tweedie", "hurdle_lognormal")}
+CLV["lightgbm, old features"] = lambda: Drop(CLVRegressor(estimator="lightgbm", blend_column="bg_expected_spend",
+                                                          random_state=0), NEW)
+CLV = {"mean of candidates": lambda: CLVRegressor(estimator="mean", blend_column="bg_expected_spend", random_state=0),
+       "auto (best on validation)": lambda: CLVRegressor(blend_column="bg_expected_spend", random_state=0)}
+CHURN = {}

@@ -93,11 +93,6 @@ class ChurnModel(BaseEstimator):
     prior : str or None
         Name of a probability column of X (e.g. BG/NBD's P(no purchase)) the booster starts from: its
         log-odds are the initial score and the trees learn corrections to it.
-    stack_column : str or None
-        A probability column of X (e.g. BG/NBD's P(no purchase)) that the sigmoid calibrator takes beside the
-        booster's log-odds: a logistic stack of the two fitted on the calibration slice, so the structural
-        model's view of the scored window (it knows each customer's age and time since the last purchase) can
-        correct the trees' level where the scored population is older than any training one.
     early_stopping_rounds : int or None
         With a calibration slice, stop adding trees when its log-loss has not improved for this many
         rounds (``n_estimators`` is then a maximum; possibly few trees survive on top of a good prior).
@@ -120,8 +115,7 @@ class ChurnModel(BaseEstimator):
 
     def __init__(self, *, n_estimators: int = 150, learning_rate: float = 0.05, num_leaves: int = 3,
                  min_child_samples: int | str = "auto", calibration: str = "sigmoid", isotonic_min_samples: int = 1000,
-                 prior: str | None = None, stack_column: str | None = None, early_stopping_rounds: int | None = 30,
-                 random_state: int | None = None):
+                 prior: str | None = None, early_stopping_rounds: int | None = 30, random_state: int | None = None):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -129,7 +123,6 @@ class ChurnModel(BaseEstimator):
         self.calibration = calibration
         self.isotonic_min_samples = isotonic_min_samples
         self.prior = prior
-        self.stack_column = stack_column
         self.early_stopping_rounds = early_stopping_rounds
         self.random_state = random_state
 
@@ -172,15 +165,12 @@ class ChurnModel(BaseEstimator):
         if X_cal is not None and self.calibration != "none":
             y_cal = _check_binary(y_cal, "y_cal", allow_single=True)
             raw = self.predict_raw(X_cal)
-            cal_in = self._cal_inputs(raw, X_cal)
             method = self.calibration
             if method == "auto":
                 method = "isotonic" if y_cal.size >= self.isotonic_min_samples else "sigmoid"
             self.calibration_method_ = method
-            if self.stack_column is not None:
-                method = self.calibration_method_ = "sigmoid"
-            self.calibrator_ = _fit_calibrator(method, cal_in, y_cal)
-            self.validation_proba_ = _cross_fit(method, cal_in, y_cal, self.random_state)
+            self.calibrator_ = _fit_calibrator(method, raw, y_cal)
+            self.validation_proba_ = _cross_fit(method, raw, y_cal, self.random_state)
             self.holdout_metrics_ = {
                 "uncalibrated": classification_metrics(y_cal, raw),
                 "calibrated": classification_metrics(y_cal, self.validation_proba_),
@@ -203,13 +193,7 @@ class ChurnModel(BaseEstimator):
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Calibrated P(churn), shape (n,)."""
         raw = self.predict_raw(X)
-        return raw if self.calibrator_ is None else _apply_calibrator(self.calibrator_, self._cal_inputs(raw, X))
-
-    def _cal_inputs(self, raw: np.ndarray, X: pd.DataFrame) -> np.ndarray:
-        if getattr(self, "stack_column", None) is None:
-            return raw
-        other = np.nan_to_num(X[self.stack_column].to_numpy(dtype="float64"), nan=0.5)
-        return np.column_stack([raw, other])
+        return raw if self.calibrator_ is None else _apply_calibrator(self.calibrator_, raw)
 
     def contributions(self, X: pd.DataFrame) -> np.ndarray:
         """Per-feature log-odds contributions (before calibration), shape (n, n_features): LightGBM's
@@ -278,27 +262,26 @@ def _logit(p: np.ndarray) -> np.ndarray:
 
 
 def _fit_calibrator(method: str, raw: np.ndarray, y: np.ndarray):
-    # raw: (n,) probabilities, or (n, k) for a stack (sigmoid only)
     if len(np.unique(y)) < 2:  # nothing to learn: a constant at the observed rate
         return ("constant", float(y.mean()))
     if method == "isotonic":
         return IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(raw, y)
-    return LogisticRegression(C=1e6).fit(_logit(raw).reshape(raw.shape[0], -1), y)
+    return LogisticRegression(C=1e6).fit(_logit(raw).reshape(-1, 1), y)
 
 
 def _apply_calibrator(cal, raw: np.ndarray) -> np.ndarray:
     if isinstance(cal, tuple):
-        return np.full(raw.shape[0], cal[1])
+        return np.full(raw.shape, cal[1])
     if isinstance(cal, IsotonicRegression):
         return np.clip(cal.predict(raw), 0.0, 1.0)
-    return cal.predict_proba(_logit(raw).reshape(raw.shape[0], -1))[:, 1]
+    return cal.predict_proba(_logit(raw).reshape(-1, 1))[:, 1]
 
 
 def _cross_fit(method: str, raw: np.ndarray, y: np.ndarray, random_state: int | None) -> np.ndarray:
     """Out-of-fold calibrated probabilities: two seeded folds, each calibrated on the other."""
     rng = np.random.default_rng(0 if random_state is None else random_state)
     fold = rng.permutation(y.size) % 2
-    out = np.empty(y.size, dtype="float64")  # raw may be (n,) or (n, k): rows are indexed alike
+    out = np.empty(y.size, dtype="float64")
     for f in (0, 1):
         train, test = fold != f, fold == f
         if not test.any():

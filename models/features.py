@@ -13,7 +13,8 @@ import pandas as pd
 from models.probabilistic import BetaGeoModel, GammaGammaModel, bgnbd_inputs
 
 __all__ = ["BASE_COLUMNS", "FEATURE_NAMES", "BGNBD_COLUMNS", "RFM_COLUMNS", "feature_matrix", "check_columns",
-           "with_bgnbd_features", "fit_bgnbd", "fit_gamma_gamma", "BGNBD_MAX_CUSTOMERS"]
+           "with_bgnbd_features", "fit_bgnbd", "fit_gamma_gamma", "BGNBD_MAX_CUSTOMERS", "SEASON_COLUMNS",
+           "with_season"]
 
 #: numeric columns of the ``customer_features`` query used as model inputs.
 BASE_COLUMNS: tuple[str, ...] = (
@@ -38,6 +39,23 @@ RFM_COLUMNS: tuple[str, ...] = ("recency_days", "frequency", "monetary_total")
 #: BG/NBD summaries over a model's label window (see :func:`with_bgnbd_features`).
 BGNBD_COLUMNS: tuple[str, ...] = ("bg_expected_purchases", "bg_expected_spend", "bg_p_alive", "bg_p_no_purchase",
                                    "gg_expected_value", "bg_gg_expected_spend")
+
+
+#: the season of a label window (see :func:`with_season`).
+SEASON_COLUMNS: tuple[str, ...] = ("window_season_sin", "window_season_cos")
+
+
+def with_season(X: pd.DataFrame, cutoff, window_days: int) -> pd.DataFrame:
+    """``X`` plus the season of the window ``[cutoff, cutoff + window_days)``: sine and cosine of its middle's day
+    of the year. Constant within a slice: with training cutoffs spread over a year, the trees learn how the
+    season moves churn and spend, and the scoring window gets its own season (Online Retail's holdout ends at
+    Christmas while every training window may not)."""
+    middle = pd.Timestamp(cutoff) + pd.Timedelta(days=window_days / 2.0)
+    angle = 2.0 * np.pi * (middle.dayofyear - 1) / 365.25
+    out = X.copy()
+    out["window_season_sin"] = round(float(np.sin(angle)), 9)
+    out["window_season_cos"] = round(float(np.cos(angle)), 9)
+    return out
 
 
 def check_columns(frame: pd.DataFrame, columns: tuple[str, ...]) -> None:

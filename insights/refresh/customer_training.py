@@ -26,6 +26,7 @@ from insights.refresh.training_slices import (
     MAX_SLICE_ROWS,
     MIN_FEATURE_DAYS,
     MIN_LABEL_DAYS,
+    SEASON_SLICES,
     TRAIN_SLICES,
     Slices,
     plan_for,
@@ -96,19 +97,21 @@ def train_customer_models(engine: QueryEngine, as_of: date, current: pd.DataFram
                                available=len(current))
     first = pd.Timestamp(current["first_order_date"].min()).date()
     span = (as_of - first).days
-    slices = int(min(TRAIN_SLICES, max(2, math.ceil(TRAIN_ROWS / len(current)))))
+    budget = max(2, math.ceil(TRAIN_ROWS / len(current)))  # slices' worth of rows
+    slices = int(min(TRAIN_SLICES, budget))
+    season_slices = int(min(SEASON_SLICES, budget - slices))
 
     segmenter = RFMSegmenter(random_state=random_state).fit(current)
 
-    churn_plan = plan_for("churn", churn_horizon_days, span, slices)
+    churn_plan = plan_for("churn", churn_horizon_days, span, slices, season_slices)
     Xc, yc, Xc_val, yc_val = data.training_set(as_of, churn_plan, first, "churn", min_customers)
     churn, churn_choice = _churn_model(Xc, yc, Xc_val, yc_val, random_state)
 
-    p30_plan = plan_for("30-day purchase", 30, span, slices)
+    p30_plan = plan_for("30-day purchase", 30, span, slices, season_slices)
     Xp, yp, Xp_val, yp_val = data.training_set(as_of, p30_plan, first, "churn", min_customers)
     purchase_30d, p30_choice = _churn_model(Xp, yp, Xp_val, yp_val, random_state)
 
-    clv_plan = plan_for("CLV", clv_horizon_days, span, slices)
+    clv_plan = plan_for("CLV", clv_horizon_days, span, slices, season_slices)
     Xv, yv, Xv_val, yv_val = data.training_set(as_of, clv_plan, first, "future_spend", min_customers)
     clv = CLVRegressor(blend_column="bg_expected_spend", random_state=random_state).fit(
         Xv, yv, X_val=Xv_val, y_val=yv_val)

@@ -25,7 +25,7 @@ from insights.refresh.customer_training import CustomerModels, train_customer_mo
 from insights.refresh.side import SideOutput, code_fingerprint, holdout_metrics, jsonable
 from models.churn import RISK_LEVELS, RISK_THRESHOLDS, risk_levels
 from models.clv import CLV_SEGMENT_QUANTILES, clv_segments, simple_clv
-from models.features import feature_matrix, fit_bgnbd, fit_gamma_gamma, with_bgnbd_features
+from models.features import feature_matrix, fit_bgnbd, fit_gamma_gamma, with_bgnbd_features, with_season
 from models.segmentation import rfm_scores
 
 __all__ = ["CustomerSide", "score_customers", "CustomerScores", "SEGMENT_KS", "CUSTOMER_COLUMNS"]
@@ -121,7 +121,8 @@ def score_customers(models: CustomerModels, features: pd.DataFrame, as_of: date)
     base = feature_matrix(frame)
     seed = int(meta.get("random_state") or 0)
     bgnbd, gg = fit_bgnbd(frame, random_state=seed), fit_gamma_gamma(frame, random_state=seed)
-    X_churn, X_30d, X_clv = (with_bgnbd_features(frame, base, meta[m]["label_window_days"], bgnbd, gg)
+    X_churn, X_30d, X_clv = (with_season(with_bgnbd_features(frame, base, meta[m]["label_window_days"], bgnbd, gg),
+                                         as_of, meta[m]["label_window_days"])
                              for m in ("churn", "purchase_30d", "clv"))
     cols: dict[str, np.ndarray] = {
         "customer_id": _strings(frame["customer_id"]),

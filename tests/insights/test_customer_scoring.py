@@ -112,8 +112,8 @@ def test_model_metadata_records_paths_metrics_and_drift_stats(trained):
     assert meta["churn"]["path"] == "full_label_window" and meta["churn"]["label_window_days"] == CHURN_H
     assert meta["churn"]["candidates"]["chosen"] in ("plain", "bgnbd_prior")
     assert meta["churn"]["seasonal"]["applied"] is False  # about a year of history: no earlier season
-    assert meta["clv"]["model"] in ("random_forest", "lightgbm", "lightgbm_tweedie")
-    assert set(meta["clv"]["holdout"]) == {"random_forest", "lightgbm", "lightgbm_tweedie"}
+    assert meta["clv"]["model"] in ("random_forest", "lightgbm")
+    assert set(meta["clv"]["holdout"]) == {"random_forest", "lightgbm"}
     holdout = meta["churn"]["holdout"]["calibrated"]
     assert {"roc_auc", "pr_auc", "brier", "log_loss", "ece"} <= set(holdout)
     assert holdout["roc_auc"] > 0.6

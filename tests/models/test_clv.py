@@ -41,7 +41,7 @@ def test_regressor_keeps_the_candidate_with_the_lower_validation_rmse():
     X, y = _spend(600, 0)
     X_val, y_val = _spend(400, 1)
     model = CLVRegressor(random_state=0, n_estimators=50).fit(X, y, X_val=X_val, y_val=y_val)
-    assert set(model.validation_) == {"random_forest", "lightgbm", "lightgbm_tweedie"}
+    assert set(model.validation_) == {"random_forest", "lightgbm"}
     best = min(model.validation_, key=lambda k: model.validation_[k]["rmse"])
     assert model.winner_ == best
     pred = model.predict(X_val)
@@ -112,10 +112,10 @@ def test_random_forest_is_skipped_above_rf_max_rows_and_the_skip_is_recorded():
     X, y = _spend(600, 0)
     X_val, y_val = _spend(400, 1)
     model = CLVRegressor(random_state=0, n_estimators=20, rf_max_rows=500).fit(X, y, X_val=X_val, y_val=y_val)
-    assert model.winner_.startswith("lightgbm") and set(model.validation_) == {"lightgbm", "lightgbm_tweedie"}
+    assert model.winner_ == "lightgbm" and set(model.validation_) == {"lightgbm"}
     assert "600 training rows" in model.skipped_["random_forest"]
     both = CLVRegressor(random_state=0, n_estimators=20, rf_max_rows=600).fit(X, y, X_val=X_val, y_val=y_val)
-    assert set(both.validation_) == {"random_forest", "lightgbm", "lightgbm_tweedie"} and both.skipped_ == {}
+    assert set(both.validation_) == {"random_forest", "lightgbm"} and both.skipped_ == {}
 
 
 def test_blend_weight_is_chosen_on_the_validation_slice_and_used_by_predict():
@@ -140,3 +140,28 @@ def test_blend_weight_is_chosen_on_the_validation_slice_and_used_by_predict():
     assert noise.blend_weight_ == 1.0
     with pytest.raises(ValueError, match="blend column"):
         CLVRegressor(estimator="lightgbm", blend_column="missing").fit(X, y, X_val=X_val, y_val=y_val)
+
+
+@pytest.mark.parametrize("estimator", ["lightgbm_tweedie", "hurdle_lognormal"])
+def test_spend_shaped_candidates_fit_nonnegative_spend_and_predict_its_level(estimator):
+    X, y = _spend(600, 0)
+    X_val, y_val = _spend(400, 1)
+    y = y.copy()
+    y[::11] = -5.0  # net spend below zero (returns) counts as none for these losses
+    model = CLVRegressor(estimator=estimator, n_estimators=60, random_state=0).fit(X, y, X_val=X_val, y_val=y_val)
+    pred = model.predict(X_val)
+    assert (pred >= 0).all() and np.isfinite(pred).all()
+    assert 0.5 < pred.sum() / y_val.sum() < 2.0
+
+
+def test_conformal_intervals_cover_the_level_on_exchangeable_data_and_hold_the_prediction():
+    X, y = _spend(3000, 0)
+    X_val, y_val = _spend(3000, 1)
+    X_new, y_new = _spend(3000, 2)
+    model = CLVRegressor(estimator="lightgbm", n_estimators=60, random_state=0).fit(X, y, X_val=X_val, y_val=y_val)
+    pred = model.predict(X_new)
+    lower, upper = model.predict_interval(X_new)
+    assert (lower <= pred + 1e-9).all() and (pred <= upper + 1e-9).all() and (lower >= 0).all()
+    coverage = np.mean((y_new >= lower) & (y_new <= upper))
+    assert 0.74 <= coverage <= 0.88
+    assert 0.7 <= model.interval_["cross_fitted_coverage"] <= 0.9
