@@ -48,7 +48,20 @@ from models.customer_metrics import clv_metrics, interval_coverage, reliability_
 from models.probabilistic import BetaGeoModel, GammaGammaModel, bgnbd_inputs  # noqa: E402
 from models.segmentation import RFMSegmenter  # noqa: E402
 
-TRIED: tuple[str, ...] = ()
+TRIED: tuple[str, ...] = (
+    "What was tried for issue #16, each measured on these data sets' internal validation and holdout (numbers in "
+    "docs/customer-models.md, 'What was tried'): kept: regularity (gap CV, time since the last order over the usual "
+    "gap), trend, first/last basket and Gamma-Gamma features; training cutoffs round the year with season features "
+    "where two years of history allow (sample: CLV RMSE 108.7 -> 106.4, decile MAPE 0.54 -> 0.24, churn ECE "
+    "0.051 -> 0.021 with the year-over-year shift); per-customer 80% intervals by split conformal ratios. Not kept "
+    "in the automatic choice: Tweedie and zero-inflated lognormal spend heads (best validation RMSE on Online Retail, "
+    "worst holdout: 2,913 and 2,918 vs the forest's 2,633), the mean of candidates, a non-negative stack and a "
+    "Gamma-Gamma blend, a stacked churn calibrator.",
+    "Why targets are missed where they are: CDNOW (one 1997 cohort) and the sample lake (a BG/NBD-like generator) "
+    "are close to BG/NBD's own assumptions, so RMSE sits within about 1% of the anchor and the lead has to come "
+    "from ranking and calibration; Online Retail's holdout is the Christmas peak with no earlier year to learn it "
+    "from, so every model under-predicts its spend level (decile MAPE) and over-predicts churn (ECE).",
+)
 RESULTS = ROOT / "bench" / "RESULTS.md"
 SECTION = "## Customer models"
 OUT = ROOT / "bench" / "out"

@@ -33,19 +33,15 @@ class Drop:
 
 
 CHURN = {
-    "plain": lambda: ChurnModel(random_state=0),
-    "prior": lambda: ChurnModel(prior="bg_p_no_purchase", random_state=0),
-    "plain, old features": lambda: Drop(ChurnModel(random_state=0), NEW),
+    "plain 3 leaves (prod)": lambda: ChurnModel(random_state=0),
+    "plain 7 leaves 300 trees": lambda: ChurnModel(num_leaves=7, n_estimators=300, random_state=0),
+    "plain 15 leaves 400 trees lr .03": lambda: ChurnModel(num_leaves=15, n_estimators=400, learning_rate=0.03,
+                                                           random_state=0),
+    "prior 7 leaves 300 trees": lambda: ChurnModel(prior="bg_p_no_purchase", num_leaves=7, n_estimators=300,
+                                                   random_state=0),
 }
 
-
-def _clv(estimator):
-    return lambda: CLVRegressor(estimator=estimator, blend_column="bg_expected_spend", random_state=0)
-
-
-CLV = {name: _clv(name) for name in ("random_forest", "lightgbm", "lightgbm_tweedie", "hurdle_lognormal")}
-CLV["lightgbm, old features"] = lambda: Drop(CLVRegressor(estimator="lightgbm", blend_column="bg_expected_spend",
-                                                          random_state=0), NEW)
-CLV = {"mean of candidates": lambda: CLVRegressor(estimator="mean", blend_column="bg_expected_spend", random_state=0),
-       "auto (best on validation)": lambda: CLVRegressor(blend_column="bg_expected_spend", random_state=0)}
-CHURN = {}
+CLV = {"lightgbm_tweedie": lambda: CLVRegressor(estimator="lightgbm_tweedie", blend_column="bg_expected_spend",
+                                                random_state=0),
+       "hurdle_lognormal": lambda: CLVRegressor(estimator="hurdle_lognormal", blend_column="bg_expected_spend",
+                                                random_state=0)}
