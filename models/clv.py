@@ -21,7 +21,9 @@ from sklearn.base import BaseEstimator
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.utils.validation import check_is_fitted
 
+from models.clv_intervals import apply_conformal, conformal_ratios
 from models.customer_metrics import clv_metrics
+from models.spend_heads import HurdleLognormal
 
 __all__ = ["CLVRegressor", "SimpleCLV", "simple_clv", "clv_segments", "regression_metrics",
            "CLV_SEGMENT_QUANTILES", "conformal_ratios", "apply_conformal"]
@@ -246,7 +248,7 @@ class CLVRegressor(BaseEstimator):
 
     def _make(self, name: str):
         if name == "hurdle_lognormal":
-            return _Hurdle(self.n_estimators, self.random_state, self.n_jobs)
+            return HurdleLognormal(self.n_estimators, self.random_state, self.n_jobs)
         if name == "random_forest":
             return RandomForestRegressor(n_estimators=self.n_estimators, min_samples_leaf=5, max_features=0.5,
                                          n_jobs=self.n_jobs, random_state=self.random_state)
@@ -255,91 +257,6 @@ class CLVRegressor(BaseEstimator):
                                  min_child_samples=20, subsample=0.8, subsample_freq=1, colsample_bytree=0.8,
                                  reg_lambda=1.0, random_state=self.random_state, n_jobs=self.n_jobs,
                                  deterministic=True, force_row_wise=True, verbose=-1)
-
-
-def conformal_ratios(y: np.ndarray, pred: np.ndarray, level: float, n_bins: int = 10, *,
-                     cross_fit: bool = True) -> dict:
-    """Split-conformal table: per decile of ``pred``, quantiles of actual / predicted with coverage ``level``.
-
-    The ratio scales each interval with the customer's own prediction; predictions are floored at 1% of the
-    median positive prediction so a zero prediction still gets an interval (then in absolute terms). The
-    upper quantile is ``level`` + the share strictly below the lower end, so the validation coverage is
-    ``level`` even with ties at zero. ``cross_fitted_coverage`` (with ``cross_fit`` and 200+ rows) is the
-    coverage of each random half under the table fitted on the other half.
-    """
-    if not 0 < level < 1:
-        raise ValueError(f"interval level must be in (0, 1), got {level}")
-    positive = pred[pred > 0]
-    floor = 0.01 * float(np.median(positive)) if positive.size else 1.0
-    edges = np.unique(np.quantile(pred, np.linspace(0, 1, n_bins + 1)[1:-1])) if pred.size else np.zeros(0)
-    cell = np.searchsorted(edges, pred, side="right")
-    ratio = y / np.maximum(pred, floor)
-    lower, upper, counts = [], [], []
-    for c in range(edges.size + 1):
-        r = ratio[cell == c]
-        if r.size < 20:  # too few to estimate quantiles: the pooled ratios
-            r = ratio
-        lo = float(np.quantile(r, (1 - level) / 2))
-        hi = float(np.quantile(r, min(1.0, level + float(np.mean(r < lo)))))
-        lower.append(lo)
-        upper.append(max(hi, lo))
-        counts.append(int((cell == c).sum()))
-    table = {"level": level, "floor": floor, "edges": [float(e) for e in edges], "lower": lower, "upper": upper,
-             "n": counts}
-    if cross_fit and y.size >= 200:
-        # an honest estimate: each half's coverage under the table of the other half
-        fold = np.random.default_rng(0).permutation(y.size) % 2
-        inside = np.zeros(y.size, dtype=bool)
-        for f in (0, 1):
-            other = conformal_ratios(y[fold != f], pred[fold != f], level, n_bins, cross_fit=False)
-            lo, hi = apply_conformal(other, pred[fold == f])
-            inside[fold == f] = (y[fold == f] >= lo) & (y[fold == f] <= hi)
-        table["cross_fitted_coverage"] = float(inside.mean())
-    return table
-
-
-def apply_conformal(table: dict, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Lower and upper interval ends for predictions ``pred`` from a :func:`conformal_ratios` table."""
-    pred = np.asarray(pred, dtype="float64")
-    cell = np.searchsorted(np.asarray(table["edges"], dtype="float64"), pred, side="right")
-    base = np.maximum(pred, table["floor"])
-    lower = np.clip(base * np.asarray(table["lower"])[cell], 0.0, None)
-    # the interval always holds the point prediction (spend's mean can sit above the bulk of a zero-heavy cell)
-    upper = np.maximum(base * np.asarray(table["upper"])[cell], np.maximum(lower, pred))
-    lower = np.minimum(lower, np.clip(pred, 0.0, None))
-    return lower, upper
-
-
-class _Hurdle:
-    """P(y > 0) x E[y | y > 0]: a LightGBM classifier and a LightGBM regression of log y on the positives."""
-
-    def __init__(self, n_estimators: int, random_state: int | None, n_jobs: int) -> None:
-        self.kw = {"n_estimators": n_estimators, "learning_rate": 0.03, "num_leaves": 15, "min_child_samples": 20,
-                   "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8, "reg_lambda": 1.0,
-                   "random_state": random_state, "n_jobs": n_jobs, "deterministic": True, "force_row_wise": True,
-                   "verbose": -1}
-
-    def fit(self, X: pd.DataFrame, y: np.ndarray) -> _Hurdle:
-        buy = y > 0
-        self.constant_p_ = float(buy.mean()) if buy.all() or not buy.any() else None
-        if self.constant_p_ is None:
-            self.classifier_ = lgb.LGBMClassifier(**self.kw).fit(X, buy.astype(int))
-        self.regressor_ = lgb.LGBMRegressor(**self.kw).fit(X[buy], np.log(y[buy])) if buy.sum() >= 20 else None
-        if self.regressor_ is not None:
-            resid = np.log(y[buy]) - self.regressor_.predict(X[buy])
-            self.smear_ = float(np.mean(np.exp(resid)))
-        else:
-            self.mean_positive_ = float(y[buy].mean()) if buy.any() else 0.0
-        return self
-
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
-        if self.constant_p_ is not None:
-            p = np.full(len(X), self.constant_p_)
-        else:
-            p = self.classifier_.predict_proba(X)[:, 1]
-        if self.regressor_ is None:
-            return p * self.mean_positive_
-        return p * np.exp(self.regressor_.predict(X)) * self.smear_
 
 
 def _target(name: str, y: np.ndarray) -> np.ndarray:
