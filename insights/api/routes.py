@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from insights.api import customers, products
+from insights.api import customers, products, quality
 from insights.api.auth import SCOPE_PII
 from insights.api.events import PREFIX
 from insights.api.runtime import ApiRuntime
@@ -82,6 +82,11 @@ def register_routes(resolver: ApiGatewayResolver, runtime: ApiRuntime) -> frozen
             runtime.snapshot(), product_id=body.product_id, current_price=body.current_price,
             current_quantity=body.current_quantity, cost_per_unit=body.cost_per_unit,
             max_change=s.max_price_change, range_margin=s.price_range_margin)
+
+    @app.get(f"{PREFIX}/quality", tags=["models"], security=SECURITY, responses=_errors(*_AUTHED),
+             summary="Model cards: each family's holdout metrics against its named baseline, calibration, coverage")
+    def get_quality(family: Annotated[Literal["clv", "churn"] | None, Query()] = None) -> dict:
+        return quality.quality(runtime.snapshot(), family=family)
 
     @app.get(f"{PREFIX}/health", tags=["operations"], responses=_errors(503),
              summary="Liveness and the live snapshot's version and age (no auth)")
