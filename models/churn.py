@@ -109,6 +109,8 @@ class ChurnModel(BaseEstimator):
         Share of total split gain per feature (sums to 1).
     holdout_metrics_ : dict
         On the calibration slice: ``calibrated`` (two-fold cross-fitted) and ``uncalibrated`` metrics.
+    validation_proba_ : ndarray
+        The two-fold cross-fitted calibrated probabilities of the calibration slice (what ``calibrated`` scores).
     """
 
     def __init__(self, *, n_estimators: int = 150, learning_rate: float = 0.05, num_leaves: int = 3,
@@ -168,9 +170,10 @@ class ChurnModel(BaseEstimator):
                 method = "isotonic" if y_cal.size >= self.isotonic_min_samples else "sigmoid"
             self.calibration_method_ = method
             self.calibrator_ = _fit_calibrator(method, raw, y_cal)
+            self.validation_proba_ = _cross_fit(method, raw, y_cal, self.random_state)
             self.holdout_metrics_ = {
                 "uncalibrated": classification_metrics(y_cal, raw),
-                "calibrated": classification_metrics(y_cal, _cross_fit(method, raw, y_cal, self.random_state)),
+                "calibrated": classification_metrics(y_cal, self.validation_proba_),
                 "calibration": method,
             }
         return self

@@ -14,6 +14,7 @@ locals {
     "POST ${local.api_base}/clv"                = true
     "POST ${local.api_base}/churn"              = true
     "GET ${local.api_base}/at-risk-customers"   = true
+    "GET ${local.api_base}/quality"             = true
     "GET ${local.api_base}/health"              = false
     "GET ${local.api_base}/openapi.json"        = false
   }

@@ -10,22 +10,33 @@ WITH lines AS (
 ),
 per_order AS (
     SELECT customer_id, order_id, min(order_date) AS order_day,
-           count(*) FILTER (WHERE quantity > 0) AS purchase_lines
+           count(*) FILTER (WHERE quantity > 0) AS purchase_lines,
+           sum(amount) AS order_value
     FROM lines
     GROUP BY customer_id, order_id
 ),
 purchases AS (
-    SELECT customer_id, order_id, order_day FROM per_order WHERE purchase_lines > 0
+    SELECT customer_id, order_id, order_day, purchase_lines, order_value FROM per_order WHERE purchase_lines > 0
 ),
 purchase_days AS (
-    SELECT customer_id, order_day,
+    SELECT customer_id, order_day, day_value, day_lines,
            date_diff('day', lag(order_day) OVER (PARTITION BY customer_id ORDER BY order_day), order_day) AS gap_days
-    FROM (SELECT DISTINCT customer_id, order_day FROM purchases) AS d
+    FROM (SELECT customer_id, order_day, sum(order_value) AS day_value,
+                 CAST(sum(purchase_lines) AS bigint) AS day_lines
+          FROM purchases
+          GROUP BY customer_id, order_day) AS d
 ),
 gaps AS (
+    -- regularity, and the first purchase day's basket (says most about a one-order customer) and the last one
+    -- (where a customer is heading): by day, unique per customer, so min_by/max_by are deterministic; one hash
+    -- aggregate (window functions over every order cost GBs at a million customers)
     SELECT customer_id,
            avg(CAST(gap_days AS double)) AS mean_days_between_orders,
-           stddev_samp(CAST(gap_days AS double)) AS std_days_between_orders
+           stddev_samp(CAST(gap_days AS double)) AS std_days_between_orders,
+           min_by(day_value, order_day) AS first_order_value,
+           min_by(day_lines, order_day) AS first_order_lines,
+           max_by(day_value, order_day) AS last_order_value,
+           max(day_value) AS max_order_value
     FROM purchase_days
     GROUP BY customer_id
 ),
@@ -85,6 +96,10 @@ SELECT
          THEN CAST(l.units_returned AS double) / CAST(l.units_bought AS double) ELSE 0.0 END AS return_rate,
     CASE WHEN abs(l.spend_90d) + abs(l.spend_prev_90d) > 0
          THEN (l.spend_90d - l.spend_prev_90d) / (abs(l.spend_90d) + abs(l.spend_prev_90d)) ELSE 0.0 END AS spend_trend,
+    g.first_order_value,
+    g.first_order_lines,
+    g.last_order_value,
+    g.max_order_value,
     o.first_order_date,
     o.last_order_date
 FROM order_stats AS o

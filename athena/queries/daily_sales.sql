@@ -11,5 +11,6 @@ FROM orders
 WHERE order_date >= DATE %(start)s
   AND order_date < DATE %(end)s
   AND quantity > 0
+  AND unit_price > 0  -- free lines (zero price, kept for their customers) are not priced demand
 GROUP BY order_date, product_id
 ORDER BY product_id, sale_date

@@ -49,6 +49,12 @@ class SegmentsResponse(TypedDict):
 
 
 # -- clv --
+class ClvInterval(TypedDict):
+    lower: Annotated[Money, Field(description="lower end of the CLV interval (currency units)")]
+    upper: Annotated[Money, Field(description="upper end of the CLV interval (currency units)")]
+    level: Annotated[float, Field(description="nominal coverage, e.g. 0.8")]
+
+
 class ClvPrediction(TypedDict):
     customer_id: Annotated[str, Field(description="the customer's id as asked")]
     predicted_clv: Annotated[Money, Field(description="predicted spend over horizon_days (currency units, >= 0)")]
@@ -64,6 +70,9 @@ class ClvPrediction(TypedDict):
     predicted_spend_30d: Annotated[Money, Field(description="predicted spend over the next 30 days (currency units)")]
     purchase_probability_30d: Annotated[Probability, Field(description="probability of at least one order in the next "
                                                               "30 days, 0..1")]
+    clv_interval: Annotated[ClvInterval | None, Field(description="the predicted CLV's interval (conformal, measured "
+                                                                  "on the validation slice); null for snapshots "
+                                                                  "written before intervals")]
 
 
 class ClvSummary(TypedDict):
@@ -85,6 +94,8 @@ class ClvResponse(TypedDict):
     not_found: Annotated[list[str], Field(description="asked ids the snapshot does not know (a 200 even if all are "
                                                       "unknown)")]
     currency: Annotated[str, Field(description=CURRENCY)]
+    model_card: Annotated[str, Field(description="where the model card of the model behind this answer is served "
+                                                 "(GET /demand-insights/quality)")]
     as_of: Annotated[str, Field(description=AS_OF)]
 
 
@@ -128,6 +139,8 @@ class ChurnResponse(TypedDict):
     horizon_days: Annotated[int | None, Field(description="the churn horizon in days (90 by default); null if "
                                                           "unrecorded")]
     not_found: Annotated[list[str], Field(description="asked ids the snapshot does not know")]
+    model_card: Annotated[str, Field(description="where the model card of the model behind this answer is served "
+                                                 "(GET /demand-insights/quality)")]
     as_of: Annotated[str, Field(description=AS_OF)]
 
 
@@ -160,4 +173,6 @@ class AtRiskResponse(TypedDict):
                                                                                          "descending")]
     horizon_days: Annotated[int | None, Field(description="the churn horizon in days the probabilities are for")]
     currency: Annotated[str, Field(description=CURRENCY)]
+    model_card: Annotated[str, Field(description="where the model card of the model behind this answer is served "
+                                                 "(GET /demand-insights/quality)")]
     as_of: Annotated[str, Field(description=AS_OF)]

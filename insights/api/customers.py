@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from insights.api.jsonable import floats, json_number, money, strs
+from insights.api.quality import card_link
 from insights.api.reasons import base_rate_reason, describe_factor
 from insights.errors import InsufficientData, InvalidRequest
 from insights.snapshot.reader import ColumnTable, Snapshot
@@ -53,6 +54,8 @@ def clv(snapshot: Snapshot, customer_ids: Sequence[str]) -> dict[str, Any]:
     cols = _gather(table, rows, ("predicted_clv", "clv_segment", "clv_method", "simple_clv", "predicted_orders",
                                  "next_order_date", "spend_30d", "purchase_probability_30d"))
     next_dates = [d or None for d in strs(cols["next_order_date"])]
+    meta = snapshot.optional_doc("customer_models")
+    intervals = _intervals(table, rows, ((meta.get("clv") or {}).get("interval") or {}).get("level", 0.8))
     predictions = [
         {"customer_id": cid, "predicted_clv": v, "clv_segment": seg, "clv_method": method, "simple_clv": simple,
          "predicted_orders": orders, "next_order_date": nxt, "predicted_spend_30d": spend,
@@ -62,8 +65,9 @@ def clv(snapshot: Snapshot, customer_ids: Sequence[str]) -> dict[str, Any]:
             floats(cols["simple_clv"], 2), floats(cols["predicted_orders"], 3), next_dates,
             floats(cols["spend_30d"], 2), floats(cols["purchase_probability_30d"], 4), strict=True)
     ]
+    for row, interval in zip(predictions, intervals, strict=True):
+        row["clv_interval"] = interval
     values = cols["predicted_clv"].astype(np.float64)
-    meta = snapshot.optional_doc("customer_models")
     return {
         "predictions": predictions,
         "segments": {
@@ -77,6 +81,7 @@ def clv(snapshot: Snapshot, customer_ids: Sequence[str]) -> dict[str, Any]:
         "not_found": not_found,
         "currency": snapshot.currency,
         "as_of": snapshot.as_of,
+        "model_card": card_link("clv"),
     }
 
 
@@ -104,6 +109,7 @@ def churn(snapshot: Snapshot, customer_ids: Sequence[str]) -> dict[str, Any]:
         "horizon_days": _churn_horizon(meta),
         "not_found": not_found,
         "as_of": snapshot.as_of,
+        "model_card": card_link("churn"),
     }
 
 
@@ -154,6 +160,7 @@ def at_risk_customers(snapshot: Snapshot, *, threshold: float, limit: int, with_
         "horizon_days": _churn_horizon(snapshot.optional_doc("customer_models")),
         "currency": snapshot.currency,
         "as_of": snapshot.as_of,
+        "model_card": card_link("churn"),
     }
 
 
@@ -192,6 +199,15 @@ def _lookup(table: ColumnTable, customer_ids: Sequence[str]) -> tuple[list[str],
     known = pos >= 0
     return ([c for c, k in zip(unique, known, strict=True) if k], pos[known],
             [c for c, k in zip(unique, known, strict=True) if not k])
+
+
+def _intervals(table: ColumnTable, rows: np.ndarray, level: float) -> list[dict[str, Any] | None]:
+    """Each row's CLV interval; None for snapshots written before intervals (or a customer without one)."""
+    if "clv_lower" not in table:
+        return [None] * len(rows)
+    lower, upper = floats(table["clv_lower"][rows], 2), floats(table["clv_upper"][rows], 2)
+    return [None if lo is None or hi is None else {"lower": lo, "upper": hi, "level": level}
+            for lo, hi in zip(lower, upper, strict=True)]
 
 
 def _gather(table: ColumnTable, rows: np.ndarray, names: Sequence[str]) -> dict[str, np.ndarray]:

@@ -111,6 +111,24 @@ TEMPLATES: Mapping[str, Callable[[_Ctx], str]] = {
     "recency_over_gap": _overdue,
     "last_90d_share": lambda c: f"{_pct(c.v)} of their orders were placed in the last 90 days"
                                 + c.typical(_pct, "typically {}"),
+    "gap_cv": lambda c: "Too few orders to tell how regular they are" if not math.isfinite(c.v)
+    else f"Orders come {'regularly' if c.v < 0.5 else 'irregularly'} (gaps vary by {_pct(c.v)} of the usual gap)"
+    + c.typical(_pct, "typically {}"),
+    "order_trend": lambda c: f"{_num(abs(c.v))} order{'s' if round(abs(c.v)) != 1 else ''} "
+                             f"{'more' if c.v >= 0 else 'fewer'} in the last 90 days than in the 90 days before",
+    "first_order_value": lambda c: f"A first order of {c.money(c.v)}" + c.typical(c.money, "the typical one is {}"),
+    "first_order_lines": lambda c: f"{_num(c.v)} item{'s' if round(c.v) != 1 else ''} in the first order"
+                                   + c.typical(_num, "typically {}"),
+    "last_order_value": lambda c: f"A last order of {c.money(c.v)}" + c.typical(c.money, "the typical one is {}"),
+    "max_order_value": lambda c: f"A largest order of {c.money(c.v)}" + c.typical(c.money, "the typical one is {}"),
+    "first_basket_share": lambda c: f"The first order was {c.v:.1f} times their average order"
+                                    + c.typical(lambda m: f"{m:.1f}", "typically {}"),
+    "last_basket_ratio": lambda c: f"The last order was {c.v:.1f} times their average order"
+                                   + c.typical(lambda m: f"{m:.1f}", "typically {}"),
+    "gg_expected_value": lambda c: f"Their orders are expected to be worth {c.money(c.v)} each"
+                                   + c.typical(c.money, "typically {}"),
+    "bg_gg_expected_spend": lambda c: f"Their buying rhythm and order values predict {c.money(c.v)} of spend in the "
+                                      f"next {c.window} days" + c.typical(c.money, "typically {}"),
     "bg_expected_purchases": lambda c: f"Their buying rhythm predicts {c.v:.1f} orders in the next {c.window} days"
                                        + c.typical(lambda m: f"{m:.1f}", "typically {}"),
     "bg_expected_spend": lambda c: f"Their buying rhythm predicts {c.money(c.v)} of spend in the next {c.window} "
@@ -129,7 +147,7 @@ def describe_factor(feature: str, contribution: float, value: float | None, *, t
     template = TEMPLATES.get(feature)
     if template is None or (not math.isfinite(v) and feature not in ("mean_days_between_orders",
                                                                        "std_days_between_orders",
-                                                                       "recency_over_gap")):
+                                                                       "recency_over_gap", "gap_cv")):
         text = f"A {feature.replace('_', ' ')} unlike most customers'"  # a feature this version cannot phrase
     else:
         text = template(_Ctx(v, typical, recency_days, window_days, currency))

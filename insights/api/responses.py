@@ -14,13 +14,13 @@ NaN or infinity are answered as null (JSON has neither).
 """
 
 # No `from __future__ import annotations`: TypedDict must see NotRequired evaluated to know the optional keys.
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 from pydantic.json_schema import JsonDict
 from typing_extensions import TypedDict
 
-__all__ = ["HealthResponse", "AS_OF", "CURRENCY", "IsoDate", "Money", "Probability", "bounds"]
+__all__ = ["HealthResponse", "QualityResponse", "AS_OF", "CURRENCY", "IsoDate", "Money", "Probability", "bounds"]
 
 CURRENCY = "ISO 4217 code of every amount in the answer (INSIGHTS_CURRENCY, else the imported data's, else USD)"
 AS_OF = "the snapshot's as_of date (ISO YYYY-MM-DD): the data the answer is computed from ends the day before"
@@ -59,3 +59,37 @@ class HealthResponse(TypedDict):
                                                          "snapshot "
                                                 "is still served: store_unreachable, snapshot_unreadable")]
 
+
+# -- model quality --
+class ModelCard(TypedDict):
+    family: Annotated[str, Field(description="clv or churn")]
+    describes: Annotated[str, Field(description="what the model predicts, in words")]
+    model: Annotated[Any, Field(description="the model that answers (name and settings)")]
+    baseline: Annotated[Any, Field(description="the named anchor it is measured against (BG/NBD + Gamma-Gamma)")]
+    target: Annotated[Any, Field(description="what is predicted, over which window")]
+    holdout: Annotated[Any, Field(description="the validation slice both were measured on (cutoff, window, rows)")]
+    headline: Annotated[dict[str, Any], Field(description="the one number to read: metric, model, baseline, their "
+                                                          "ratio or difference, and whether the model is better")]
+    metrics: Annotated[dict[str, Any], Field(description="every metric of the model and of the baseline (RMSE, MAE, "
+                                                         "normalized Gini, Spearman, decile MAPE; ROC-AUC, PR-AUC, "
+                                                         "ECE, Brier)")]
+    vs_baseline: Annotated[dict[str, Any], Field(description="ratios and differences of model to baseline")]
+    calibration_by_decile: Annotated[Any, Field(description="mean predicted vs actual per predicted decile")]
+    interval: Annotated[Any, Field(description="the prediction interval's nominal level and measured coverage; null "
+                                               "where the family has none")]
+    gates: Annotated[list[Any], Field(description="the data-sufficiency gates the training checked, passed or not")]
+    gates_passed: Annotated[bool, Field(description="true when every gate passed")]
+    drift: Annotated[dict[str, Any], Field(description="feature drift (PSI) and the train-or-reuse decision")]
+    training: Annotated[dict[str, Any], Field(description="when the models were trained, their version, training "
+                                                          "and validation rows, history length")]
+
+
+class QualityResponse(TypedDict):
+    """Model cards of the live snapshot: how good each model family is, against its named baseline."""
+
+    as_of: Annotated[str, Field(description=AS_OF)]
+    version: Annotated[str, Field(description="the live snapshot's version id")]
+    currency: Annotated[str, Field(description=CURRENCY)]
+    families: Annotated[dict[str, ModelCard], Field(description="one card per model family (clv, churn)")]
+    available: Annotated[bool, Field(description="false when the snapshot holds no model card")]
+    note: Annotated[str | None, Field(description="why no card is available; null when there is one")]

@@ -14,13 +14,13 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from insights.api import customers, operations, products
+from insights.api import customers, operations, products, quality
 from insights.api.auth import SCOPE_PII
 from insights.api.customer_responses import AtRiskResponse, ChurnResponse, ClvResponse, SegmentsResponse
 from insights.api.error_codes import ALWAYS, AUTH, BODY, error_responses, finish_openapi
 from insights.api.events import PREFIX
 from insights.api.product_responses import ElasticityResponse, ForecastResponse, PriceOptimizationResponse
-from insights.api.responses import HealthResponse
+from insights.api.responses import HealthResponse, QualityResponse
 from insights.api.runtime import ApiRuntime
 from insights.api.schemas import CustomerIdsRequest, ForecastRequest, PriceOptimizationRequest, ProductRequest
 
@@ -104,6 +104,13 @@ def register_routes(resolver: ApiGatewayResolver, runtime: ApiRuntime) -> frozen
             runtime.snapshot(), product_id=body.product_id, current_price=body.current_price,
             current_quantity=body.current_quantity, cost_per_unit=body.cost_per_unit,
             max_change=s.max_price_change, range_margin=s.price_range_margin))
+
+    @app.get(f"{PREFIX}/quality", tags=["models"], security=SECURITY,
+             responses=_answers("one model card per family of the live snapshot", *AUTH, "validation_error",
+                                *ALWAYS),
+             summary="Model cards: each family's holdout metrics against its named baseline, calibration, coverage")
+    def get_quality(family: Annotated[Literal["clv", "churn"] | None, Query()] = None) -> QualityResponse:
+        return cast(QualityResponse, quality.quality(runtime.snapshot(), family=family))
 
     @app.get(f"{PREFIX}/health", tags=["operations"], responses=_answers("the API is up and has a snapshot", *ALWAYS),
              summary="Liveness and the live snapshot's freshness: ok, or degraded with the reasons (no auth)")

@@ -134,7 +134,8 @@ def import_files(orders_file: str | Path, *, lake: str | Path, customers_file: s
                    "non_utf8_rows": orders_src.non_utf8_rows, "preset": preset, "mapping": mapping},
         "rules": {k: (sorted(v) if isinstance(v, frozenset) else v) for k, v in asdict(rules).items()},
         "currency": (currency or (chosen.currency if chosen else None) or "").upper() or None,
-        "orders": _counts(orders.reasons, len(orders_src.malformed), len(orders_src.frame) + len(orders_src.malformed)),
+        "orders": {**_counts(orders.reasons, len(orders_src.malformed),
+                             len(orders_src.frame) + len(orders_src.malformed)), **orders.notes},
     }
     report["in_file"] = _in_file(orders_src.frame, mapping)
     report["kept"] = _summary(orders.kept)

@@ -25,7 +25,7 @@ REASONS = (
     "unparseable_price",       # not a finite number
     "non_product_code",        # postage, fees, discounts, manual adjustments, vouchers (preset list)
     "zero_quantity",
-    "nonpositive_price",       # zero (free samples, stock adjustments) or negative (bad-debt write-offs)
+    "nonpositive_price",       # negative (bad-debt write-offs), or zero without a customer (stock adjustments)
     "absurd_quantity",         # |quantity| > max_abs_quantity
     "absurd_price",            # unit_price > max_unit_price
     "date_too_old",            # before min_date
@@ -181,7 +181,10 @@ def clean_orders(raw: pd.DataFrame, mapping: Mapping[str, str], rules: ImportRul
         non_product |= product_id.str.fullmatch(rules.non_product_pattern, case=False).fillna(False)
     set_aside(non_product, "non_product_code")
     set_aside(qty == 0, "zero_quantity")
-    set_aside(price <= 0, "nonpositive_price")
+    # A zero price on a customer's line is a free order (a sample, a 100% discount): the customer is still a
+    # customer with zero spend, so the line is kept (counted in the report's notes); product demand and prices
+    # leave zero-priced lines out (daily_sales). Without a customer it is a stock movement, not a sale.
+    set_aside((price < 0) | ((price == 0) & customer_id.isna().to_numpy()), "nonpositive_price")
     set_aside(qty.abs() > rules.max_abs_quantity, "absurd_quantity")
     set_aside(price > rules.max_unit_price, "absurd_price")
     set_aside(ts < pd.Timestamp(rules.min_date, tz="UTC"), "date_too_old")
@@ -203,7 +206,8 @@ def clean_orders(raw: pd.DataFrame, mapping: Mapping[str, str], rules: ImportRul
         if optional in col:
             kept[optional] = text_values(col[optional])[keep]
     assert len(kept) + int(reason.notna().sum()) == n
-    return Cleaned(kept=kept.reset_index(drop=True), reasons=reason)
+    notes = {"zero_price_lines_kept": int((kept["unit_price"] == 0).sum())}
+    return Cleaned(kept=kept.reset_index(drop=True), reasons=reason, notes=notes)
 
 
 def clean_customers(raw: pd.DataFrame, mapping: Mapping[str, str], rules: ImportRules) -> Cleaned:

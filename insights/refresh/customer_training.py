@@ -20,8 +20,17 @@ import pandas as pd
 
 from athena.engine import QueryEngine
 from insights.errors import InsufficientData, InvalidRequest
+from insights.refresh.customer_quality import churn_card, clv_card, gate, model_card
 from insights.refresh.side import jsonable
-from insights.refresh.training_slices import MAX_SLICE_ROWS, TRAIN_SLICES, Slices, plan_for
+from insights.refresh.training_slices import (
+    MAX_SLICE_ROWS,
+    MIN_FEATURE_DAYS,
+    MIN_LABEL_DAYS,
+    SEASON_SLICES,
+    TRAIN_SLICES,
+    Slices,
+    plan_for,
+)
 from models.churn import ChurnModel
 from models.clv import CLVRegressor
 from models.features import FEATURE_NAMES, feature_matrix
@@ -88,19 +97,21 @@ def train_customer_models(engine: QueryEngine, as_of: date, current: pd.DataFram
                                available=len(current))
     first = pd.Timestamp(current["first_order_date"].min()).date()
     span = (as_of - first).days
-    slices = int(min(TRAIN_SLICES, max(2, math.ceil(TRAIN_ROWS / len(current)))))
+    budget = max(2, math.ceil(TRAIN_ROWS / len(current)))  # slices' worth of rows
+    slices = int(min(TRAIN_SLICES, budget))
+    season_slices = int(min(SEASON_SLICES, budget - slices))
 
     segmenter = RFMSegmenter(random_state=random_state).fit(current)
 
-    churn_plan = plan_for("churn", churn_horizon_days, span, slices)
+    churn_plan = plan_for("churn", churn_horizon_days, span, slices, season_slices)
     Xc, yc, Xc_val, yc_val = data.training_set(as_of, churn_plan, first, "churn", min_customers)
     churn, churn_choice = _churn_model(Xc, yc, Xc_val, yc_val, random_state)
 
-    p30_plan = plan_for("30-day purchase", 30, span, slices)
+    p30_plan = plan_for("30-day purchase", 30, span, slices, season_slices)
     Xp, yp, Xp_val, yp_val = data.training_set(as_of, p30_plan, first, "churn", min_customers)
     purchase_30d, p30_choice = _churn_model(Xp, yp, Xp_val, yp_val, random_state)
 
-    clv_plan = plan_for("CLV", clv_horizon_days, span, slices)
+    clv_plan = plan_for("CLV", clv_horizon_days, span, slices, season_slices)
     Xv, yv, Xv_val, yv_val = data.training_set(as_of, clv_plan, first, "future_spend", min_customers)
     clv = CLVRegressor(blend_column="bg_expected_spend", random_state=random_state).fit(
         Xv, yv, X_val=Xv_val, y_val=yv_val)
@@ -134,12 +145,31 @@ def train_customer_models(engine: QueryEngine, as_of: date, current: pd.DataFram
                          "spend_blend": spend_30d.blend_},
         "clv": {"model": clv.winner_, **clv_plan.describe(as_of, first), "holdout": clv.validation_,
                 "skipped_candidates": clv.skipped_, "blend": clv.blend_, "orders_blend": orders.blend_,
+                "interval": clv.interval_,
                 "orders_holdout": orders.validation_,
                 "selection": "lowest validation RMSE of random_forest vs lightgbm, then refit on all slices"},
         "feature_stats": {c: {"mean": float(np.nanmean(X_now[c])) if X_now[c].notna().any() else None,
                               "std": float(np.nanstd(X_now[c])) if X_now[c].notna().any() else None}
                           for c in FEATURE_NAMES},
     }
+    churn_plan_d, clv_plan_d = meta["churn"], meta["clv"]
+    cards = {
+        "clv": clv_card(clv_plan_d, clv.winner_, Xv_val, yv_val, clv.validation_predictions_, clv.interval_),
+        "churn": churn_card(churn_plan_d, meta["churn"]["model"], Xc_val, yc_val, churn.validation_proba_),
+    }
+    gates = [
+        gate("customers", len(current), min_customers, "customers with a purchase before as_of"),
+        gate("history_days", span, MIN_FEATURE_DAYS + 2 * MIN_LABEL_DAYS,
+             "days of order history (30 of features and two 28-day label windows)"),
+        gate("full_label_window_churn", span, MIN_FEATURE_DAYS + 2 * churn_horizon_days,
+             "history for training windows of the full churn horizon (else shorter windows, extrapolated)"),
+        gate("full_label_window_clv", span, MIN_FEATURE_DAYS + 2 * clv_horizon_days,
+             "history for training windows of the full CLV horizon (else shorter windows, extrapolated)"),
+        gate("training_rows", len(Xc), min_customers, "customer rows in the churn training slices"),
+        gate("churn_label_classes", len(np.unique(yc)), 2, "both outcomes (bought, did not) among training rows"),
+        gate("validation_customers", len(Xc_val), 1000, "validation customers for metrics within about 0.02"),
+    ]
+    meta["quality"] = model_card(meta, cards, gates)
     digest = hashlib.sha256(json.dumps(meta, sort_keys=True, default=str).encode()).hexdigest()[:12]
     meta["version"] = f"customers-{as_of.isoformat()}-{digest}"
     return CustomerModels(segmenter=segmenter, churn=churn, purchase_30d=purchase_30d, spend_30d=spend_30d,

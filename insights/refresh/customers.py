@@ -20,11 +20,12 @@ import pandas as pd
 from athena.engine import QueryEngine
 from insights.config import Settings
 from insights.refresh.analyst import customer_scores_frame
+from insights.refresh.customer_quality import with_drift
 from insights.refresh.customer_training import CustomerModels, train_customer_models
 from insights.refresh.side import SideOutput, code_fingerprint, holdout_metrics, jsonable
 from models.churn import RISK_LEVELS, RISK_THRESHOLDS, risk_levels
 from models.clv import CLV_SEGMENT_QUANTILES, clv_segments, simple_clv
-from models.features import feature_matrix, fit_bgnbd, with_bgnbd_features
+from models.features import feature_matrix, fit_bgnbd, fit_gamma_gamma, with_bgnbd_features, with_season
 from models.segmentation import rfm_scores
 
 __all__ = ["CustomerSide", "score_customers", "CustomerScores", "SEGMENT_KS", "CUSTOMER_COLUMNS"]
@@ -37,7 +38,7 @@ CUSTOMER_COLUMNS = (
     "churn_factor_1", "churn_factor_2", "churn_factor_3", "churn_contrib_1", "churn_contrib_2", "churn_contrib_3",
     "churn_value_1", "churn_value_2", "churn_value_3",
     "predicted_clv", "clv_segment", "clv_method", "simple_clv", "predicted_orders", "next_order_date",
-    "spend_30d", "purchase_probability_30d", "value_at_risk",
+    "spend_30d", "purchase_probability_30d", "value_at_risk", "clv_lower", "clv_upper",
 )
 
 
@@ -118,8 +119,10 @@ def score_customers(models: CustomerModels, features: pd.DataFrame, as_of: date)
     n = len(frame)
     meta = models.metadata
     base = feature_matrix(frame)
-    bgnbd = fit_bgnbd(frame, random_state=int(meta.get("random_state") or 0))
-    X_churn, X_30d, X_clv = (with_bgnbd_features(frame, base, meta[m]["label_window_days"], bgnbd)
+    seed = int(meta.get("random_state") or 0)
+    bgnbd, gg = fit_bgnbd(frame, random_state=seed), fit_gamma_gamma(frame, random_state=seed)
+    X_churn, X_30d, X_clv = (with_season(with_bgnbd_features(frame, base, meta[m]["label_window_days"], bgnbd, gg),
+                                         as_of, meta[m]["label_window_days"])
                              for m in ("churn", "purchase_30d", "clv"))
     cols: dict[str, np.ndarray] = {
         "customer_id": _strings(frame["customer_id"]),
@@ -166,8 +169,15 @@ def score_customers(models: CustomerModels, features: pd.DataFrame, as_of: date)
     margin = 1.0 if meta.get("margin") is None else float(meta["margin"])
     simple = simple_clv(frame["avg_order_value"], frame["frequency"], frame["customer_age_days"],
                         horizon_days=clv_meta["horizon_days"], margin=meta.get("margin"))
-    learned = models.clv.predict(X_clv) * clv_meta["scale"] * margin if n else np.zeros(0)
+    raw = models.clv.predict(X_clv) if n else np.zeros(0)
+    learned = raw * clv_meta["scale"] * margin
     ok = np.isfinite(learned)
+    if n and getattr(models.clv, "interval_", None):
+        lower, upper = (v * clv_meta["scale"] * margin for v in models.clv.predict_interval(X_clv, raw))
+    else:
+        lower, upper = np.full(n, np.nan), np.full(n, np.nan)
+    cols["clv_lower"] = np.where(ok, lower, np.nan).astype("float64")
+    cols["clv_upper"] = np.where(ok, upper, np.nan).astype("float64")
     cols["predicted_clv"] = np.where(ok, learned, simple.value).astype("float64")
     cols["clv_segment"], clv_thresholds = clv_segments(cols["predicted_clv"])
     cols["clv_method"] = np.where(ok, clv_meta["model"], "simple_formula").astype("<U14")
@@ -185,7 +195,10 @@ def score_customers(models: CustomerModels, features: pd.DataFrame, as_of: date)
 
     # value at risk descending, ties by customer_id (rows are sorted by it, so by row index)
     order = np.lexsort((np.arange(n), -cols["value_at_risk"])).astype(np.int32)
+    quality = meta.get("quality")
     docs = {
+        **({"quality": with_drift(quality, meta.get("feature_stats", {}), frame, as_of.isoformat())}
+           if quality else {}),
         "segments": {"auto_k": int(seg.k_), "silhouette": round(seg.silhouette_, 6), "elbow": seg.elbow_,
                      "solutions": solutions},
         "customer_models": {

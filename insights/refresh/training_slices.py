@@ -19,7 +19,7 @@ import pandas as pd
 
 from athena.engine import QueryEngine
 from insights.errors import InsufficientData
-from models.features import feature_matrix, fit_bgnbd, with_bgnbd_features
+from models.features import SEASON_COLUMNS, feature_matrix, fit_bgnbd, fit_gamma_gamma, with_bgnbd_features, with_season
 
 __all__ = ["Plan", "plan_for", "Slices", "MIN_FEATURE_DAYS", "MIN_LABEL_DAYS", "TRAIN_SLICES", "SLICE_STEP_DAYS",
            "MAX_SLICE_ROWS"]
@@ -28,6 +28,11 @@ MIN_FEATURE_DAYS = 30  # history every training cutoff must have behind it
 MIN_LABEL_DAYS = 28  # shortest label window worth learning from
 TRAIN_SLICES = 6  # training cutoffs per target, SLICE_STEP_DAYS apart (more rows, more seasons)
 SLICE_STEP_DAYS = 14
+# With history to spare, older cutoffs every SEASON_STEP_DAYS back to a year before the newest one, so the
+# training windows cover every season (bounded by the TRAIN_ROWS budget: none at scale).
+SEASON_SLICES = 13
+SEASON_STEP_DAYS = 28
+SEASON_MIN_SPAN_DAYS = 300  # the season features are used only when the training cutoffs span this much
 MAX_SLICE_ROWS = 100_000  # customers kept per past slice: a seeded uniform sample
 
 
@@ -38,6 +43,7 @@ class Plan:
     label_window_days: int
     path: str
     slices: int = TRAIN_SLICES
+    season_slices: int = 0
 
     @property
     def scale(self) -> float:
@@ -48,18 +54,30 @@ class Plan:
         h = self.label_window_days
         val_cut = as_of - timedelta(days=h)
         cuts = [val_cut - timedelta(days=h + SLICE_STEP_DAYS * i) for i in range(self.slices)]
-        return [c for c in cuts if (c - first).days >= MIN_FEATURE_DAYS] or cuts[:1], val_cut
+        cuts = [c for c in cuts if (c - first).days >= MIN_FEATURE_DAYS] or cuts[:1]
+        older = cuts[-1] - timedelta(days=SEASON_STEP_DAYS)
+        season = [older - timedelta(days=SEASON_STEP_DAYS * i) for i in range(self.season_slices)]
+        season = [c for c in season if (cuts[0] - c).days <= 364 and (c - first).days >= MIN_FEATURE_DAYS]
+        # the older cutoffs only where they reach round the year (else they add cost, not seasons)
+        if season and (cuts[0] - season[-1]).days >= SEASON_MIN_SPAN_DAYS:
+            cuts += season
+        return cuts, val_cut
+
+    def seasonal(self, as_of: date, first: date) -> bool:
+        """Whether the training cutoffs span enough of a year for the season features."""
+        cuts, _ = self.cutoffs(as_of, first)
+        return (cuts[0] - cuts[-1]).days >= SEASON_MIN_SPAN_DAYS
 
     def describe(self, as_of: date, first: date) -> dict[str, Any]:
         cuts, val_cut = self.cutoffs(as_of, first)
         return {"horizon_days": self.horizon_days, "label_window_days": self.label_window_days,
                 "path": self.path, "scale": self.scale, "train_cutoffs": [c.isoformat() for c in cuts],
-                "validation_cutoff": val_cut.isoformat()}
+                "validation_cutoff": val_cut.isoformat(), "season_features": self.seasonal(as_of, first)}
 
 
-def plan_for(target: str, horizon: int, span: int, slices: int = TRAIN_SLICES) -> Plan:
+def plan_for(target: str, horizon: int, span: int, slices: int = TRAIN_SLICES, season_slices: int = 0) -> Plan:
     if span >= MIN_FEATURE_DAYS + 2 * horizon:
-        return Plan(target, horizon, horizon, "full_label_window", slices)
+        return Plan(target, horizon, horizon, "full_label_window", slices, season_slices)
     window = (span - MIN_FEATURE_DAYS) // 2 // 7 * 7
     if window < MIN_LABEL_DAYS:
         raise InsufficientData(
@@ -67,7 +85,7 @@ def plan_for(target: str, horizon: int, span: int, slices: int = TRAIN_SLICES) -
             f"{MIN_FEATURE_DAYS + 2 * MIN_LABEL_DAYS} ({MIN_FEATURE_DAYS} of features and two "
             f"{MIN_LABEL_DAYS}-day label windows)", missing="history",
             required=MIN_FEATURE_DAYS + 2 * MIN_LABEL_DAYS, available=span)
-    return Plan(target, horizon, min(window, horizon), "short_history", slices)
+    return Plan(target, horizon, min(window, horizon), "short_history", slices, season_slices)
 
 
 class Slices:
@@ -117,8 +135,10 @@ class Slices:
         if key not in self._inputs:
             feats = self.features(cutoff)
             if cutoff not in self._bgnbd:
-                self._bgnbd[cutoff] = fit_bgnbd(feats, random_state=self._random_state)
-            self._inputs[key] = with_bgnbd_features(feats, feature_matrix(feats), window, self._bgnbd[cutoff])
+                self._bgnbd[cutoff] = (fit_bgnbd(feats, random_state=self._random_state),
+                                       fit_gamma_gamma(feats, random_state=self._random_state))
+            self._inputs[key] = with_season(with_bgnbd_features(feats, feature_matrix(feats), window,
+                                                                *self._bgnbd[cutoff]), cutoff, window)
         return self._inputs[key]
 
     def seasonal(self, as_of: date, plan: Plan, first: date) -> dict[str, Any]:
@@ -159,6 +179,8 @@ class Slices:
         X = pd.concat([p[0] for p in parts], ignore_index=True)
         y = np.concatenate([p[1] for p in parts])
         X_val, y_val = self.one(val_cut, h, target)
+        if not plan.seasonal(as_of, first):
+            X, X_val = X.drop(columns=list(SEASON_COLUMNS)), X_val.drop(columns=list(SEASON_COLUMNS))
         if len(X) < min_customers:
             raise InsufficientData(
                 f"{len(X)} customer rows in the {plan.target} training window(s) before {cuts[0]}; at least "

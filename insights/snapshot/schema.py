@@ -52,7 +52,8 @@ _CUSTOMERS = Table("customers", key="customer_id", side="customers", columns=(
            "churn_factor_3", "clv_segment", "clv_method", "next_order_date"),
     *_cols("int", "recency_days", "frequency", "r_score", "f_score", "m_score",
            *(f"segment_k{k}" for k in range(2, 11))),
-    *_cols("float64", "monetary_total", "predicted_clv", "simple_clv", "spend_30d", "value_at_risk"),
+    *_cols("float64", "monetary_total", "predicted_clv", "simple_clv", "spend_30d", "value_at_risk", "clv_lower",
+           "clv_upper"),
     # probabilities, log-odds contributions and small counts: 7 significant digits are ample
     *_cols("float32", "churn_probability", "purchase_probability_30d", "churn_contrib_1", "churn_contrib_2",
            "churn_contrib_3", "churn_value_1", "churn_value_2", "churn_value_3", "predicted_orders"),
@@ -77,6 +78,8 @@ TABLES: Mapping[str, Table] = {t.name: t for t in (_CUSTOMERS, _AT_RISK, _FORECA
 DOCUMENTS: Mapping[str, Document] = {d.name: d for d in (
     Document("segments", "customers", ("auto_k", "elbow", "solutions")),
     Document("customer_models", "customers", ("churn", "clv")),
+    # the model cards: holdout metrics of ours and the BG/NBD + Gamma-Gamma anchor, gates, drift
+    Document("quality", "customers", ("families", "gates", "drift")),
     Document("forecast_meta", "products", ("level", "model", "feature_importance", "whatif_price_multipliers")),
 )}
 

@@ -25,11 +25,13 @@ def customer_features(orders: pd.DataFrame, customers: pd.DataFrame, cutoff: str
     directory = {r.customer_id: r for r in customers.itertuples()}
     rows = []
     for cid, own in sorted(lines.groupby("customer_id"), key=lambda kv: kv[0]):
-        orders_of = own.groupby("order_id").agg(day=("day", "min"), buys=("quantity", lambda q: (q > 0).sum()))
+        orders_of = own.groupby("order_id").agg(day=("day", "min"), buys=("quantity", lambda q: (q > 0).sum()),
+                                                value=("amount", "sum"))
         purchases = orders_of[orders_of["buys"] > 0]
         if purchases.empty:
             continue  # only returns before the cutoff: not a customer yet
         days = sorted(set(purchases["day"]))
+        by_day = purchases.groupby("day").agg(value=("value", "sum"), buys=("buys", "sum")).sort_index()
         gaps = [(b - a).days for a, b in zip(days, days[1:], strict=False)]
         entry = directory.get(cid)
         created = entry.created_at.date() if entry is not None and pd.notna(entry.created_at) else None
@@ -58,6 +60,10 @@ def customer_features(orders: pd.DataFrame, customers: pd.DataFrame, cutoff: str
             "distinct_products": own.loc[own["quantity"] > 0, "product_id"].nunique(),
             "return_rate": returned / bought if bought else 0.0,
             "spend_trend": (s90 - prev90) / (abs(s90) + abs(prev90)) if abs(s90) + abs(prev90) > 0 else 0.0,
+            "first_order_value": float(by_day["value"].iloc[0]),  # the first purchase day's orders
+            "first_order_lines": int(by_day["buys"].iloc[0]),
+            "last_order_value": float(by_day["value"].iloc[-1]),
+            "max_order_value": float(by_day["value"].max()),
             "first_order_date": first,
             "last_order_date": last,
         })

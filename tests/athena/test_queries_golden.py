@@ -16,7 +16,8 @@ FEATURE_COLUMNS = [
     "customer_id", "email", "recency_days", "frequency", "monetary_total", "customer_age_days", "avg_order_value",
     "mean_days_between_orders", "std_days_between_orders", "orders_30d", "orders_90d", "orders_180d", "orders_365d",
     "spend_30d", "spend_90d", "spend_180d", "spend_365d", "distinct_products", "return_rate", "spend_trend",
-    "first_order_date", "last_order_date",
+    "first_order_value", "first_order_lines", "last_order_value", "max_order_value", "first_order_date",
+    "last_order_date",
 ]
 
 

@@ -54,6 +54,8 @@ def customer_columns() -> dict[str, np.ndarray]:
         "spend_30d": clv / 12.0,
         "purchase_probability_30d": 1.0 - churn,
         "value_at_risk": churn * clv,
+        "clv_lower": clv * 0.4,
+        "clv_upper": clv * 1.9,
     }
     for k in range(2, 11):
         cols[f"segment_k{k}"] = (np.arange(n) % k).astype(np.int8)

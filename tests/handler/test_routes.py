@@ -178,3 +178,12 @@ def test_at_risk_order_by_is_validated_and_applied(invoke, token):
     assert [c["customer_id"] for c in body_of(r)["at_risk_customers"]] == ["C008", "C001"]
     r = invoke(v2("GET", f"{P}/at-risk-customers", query={"order_by": "email"}, token=token()))
     assert r["statusCode"] == 422 and body_of(r)["error"]["details"][0]["field"] == "order_by"
+
+
+def test_quality_serves_the_model_cards_of_the_live_snapshot(invoke, token):
+    assert invoke(v2("GET", f"{P}/quality"))["statusCode"] == 401
+    r = invoke(v2("GET", f"{P}/quality", token=token()))
+    assert r["statusCode"] == 200
+    body = body_of(r)
+    assert {"as_of", "version", "families", "available"} <= set(body)
+    assert invoke(v2("GET", f"{P}/quality", token=token(), query={"family": "nope"}))["statusCode"] == 422

@@ -41,9 +41,17 @@ def _score(engine: DuckDBEngine, as_of: dt.date = AS_OF, **kw):
     return models, features, score_customers(models, features, as_of)
 
 
+def _free_orders() -> pd.DataFrame:
+    """A customer whose every line was free (zero price): still a customer, with zero spend."""
+    return pd.DataFrame({"order_id": ["free-1", "free-1", "free-2"], "customer_id": ["zz-free"] * 3,
+                         "order_ts": pd.to_datetime(["2023-06-01 10:00", "2023-06-01 10:00", "2023-09-01 10:00"],
+                                                    utc=True),
+                         "product_id": ["p0", "p1", "p0"], "quantity": [1, 2, 1], "unit_price": [0.0, 0.0, 0.0]})
+
+
 @pytest.fixture(scope="module")
 def orders() -> pd.DataFrame:
-    return synthetic_orders(300, seed=7)
+    return pd.concat([synthetic_orders(300, seed=7), _free_orders()], ignore_index=True)
 
 
 @pytest.fixture(scope="module")
@@ -238,3 +246,44 @@ def test_consistent_spend_is_probability_times_a_bounded_spend_given_a_purchase(
                            np.array([40.0, 40.0, 40.0, -5.0]))
     # p=0 -> 0; 50/0.5 = 100 within [40, 160] -> 50; 10/0.5 = 20 < 40 -> 0.5 x 40; AOV <= 0 -> median 40
     np.testing.assert_allclose(got, [0.0, 50.0, 20.0, 0.5 * 160.0])
+
+
+def test_a_customer_whose_only_orders_were_free_is_scored_with_zero_spend(trained):
+    _, features, scores = trained
+    row = features.set_index("customer_id").loc["zz-free"]
+    assert row["frequency"] == 2 and row["monetary_total"] == 0.0
+    cols = scores.columns
+    i = int(np.flatnonzero(cols["customer_id"] == "zz-free")[0])
+    assert 0.0 <= cols["churn_probability"][i] <= 1.0 and np.isfinite(cols["predicted_clv"][i])
+    assert cols["clv_lower"][i] <= cols["predicted_clv"][i] <= cols["clv_upper"][i]
+
+
+def test_every_customer_gets_a_clv_interval_around_the_prediction(trained):
+    models, _, scores = trained
+    c = scores.columns
+    assert np.isfinite(c["clv_lower"]).all() and np.isfinite(c["clv_upper"]).all()
+    assert ((c["clv_lower"] >= 0) & (c["clv_lower"] <= c["predicted_clv"] + 1e-9)).all()
+    assert (c["clv_upper"] >= c["predicted_clv"] - 1e-9).all()
+    interval = models.metadata["clv"]["interval"]
+    assert interval["level"] == 0.8 and 0.6 <= interval["cross_fitted_coverage"] <= 0.95
+
+
+def test_the_quality_card_holds_ours_and_the_anchor_on_the_same_validation_slice(trained):
+    models, _, scores = trained
+    doc = scores.docs["quality"]
+    assert set(doc["families"]) == {"clv", "churn"}
+    clv, churn = doc["families"]["clv"], doc["families"]["churn"]
+    assert clv["baseline"] == churn["baseline"] == "BG/NBD + Gamma-Gamma"
+    assert clv["validation"]["cutoff"] == models.metadata["clv"]["validation_cutoff"]
+    for block in (clv["metrics"]["model"], clv["metrics"]["baseline"]):
+        assert {"rmse", "mae", "normalized_gini", "spearman", "decile_mape"} <= set(block)
+    assert clv["vs_baseline"]["rmse_ratio"] == pytest.approx(
+        clv["metrics"]["model"]["rmse"] / clv["metrics"]["baseline"]["rmse"], rel=1e-5)
+    assert len(clv["calibration_by_decile"]["model"]) == 10
+    for block in (churn["metrics"]["model"], churn["metrics"]["baseline"]):
+        assert {"roc_auc", "pr_auc", "brier", "ece"} <= set(block)
+    assert churn["metrics"]["model"] == pytest.approx(models.metadata["churn"]["holdout"]["calibrated"], abs=1e-6)
+    assert all(g["passed"] for g in doc["gates"] if g["gate"] in ("customers", "history_days"))
+    assert set(doc["drift"]["standardized_mean_shift"]) == {"recency_days", "frequency", "monetary_total",
+                                                            "avg_order_value"}
+    json.dumps(doc, allow_nan=False)

@@ -140,3 +140,28 @@ def test_blend_weight_is_chosen_on_the_validation_slice_and_used_by_predict():
     assert noise.blend_weight_ == 1.0
     with pytest.raises(ValueError, match="blend column"):
         CLVRegressor(estimator="lightgbm", blend_column="missing").fit(X, y, X_val=X_val, y_val=y_val)
+
+
+@pytest.mark.parametrize("estimator", ["lightgbm_tweedie", "hurdle_lognormal"])
+def test_spend_shaped_candidates_fit_nonnegative_spend_and_predict_its_level(estimator):
+    X, y = _spend(600, 0)
+    X_val, y_val = _spend(400, 1)
+    y = y.copy()
+    y[::11] = -5.0  # net spend below zero (returns) counts as none for these losses
+    model = CLVRegressor(estimator=estimator, n_estimators=60, random_state=0).fit(X, y, X_val=X_val, y_val=y_val)
+    pred = model.predict(X_val)
+    assert (pred >= 0).all() and np.isfinite(pred).all()
+    assert 0.5 < pred.sum() / y_val.sum() < 2.0
+
+
+def test_conformal_intervals_cover_the_level_on_exchangeable_data_and_hold_the_prediction():
+    X, y = _spend(3000, 0)
+    X_val, y_val = _spend(3000, 1)
+    X_new, y_new = _spend(3000, 2)
+    model = CLVRegressor(estimator="lightgbm", n_estimators=60, random_state=0).fit(X, y, X_val=X_val, y_val=y_val)
+    pred = model.predict(X_new)
+    lower, upper = model.predict_interval(X_new)
+    assert (lower <= pred + 1e-9).all() and (pred <= upper + 1e-9).all() and (lower >= 0).all()
+    coverage = np.mean((y_new >= lower) & (y_new <= upper))
+    assert 0.74 <= coverage <= 0.88
+    assert 0.7 <= model.interval_["cross_fitted_coverage"] <= 0.9

@@ -16,7 +16,8 @@ def _rows(n: int = 2) -> pd.DataFrame:
             "orders_30d": [1, 0], "orders_90d": [2, 1], "orders_180d": [3, 1], "orders_365d": [3, 1],
             "spend_30d": [100.0, 0.0], "spend_90d": [200.0, 50.0], "spend_180d": [300.0, 50.0],
             "spend_365d": [300.0, 50.0], "distinct_products": [5, 1], "return_rate": [0.0, 0.0],
-            "spend_trend": [1.0, 1.0]}
+            "spend_trend": [1.0, 1.0], "first_order_value": [80.0, 50.0], "first_order_lines": [2, 1],
+            "last_order_value": [120.0, 50.0], "max_order_value": [120.0, 50.0]}
     return pd.DataFrame({k: v[:n] for k, v in base.items()})
 
 
@@ -29,6 +30,10 @@ def test_derived_columns_are_hand_computed():
     assert X.loc[0, "recency_over_gap"] == pytest.approx(10 / 45)
     assert np.isnan(X.loc[1, "recency_over_gap"])  # one order: no gap
     assert X.loc[0, "last_90d_share"] == pytest.approx(2 / 3)
+    assert X.loc[0, "gap_cv"] == pytest.approx(5 / 45) and np.isnan(X.loc[1, "gap_cv"])
+    assert X.loc[0, "order_trend"] == 1 and X.loc[1, "order_trend"] == 1  # 2 - (3 - 2); 1 - 0
+    assert X.loc[0, "first_basket_share"] == pytest.approx(0.8) and X.loc[1, "first_basket_share"] == 1.0
+    assert X.loc[0, "last_basket_ratio"] == pytest.approx(1.2)
 
 
 def test_missing_query_columns_are_named():

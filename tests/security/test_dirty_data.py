@@ -47,7 +47,8 @@ def _valid_lines(n_customers: int = 40, days: int = 100) -> list[tuple[str, ...]
 # (line as bytes, the reason it must be set aside, or None when it must be kept)
 DIRT: list[tuple[bytes, str | None]] = [
     (b"D1,c001,2025-02-01T10:00:00Z,p01,0,2.50,France", "zero_quantity"),
-    (b"D2,c001,2025-02-01T10:00:00Z,p01,3,0.00,France", "nonpositive_price"),
+    (b"D2,c001,2025-02-01T10:00:00Z,p01,3,0.00,France", None),  # a free line: the customer's order, zero spend
+    (b"D2G,,2025-02-01T10:00:00Z,p01,3,0.00,France", "nonpositive_price"),  # no customer: a stock movement
     (b"D3,c001,2025-02-01T10:00:00Z,p01,3,-11062.06,France", "nonpositive_price"),
     (b"D4,c002,2025-02-02T10:00:00Z,p02,80995,2.08,France", "absurd_quantity"),
     (b"D5,c002,2025-02-02T10:00:00Z,p02,-80995,2.08,France", "absurd_quantity"),
