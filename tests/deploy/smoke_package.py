@@ -41,11 +41,7 @@ import sys
 import time
 from pathlib import Path
 
-AS_OF = "2026-06-01"
 CUSTOMERS = 500
-# What EventBridge Scheduler delivers (terraform/schedules.tf), its placeholder filled for the run on AS_OF.
-RETRAIN_EVENT = {"action": "retrain", "scheduled_time": f"{AS_OF}T03:00:00Z"}
-REFRESH_EVENT = {"action": "refresh", "scheduled_time": f"{AS_OF}T03:00:00Z"}
 _REPO = Path(__file__).resolve().parents[2]
 ML_MODULES = ("pandas", "sklearn", "scipy", "xgboost", "lightgbm", "pyathena", "fastparquet", "joblib", "pyarrow",
               "duckdb")
@@ -57,6 +53,18 @@ SECRET = "smoke-test-secret-of-at-least-32-bytes!"
 
 
 # ------------------------------------------------------------------------------------------------ record
+
+def _events(as_of: str) -> tuple[dict, dict]:
+    """What EventBridge Scheduler delivers (terraform/schedules.tf) for the run on ``as_of``, its placeholder
+    filled. The run is today's: an event time days away from the clock is a replay and never moves ``latest``."""
+    return ({"action": "retrain", "scheduled_time": f"{as_of}T03:00:00Z"},
+            {"action": "refresh", "scheduled_time": f"{as_of}T03:00:00Z"})
+
+
+def _fixture_as_of(fixture: Path) -> str:
+    """The as_of the recording ran on (its queries carry it, so the checks replay the same day)."""
+    return (fixture / "as_of.txt").read_text().strip()
+
 
 def record(out: Path, source: Path) -> int:
     """Dev venv: tiny lake -> scheduled retrain on DuckDB, recording every (query, params) -> frame.
@@ -74,7 +82,10 @@ def record(out: Path, source: Path) -> int:
 
     assert Path(insights.__file__).resolve().is_relative_to(source), f"insights came from {insights.__file__}"
     lake, snapshots = out / "lake", out / "dev-snapshots"
-    end = (_date(AS_OF) - _one_day()).isoformat()
+    as_of = time.strftime("%Y-%m-%d", time.gmtime())
+    (out / "as_of.txt").write_text(as_of)
+    retrain_event, _ = _events(as_of)
+    end = (_date(as_of) - _one_day()).isoformat()
     # 500 customers and 3 products over 500 days: every model family trains (about a minute) and two products
     # get a reliable price elasticity, so the pricing routes answer 200.
     write_sample(str(lake), generate(SampleSpec(CUSTOMERS, 3, 500, 7, _date(end)).resolved()))
@@ -95,7 +106,7 @@ def record(out: Path, source: Path) -> int:
     engine = RecordingEngine(DuckDBEngine.over_lake(str(lake)))
     settings = load_settings({}).with_overrides(lake=str(lake), snapshots=str(snapshots), log_level="WARNING")
     started = time.perf_counter()
-    summary = run_scheduled(RETRAIN_EVENT, settings, engine=engine, store=LocalSnapshotStore(snapshots),
+    summary = run_scheduled(retrain_event, settings, engine=engine, store=LocalSnapshotStore(snapshots),
                             metrics=RecordingMetricsSink())
     with open(out / "queries.pkl", "wb") as f:
         pickle.dump(engine.calls, f, protocol=5)
@@ -262,6 +273,7 @@ def check_refresh(package: Path, boto3_dir: Path, fixture: Path, moto_dir: Path 
                         INSIGHTS_LAKE="s3://smoke-lake/lake", INSIGHTS_ATHENA_DATABASE="demand_insights_db",
                         INSIGHTS_ATHENA_WORKGROUP="demand-insights-wg",
                         INSIGHTS_ATHENA_OUTPUT_LOCATION="s3://smoke-results/athena-results/")
+    retrain_event, refresh_event = _events(_fixture_as_of(fixture))
     print("1. import handler (cold, from bytecode); the Athena engine, built without calling AWS")
     handler = _import_handler(tracer=True)
     loaded = [m for m in ML_MODULES if m in sys.modules]
@@ -274,14 +286,14 @@ def check_refresh(package: Path, boto3_dir: Path, fixture: Path, moto_dir: Path 
     assert "pyarrow" not in sys.modules, "building the Athena engine imported pyarrow"
     print(f"  {type(athena).__name__} ok")
 
-    print(f"2. scheduled retrain {json.dumps(RETRAIN_EVENT)} through handler.lambda_handler "
+    print(f"2. scheduled retrain {json.dumps(retrain_event)} through handler.lambda_handler "
           "(the recorded query results stand in for Athena)")
     with open(fixture / "queries.pkl", "rb") as f:
         calls = pickle.load(f)
     wiring.engine_from_settings = lambda settings: ReplayEngine(calls)  # the one seam: SQL results are replayed
     started = time.perf_counter()
     with open(fixture / "refresh-stdout.log", "w") as out, contextlib.redirect_stdout(out):  # EMF metrics lines
-        summary = handler.lambda_handler(RETRAIN_EVENT, _Context("refresh"))
+        summary = handler.lambda_handler(retrain_event, _Context("refresh"))
     print(f"  refresh: {time.perf_counter() - started:.1f} s -> version {summary.get('version')}")
     assert summary.get("status") == "published" and summary.get("version"), summary
     assert (snapshots / "latest").read_text().strip() == summary["version"], "latest does not name the new version"
@@ -304,14 +316,14 @@ def check_refresh(package: Path, boto3_dir: Path, fixture: Path, moto_dir: Path 
     (fixture / "published_version.txt").write_text(summary["version"])
     if moto_dir is not None:
         print(f"4. the S3 snapshot store: the retrain's version in S3 (moto), then a daily refresh "
-              f"{json.dumps(REFRESH_EVENT)} through the handler publishes the next one there")
+              f"{json.dumps(refresh_event)} through the handler publishes the next one there")
         with _moto(moto_dir, boto3_dir) as client:
             uploaded = _upload_tree(client, snapshots / "versions", "snapshots/versions")
             client.put_object(Bucket="smoke-snapshots", Key="snapshots/latest", Body=summary["version"].encode())
             handler.configure(load_settings().with_overrides(snapshots="s3://smoke-snapshots/snapshots"))
             started = time.perf_counter()
             with open(fixture / "refresh-s3-stdout.log", "w") as out, contextlib.redirect_stdout(out):
-                daily = handler.lambda_handler(REFRESH_EVENT, _Context("refresh"))
+                daily = handler.lambda_handler(refresh_event, _Context("refresh"))
             print(f"  refresh to S3: {time.perf_counter() - started:.1f} s -> {daily['version']} "
                   f"(models: {daily['models']}, previous {daily['previous']})")
             assert daily["previous"] == summary["version"], daily
