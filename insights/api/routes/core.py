@@ -1,47 +1,34 @@
-"""The routes under /demand-insights: each calls one service function, with no try/except (errors: api/app.py).
-
-A route's return annotation is its answer's type (insights/api/responses.py): the OpenAPI's 200 schema, and what
-Powertools validates the service's dict against as it serializes it (the ``cast`` states what that check enforces).
-"""
+"""The engine's first routes: segments, CLV, churn, at-risk, forecast, pricing, quality, health, the OpenAPI."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Literal, cast
 
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from insights.api import customers, operations, products, quality
 from insights.api.auth import SCOPE_PII
 from insights.api.customer_responses import AtRiskResponse, ChurnResponse, ClvResponse, SegmentsResponse
-from insights.api.error_codes import ALWAYS, AUTH, BODY, error_responses, finish_openapi
+from insights.api.error_codes import ALWAYS, AUTH, BODY, finish_openapi
 from insights.api.events import PREFIX
 from insights.api.product_responses import ElasticityResponse, ForecastResponse, PriceOptimizationResponse
 from insights.api.responses import HealthResponse, QualityResponse
+from insights.api.routes.kit import SECURITY, Recording
+from insights.api.routes.kit import answers as _answers
 from insights.api.runtime import ApiRuntime
 from insights.api.schemas import CustomerIdsRequest, ForecastRequest, PriceOptimizationRequest, ProductRequest
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
-__all__ = ["register_routes", "SECURITY"]
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+__all__ = ["register"]
 
 
-def _answers(description: str, *codes: str) -> dict[int, Any]:
-    """The documented responses: 200 (its schema is the route's return annotation) and every error code it sends."""
-    return {200: {"description": description}, **error_responses(*codes)}
-
-
-def register_routes(resolver: ApiGatewayResolver, runtime: ApiRuntime) -> frozenset[tuple[str, str]]:
-    """Add every route to ``resolver`` (HTTP or REST); returns the (method, path) pairs registered."""
-    app = _Recording(resolver)
+def register(app: Recording, runtime: ApiRuntime) -> None:
+    """Add these routes to ``app`` (the resolver, recording each route)."""
+    resolver = app.resolver
 
     @app.get(f"{PREFIX}/segments", tags=["customers"], security=SECURITY,
              responses=_answers("the segments of the asked or the automatic k", *AUTH, "validation_error",
@@ -135,26 +122,8 @@ def register_routes(resolver: ApiGatewayResolver, runtime: ApiRuntime) -> frozen
         return Response(200, content_types.APPLICATION_JSON, openapi["json"],
                         headers={"Cache-Control": "public, max-age=300"})
 
-    return frozenset(app.seen)
-
 
 def _bearer_scheme() -> HTTPBearer:
     from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer  # pydantic models: on first ask only
 
     return HTTPBearer(bearerFormat="JWT", description="JWT with scope insights:read (customers:pii adds emails)")
-
-
-class _Recording:
-    """The resolver's route decorators, remembering each (method, path): the metrics' route names come from here."""
-
-    def __init__(self, resolver: ApiGatewayResolver) -> None:
-        self.resolver = resolver
-        self.seen: set[tuple[str, str]] = set()
-
-    def get(self, path: str, **kwargs: Any) -> Callable[[F], F]:
-        self.seen.add(("GET", path))
-        return self.resolver.get(path, **kwargs)
-
-    def post(self, path: str, **kwargs: Any) -> Callable[[F], F]:
-        self.seen.add(("POST", path))
-        return self.resolver.post(path, **kwargs)
