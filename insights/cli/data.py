@@ -14,6 +14,7 @@ from pathlib import Path
 from athena.duckdb_engine import DuckDBEngine
 from athena.engine import DataAccessError, query_names, query_parameters
 from insights.cli.hints import fail, insights_command, located, location_flags, missing_lake_message
+from insights.cli.main import IMPORT_THRESHOLDS
 from insights.config import DEFAULT_WORKSPACE, Settings, check_workspace
 from insights.data.importer import PRESETS, format_report, import_files, parse_maps
 from insights.data.rules import ImportRules
@@ -73,9 +74,11 @@ def import_orders(args: argparse.Namespace, settings: Settings) -> int:
         return fail("import writes a local lake folder; import locally, then copy it to S3 (the layout is the same)")
     try:
         chosen_rules = None
-        if args.timezone or args.keep_duplicates:
+        given = {name: getattr(args, name) for name in IMPORT_THRESHOLDS if getattr(args, name, None) is not None}
+        if args.timezone or args.keep_duplicates or given:
             base = PRESETS[args.preset].rules if args.preset else ImportRules()
-            chosen_rules = replace(base, timezone=args.timezone or base.timezone, keep_duplicates=args.keep_duplicates)
+            chosen_rules = replace(base, timezone=args.timezone or base.timezone,
+                                   keep_duplicates=args.keep_duplicates or base.keep_duplicates, **given)
         report = import_files(args.orders_file, lake=settings.lake, customers_file=args.customers_file,
                               preset=args.preset, maps=parse_maps(args.map), rules=chosen_rules)
     except ImportFailed as exc:
