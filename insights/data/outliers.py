@@ -57,20 +57,18 @@ def extreme_upper(values: np.ndarray, products: pd.Series, eligible: np.ndarray,
     if not ok.any():
         return Limits(flag, 0, 0, None, None)
     logs = np.log(values[ok])
-    keys = products.to_numpy()[ok]
-    frame = pd.DataFrame({"key": keys, "x": logs})
-    grouped = frame.groupby("key", sort=False, dropna=False)["x"]
+    keys, _ = pd.factorize(products.to_numpy()[ok], use_na_sentinel=False)  # small ints group fastest
+    grouped = pd.Series(logs).groupby(keys, sort=False)
     median = grouped.transform("median").to_numpy()
-    mad = _MAD_TO_SD * pd.Series(np.abs(logs - median)).groupby(keys, sort=False, dropna=False).transform(
-        "median").to_numpy()
-    count = grouped.transform("size").to_numpy()
+    mad = _MAD_TO_SD * pd.Series(np.abs(logs - median)).groupby(keys, sort=False).transform("median").to_numpy()
+    count = np.bincount(keys)[keys]
     pop_median = float(np.median(logs))
     pop_mad = _MAD_TO_SD * float(np.median(np.abs(logs - pop_median)))
     floor = np.log(min_ratio)
     own = count >= min_lines
     limit = np.where(own, median + np.maximum(mads * mad, floor), pop_median + max(mads * pop_mad, floor))
     flag[np.flatnonzero(ok)] = logs > limit
-    n_own = int(pd.Series(keys[own]).nunique())
-    n_pop = int(pd.Series(keys[~own]).nunique())
+    n_own = int(np.unique(keys[own]).size)
+    n_pop = int(np.unique(keys[~own]).size)
     return Limits(flag, n_own, n_pop, float(np.exp(pop_median)),
                   float(np.exp(pop_median + max(mads * pop_mad, floor))))
