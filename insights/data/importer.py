@@ -229,7 +229,8 @@ def _threshold_lines(report: Mapping[str, Any]) -> list[str]:
                    f"{o.get('products_judged_on_population', 0):,} on the population (limit "
                    f"{'none' if limit is None else f'{limit:,.6g}'}); set aside {o.get('set_aside', 0):,}")
     out.append(f"date_too_old (--min-date {r['min_date']}): lines before that day")
-    notes = {k: v for k, v in report["orders"].items() if k.startswith(("promotion_", "list_price_", "on_promotion_"))}
+    prefixes = ("promotion_", "list_price_", "on_promotion_", "discount_")
+    notes = {k: v for k, v in report["orders"].items() if k.startswith(prefixes)}
     if notes:
         out.append("promotions: " + ", ".join(f"{k} {v:,}" for k, v in notes.items()))
     return out

@@ -1,7 +1,8 @@
 """The optional promotion columns of an order line: list_price and on_promotion, read from what a source has.
 
 A source may carry the regular price itself (``--map RRP=list_price``), a discount from which it follows
-(``--map "Discount %=discount_pct"``: percent off the list price, so list_price = unit_price / (1 - pct / 100);
+(``--map "Discount %=discount_pct"``: percent off the list price, so list_price = unit_price / (1 - pct / 100),
+or a fraction when every value lies in [0, 1];
 ``--map Saving=discount_amount``: money off per unit, so list_price = unit_price + amount) and/or a deal flag
 (``--map Deal=on_promotion``). A value that cannot be read becomes null (unknown), never a lost line; the report
 counts them. docs/importer.md.
@@ -58,6 +59,11 @@ def promotion_columns(col: Mapping[str, pd.Series], price: pd.Series, numbers: C
     elif "discount_pct" in col:
         pct = numbers(col["discount_pct"])
         given = text(col["discount_pct"]).notna()
+        known = pct[np.isfinite(pct)]
+        if len(known) and known.between(0, 1).all() and (known > 0).any():
+            # every value in [0, 1]: a fraction (0.25 = 25% off), not a column of discounts below 1%
+            pct = pct * 100
+            notes["discount_pct_read_as_fraction"] = 1
         list_price = price / (1 - pct.where((pct >= 0) & (pct < 100)) / 100)
     elif "discount_amount" in col:
         amount = numbers(col["discount_amount"])

@@ -132,6 +132,15 @@ def test_a_discount_percentage_becomes_the_list_price_and_flags_are_read(tmp_pat
     assert report["source"]["mapping"]["discount_pct"] == "off"
 
 
+def test_a_discount_column_of_fractions_is_read_as_fractions(tmp_path):
+    source = tmp_path / "f.csv"
+    source.write_text("order_id,order_ts,product_id,quantity,unit_price,off\n1,2024-03-01,p,2,7.50,0.25\n"
+                      "2,2024-03-01,p,2,10.00,0\n")
+    report = import_files(source, lake=tmp_path / "lake", now=NOW, maps={"off": "discount_pct"})
+    kept = pd.read_parquet(tmp_path / "lake" / "orders")
+    assert kept["list_price"].tolist() == [10.0, 10.0] and report["orders"]["discount_pct_read_as_fraction"] == 1
+
+
 def test_a_discount_amount_per_unit_becomes_the_list_price(tmp_path):
     source = tmp_path / "a.csv"
     source.write_text("order_id,order_ts,product_id,quantity,unit_price,saving\n1,2024-03-01,p,2,7.50,2.50\n")
