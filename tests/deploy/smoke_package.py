@@ -484,6 +484,8 @@ def check_api(package: Path, boto3_dir: Path, fixture: Path, moto_dir: Path | No
                                     body={"customer_ids": [*ids, "NO-SUCH-CUSTOMER"]}), 200)
     assert "NO-SUCH-CUSTOMER" in json.dumps(churn.get("not_found")), f"unknown id not listed: {churn}"
     client.call(_http_event("POST", f"{P}/clv", token=token, body={"customer_ids": ids}), 200)
+    cards = client.call(_http_event("GET", f"{P}/quality", token=token), 200)
+    assert cards["available"] and set(cards["families"]) == {"clv", "churn"}, f"cards: {json.dumps(cards)[:300]}"
     # Product ids come from the snapshot reader: the compact format stores text as UTF-8 bytes, so a raw
     # np.load of the column gives b'P0001', which no route knows.
     product = _first_product(snapshot, "forecast")
