@@ -85,7 +85,8 @@ def test_every_threshold_option_reaches_the_rules_and_the_report(tmp_path, capsy
     for name, value in given.items():
         want = value if name == "min_date" else float(value)
         assert report["rules"][name] == want, name
-        assert (value if name == "min_date" else f"{float(value):g}") in out, name
+        shown = value if name in ("min_date", "min_product_lines") else f"{float(value):g}"
+        assert f"--{name.replace('_', '-')} {shown}" in out, name  # the printed report names option and value
     # min_product_lines 40 > A's 30 lines: every product judged on the population; the 2000.00 price is 1,000x
     # A's median but under the 2,500 ratio; the 20x deal week is under 30x; the first 3 weeks are too old
     assert report["outliers"]["quantity"]["products_judged_on_population"] == 2
