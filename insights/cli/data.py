@@ -19,6 +19,7 @@ from insights.data.importer import PRESETS, format_report, import_files, parse_m
 from insights.data.rules import ImportRules
 from insights.data.sample import SampleSpec, generate, write_sample
 from insights.errors import ImportFailed
+from insights.pseudonym import pseudonymizer_from_settings
 
 __all__ = ["sample", "import_orders", "query", "import_workspace", "parse_query_params"]
 
@@ -77,7 +78,8 @@ def import_orders(args: argparse.Namespace, settings: Settings) -> int:
             base = PRESETS[args.preset].rules if args.preset else ImportRules()
             chosen_rules = replace(base, timezone=args.timezone or base.timezone, keep_duplicates=args.keep_duplicates)
         report = import_files(args.orders_file, lake=settings.lake, customers_file=args.customers_file,
-                              preset=args.preset, maps=parse_maps(args.map), rules=chosen_rules)
+                              preset=args.preset, maps=parse_maps(args.map), rules=chosen_rules,
+                              pseudonyms=pseudonymizer_from_settings(settings), keep_emails=settings.emails_kept)
     except ImportFailed as exc:
         return fail(str(exc))
     except OSError as exc:
