@@ -66,7 +66,16 @@ class LocalObjects:
         self._replace(key, lambda tmp: tmp.write_bytes(data))
 
     def delete(self, key: str) -> None:
-        (self.root / key).unlink(missing_ok=True)
+        """Remove the file, and its folders left empty (an emptied partition), up to the root."""
+        path = self.root / key
+        path.unlink(missing_ok=True)
+        for folder in path.parents:
+            if folder == self.root or self.root not in folder.parents:
+                break
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (or gone): stop
+                break
 
 
 class S3Objects:

@@ -20,9 +20,9 @@ from insights.pseudonym import pseudonymizer_from_settings
 from insights.refresh.erasure import erase_customers, process_requests
 from insights.refresh.objects import Objects, objects_for
 from insights.refresh.parquet_rows import partition_date
-from insights.snapshot.store import SnapshotStore, as_of_in_version_id
+from insights.snapshot.store import SCORES, SnapshotStore, as_of_in_version_id
 
-__all__ = ["forget", "before_refresh", "drop_old_partitions", "purge_old_versions"]
+__all__ = ["forget", "before_refresh", "after_refresh", "drop_old_partitions", "purge_old_versions"]
 
 log = logging.getLogger("insights.refresh.privacy")
 
@@ -54,8 +54,10 @@ def drop_old_partitions(lake: Objects, cutoff: date) -> dict[str, Any]:
             "partitions": len({k.rsplit("/", 1)[0] for k in doomed})}
 
 
-def purge_old_versions(store: SnapshotStore, max_age_days: int, *, today: date | None = None) -> list[str]:
-    """Purge complete versions whose as_of is more than ``max_age_days`` before today (never the live one)."""
+def purge_old_versions(store: SnapshotStore, max_age_days: int, *, today: date | None = None,
+                       snapshots: Objects | None = None) -> list[str]:
+    """Purge complete versions whose as_of is more than ``max_age_days`` before today (never the live one), and
+    the analyst score partitions (``scores/<table>/as_of=<date>/``) as old, when ``snapshots`` is given."""
     if max_age_days <= 0:
         return []
     today = today or datetime.now(UTC).date()
@@ -64,9 +66,23 @@ def purge_old_versions(store: SnapshotStore, max_age_days: int, *, today: date |
     doomed = [v for v in store.versions() if v != live and (store.as_of(v) or as_of_in_version_id(v)) < oldest]
     for version in doomed:
         store.purge_version(version)
+    if snapshots is not None:
+        live_as_of = store.as_of(live) if live else ""
+        for key in snapshots.keys(f"{SCORES}/"):
+            as_of = partition_date(key, "as_of")
+            if as_of is not None and str(as_of) < oldest and str(as_of) != live_as_of:
+                snapshots.delete(key)
     if doomed:
         log.info("snapshot versions past retention purged", extra={"deleted": doomed, "max_age_days": max_age_days})
     return doomed
+
+
+def after_refresh(settings: Settings, store: SnapshotStore, *, today: date | None = None) -> list[str]:
+    """Snapshot retention by age (INSIGHTS_SNAPSHOT_RETENTION_DAYS): the purged versions."""
+    if settings.snapshot_retention_days <= 0:
+        return []
+    _, snaps, store = _parts(settings, store)
+    return purge_old_versions(store, settings.snapshot_retention_days, today=today, snapshots=snaps)
 
 
 def before_refresh(settings: Settings, store: SnapshotStore, *, today: date | None = None) -> dict[str, Any]:

@@ -151,3 +151,34 @@ def test_a_request_whose_version_vanishes_under_it_is_answered_from_the_new_one(
     forget(settings, [gone])  # replaces it: the columns clv reads are not loaded yet and now gone
     status, answer = call(api, "POST", "clv", body={"customer_ids": [gone, kept]})
     assert status == 200 and answer["not_found"] == [gone]
+
+
+def test_retention_drops_old_order_partitions_and_old_versions_but_never_the_live_one(world):
+    from insights.refresh.privacy import after_refresh, before_refresh
+
+    settings, store, lake, _ = world
+    old, live = store.versions()
+    days = sorted(p.name for p in (lake / "orders").iterdir())
+    done = before_refresh(replace(settings, lake_retention_days=60), store, today=AS_OF)
+    left = sorted(p.name for p in (lake / "orders").iterdir() if any(p.iterdir()))
+    assert done["retention"]["partitions"] == len(days) - len(left) > 0
+    assert min(left) >= f"order_date={AS_OF - timedelta(days=60)}"
+    scores = Path(settings.snapshots) / "scores" / "customer_scores"
+    assert len(list(scores.iterdir())) == 2
+    assert after_refresh(replace(settings, snapshot_retention_days=1), store, today=AS_OF + timedelta(days=1)) == [old]
+    assert store.versions() == [live] and store.latest_version() == live
+    assert [p.name for p in scores.iterdir()] == [f"as_of={AS_OF}"]
+    assert after_refresh(replace(settings, snapshot_retention_days=1), store, today=AS_OF + timedelta(days=30)) == []
+
+
+def test_every_declared_table_holding_customer_ids_says_so_for_erasure():
+    """A table added to schema.py with a customer_id column must declare it, or erasure would not reach it."""
+    from insights.snapshot.erasure import AGGREGATES
+    from insights.snapshot.schema import DOCUMENTS, TABLES
+
+    for table in TABLES.values():
+        if table.column("customer_id") is not None:
+            assert table.customer_column == "customer_id", table.name
+        for col in table.columns:
+            assert col.rows_of is None or col.rows_of in TABLES, (table.name, col.name)
+    assert {d.name for d in DOCUMENTS.values() if d.aggregates} <= set(AGGREGATES)
