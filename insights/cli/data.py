@@ -15,7 +15,7 @@ from athena.duckdb_engine import DuckDBEngine
 from athena.engine import DataAccessError, query_names, query_parameters
 from insights.cli.hints import fail, insights_command, located, location_flags, missing_lake_message
 from insights.config import DEFAULT_WORKSPACE, Settings, check_workspace
-from insights.data.importer import PRESETS, format_report, import_files, parse_maps
+from insights.data.importer import PRESETS, format_report, import_files, parse_maps, pseudonymize_ids
 from insights.data.rules import ImportRules
 from insights.data.sample import SampleSpec, generate, write_sample
 from insights.errors import ImportFailed
@@ -38,6 +38,12 @@ def sample(args: argparse.Namespace, settings: Settings) -> int:
         return fail(str(exc))
     started = time.perf_counter()
     sample = generate(spec)
+    pseudonyms = pseudonymizer_from_settings(settings)
+    if pseudonyms is not None:  # INSIGHTS_PSEUDONYMIZE: the sample's ids are stored as pseudonyms too
+        for frame in (sample.orders, sample.customers, sample.truth.customers):
+            pseudonymize_ids(frame, "customer_id", pseudonyms)
+    if not settings.emails_kept:
+        sample.customers["email"] = None
     generated = time.perf_counter()
     write_sample(settings.lake, sample)
     c = sample.truth.meta["counts"]

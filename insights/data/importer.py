@@ -34,7 +34,7 @@ from insights.errors import ImportFailed
 from insights.pseudonym import Pseudonymizer
 
 __all__ = ["PRESETS", "REASONS", "import_files", "format_report", "parse_maps",
-           "resolve_mapping"]
+           "resolve_mapping", "pseudonymize_ids"]
 
 
 def resolve_mapping(columns: Sequence[str], contract: Sequence[str], preset: Mapping[str, Sequence[str]],
@@ -157,11 +157,11 @@ def import_files(orders_file: str | Path, *, lake: str | Path, customers_file: s
                                     **cleaned.notes}
     aside = _set_aside_frame(orders_src, orders.reasons)
     if pseudonyms is not None:
-        _pseudonymize(orders.kept, "customer_id", pseudonyms)
+        pseudonymize_ids(orders.kept, "customer_id", pseudonyms)
         if "customer_id" in mapping and mapping["customer_id"] in aside:
-            _pseudonymize(aside, mapping["customer_id"], pseudonyms)
+            pseudonymize_ids(aside, mapping["customer_id"], pseudonyms)
         if customers is not None:
-            _pseudonymize(customers, "customer_id", pseudonyms)
+            pseudonymize_ids(customers, "customer_id", pseudonyms)
         report["pseudonymized"] = True
     if customers is not None and not keep_emails and "email" in customers:
         customers = customers.drop(columns=["email"])
@@ -178,7 +178,7 @@ def import_files(orders_file: str | Path, *, lake: str | Path, customers_file: s
     return report
 
 
-def _pseudonymize(frame: pd.DataFrame, column: str, pseudonyms: Pseudonymizer) -> None:
+def pseudonymize_ids(frame: pd.DataFrame, column: str, pseudonyms: Pseudonymizer) -> None:
     """Replace ``frame[column]``'s ids by their pseudonyms in place (nulls, guest lines, stay null)."""
     ids = frame[column]
     known = ids.notna()

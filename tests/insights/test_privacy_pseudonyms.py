@@ -83,3 +83,14 @@ def _store_ids(settings: Settings, ids: list[str]) -> list[str]:
     p = Pseudonymizer(KEY)
     held = set(LocalSnapshotStore(settings.snapshots).open().table("customers")["customer_id"])
     return [i for i in ids if p.pseudonym(i) in held]
+
+
+def test_the_sample_command_stores_pseudonyms_too(tmp_path, monkeypatch, capsys):
+    from insights.cli.main import main
+
+    monkeypatch.setenv("INSIGHTS_PSEUDONYMIZE", "true")
+    monkeypatch.setenv("INSIGHTS_PSEUDONYM_SECRET", KEY)
+    assert main(["sample", "--customers", "30", "--days", "40", "--products", "2", "--lake", str(tmp_path / "l")]) == 0
+    stored = local_files(tmp_path / "l")
+    assert files_holding(stored, "C00000", "@example") == []
+    assert files_holding(stored, Pseudonymizer(KEY).pseudonym("C0000001"))
