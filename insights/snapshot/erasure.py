@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,9 +62,29 @@ def rows_to_erase(snapshot: Snapshot, ids: Iterable[str]) -> dict[str, np.ndarra
     return out
 
 
+def _strings(value: Any, *, keys: bool) -> Iterator[str]:
+    """Every string of a JSON value (and, with ``keys``, every object key)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            if keys:
+                yield str(k)
+            yield from _strings(v, keys=keys)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v, keys=keys)
+
+
+def _names(name: str, doc: Any, needles: set[str]) -> bool:
+    """Whether a document holds one of ``needles`` as a value (or as a key, unless it is a known aggregate
+    document, whose keys are its own: segments' "2".."10" must not match a customer called "2")."""
+    return any(s in needles for s in _strings(doc, keys=name not in AGGREGATES))
+
+
 def _docs_naming(snapshot: Snapshot, needles: Iterable[str]) -> list[str]:
-    quoted = [json.dumps(n) for n in needles if n]
-    return [d for d in snapshot.docs if any(q in json.dumps(snapshot.docs[d]) for q in quoted)]
+    wanted = {n for n in needles if n}
+    return [d for d in snapshot.docs if _names(d, snapshot.docs[d], wanted)]
 
 
 def rewrite_version(snapshot: Snapshot, ids: Iterable[str], emails: Iterable[str], build_dir: Path, *,
@@ -118,7 +138,7 @@ def rewrite_version(snapshot: Snapshot, ids: Iterable[str], emails: Iterable[str
             result.docs.append(name)
         elif dspec is not None and dspec.aggregates and dspec.aggregates in drop:
             raise CannotRewrite(f"document {name!r} aggregates {dspec.aggregates} and has no recompute function")
-        if _docs_naming(Snapshot(name, {}, docs={name: doc}), ids + emails):
+        if _names(name, doc, set(ids + emails)):
             raise CannotRewrite(f"document {name!r} names an erased customer and cannot be recomputed")
         write_doc(build_dir, name, doc)
     if models is not None:
