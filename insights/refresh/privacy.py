@@ -31,7 +31,12 @@ def _parts(settings: Settings, store: SnapshotStore | None) -> tuple[Objects, Ob
     from insights.snapshot.stores import store_from_settings
 
     store = store if store is not None else store_from_settings(settings)
-    client = getattr(store, "client", None)  # the S3 store's client, shared (moto's in the tests)
+    client = None
+    if any(str(t).startswith("s3://") for t in (settings.lake, settings.snapshots)):
+        from insights.snapshot.s3 import S3SnapshotStore  # botocore: only when something is on S3
+
+        if isinstance(store, S3SnapshotStore):
+            client = store.client  # one client for the store and the files (moto's in the tests)
     return (objects_for(settings.lake, client=client, region=settings.region),
             objects_for(settings.snapshots, client=client, region=settings.region), store)
 
