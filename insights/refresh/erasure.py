@@ -24,7 +24,7 @@ from athena.contract import lake_tables, score_tables
 from insights.errors import InvalidRequest
 from insights.pseudonym import Pseudonymizer
 from insights.refresh.objects import Objects
-from insights.refresh.parquet_rows import drop_rows, write_lake_file, write_scores_file
+from insights.refresh.parquet_rows import FileEdit, drop_csv_rows, drop_rows, write_lake_file, write_scores_file
 from insights.snapshot.erasure import CannotRewrite, rewrite_version
 from insights.snapshot.store import SCORES, SnapshotStore
 
@@ -71,10 +71,15 @@ def erase_customers(ids: Iterable[Any], *, lake: Objects, snapshots: Objects, st
         edit = _rewrite_files(lake, f"{folder}/", targets, emails, write_lake_file)
         if edit["rows"] or folder in lake_tables():
             audit["lake"][folder] = edit
-    for table, spec in sorted(score_tables().items()):
-        if ID_COLUMN in spec.column_names:
-            audit["scores"][table] = _rewrite_files(snapshots, f"{SCORES}/{table}/", targets, emails,
-                                                    write_scores_file(table))
+    # every Parquet or CSV file under scores/ with a customer_id column: the analyst tables (written back as the
+    # refresh writes them) and any copy beside them (bulk exports)
+    contract = {t for t, spec in score_tables().items() if ID_COLUMN in spec.column_names}
+    folders = sorted({k.split("/")[1] for k in snapshots.keys(f"{SCORES}/") if k.count("/") >= 2} | contract)
+    for folder in folders:
+        writer = write_scores_file(folder) if folder in score_tables() else write_lake_file
+        edit = _rewrite_files(snapshots, f"{SCORES}/{folder}/", targets, emails, writer)
+        if edit["rows"] or folder in contract:
+            audit["scores"][folder] = edit
     for version in store.versions():
         audit["versions"].append(_erase_version(store, version, targets, emails, record))
     snapshots.put_bytes(f"{AUDIT}{record}.json", json.dumps(audit, indent=1, sort_keys=True).encode())
@@ -86,11 +91,17 @@ def erase_customers(ids: Iterable[Any], *, lake: Objects, snapshots: Objects, st
 
 
 def _rewrite_files(objects: Objects, prefix: str, targets: set[str], emails: set[str], write: Any) -> dict[str, Any]:
-    """Every Parquet file under ``prefix``, a few at a time (on S3 each is a GET: the scan is I/O-bound)."""
-    keys = [k for k in objects.keys(prefix) if k.endswith(".parquet")]
+    """Every Parquet or CSV file under ``prefix``, a few at a time (on S3 each is a GET: the scan is I/O-bound)."""
+    keys = [k for k in objects.keys(prefix) if k.endswith((".parquet", ".csv"))]
     files, rows = [], 0
+
+    def edit(key: str) -> FileEdit:
+        if key.endswith(".csv"):
+            return drop_csv_rows(objects, key, ID_COLUMN, targets)
+        return drop_rows(objects, key, ID_COLUMN, targets, write)
+
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        edits = pool.map(lambda key: drop_rows(objects, key, ID_COLUMN, targets, write), keys)
+        edits = pool.map(edit, keys)
         for key, (removed, _, found) in zip(keys, edits, strict=True):
             if removed:
                 files.append(key)

@@ -19,7 +19,7 @@ from athena.contract import score_tables
 from insights.refresh.analyst import write_score_table
 from insights.refresh.objects import Objects
 
-__all__ = ["drop_rows", "write_lake_file", "write_scores_file", "FileEdit"]
+__all__ = ["drop_rows", "drop_csv_rows", "write_lake_file", "write_scores_file", "FileEdit"]
 
 Writer = Callable[[pd.DataFrame, Path], None]
 FileEdit = tuple[int, int, list[str]]  # rows removed, rows left, the removed rows' emails (if the file has any)
@@ -69,6 +69,24 @@ def drop_rows(objects: Objects, key: str, column: str, values: set[str], write: 
             return int(hit.sum()), 0, emails
         out = Path(scratch) / f"out-{uuid.uuid4().hex[:8]}.parquet"
         write(kept, out)
+        objects.put(key, out)
+        return int(hit.sum()), int((~hit).sum()), emails
+
+
+def drop_csv_rows(objects: Objects, key: str, column: str, values: set[str]) -> FileEdit:
+    """:func:`drop_rows` for a CSV file with a header (a bulk export): every field is kept as the text it was."""
+    with tempfile.TemporaryDirectory(prefix="insights-rows-") as scratch:
+        local = Path(scratch) / "in.csv"
+        objects.download(key, local)
+        frame = pd.read_csv(local, dtype=str, keep_default_na=False)
+        if column not in frame:
+            return 0, len(frame), []
+        hit = frame[column].isin(values).to_numpy()
+        if not hit.any():
+            return 0, len(frame), []
+        emails = [e for e in frame.loc[hit, "email"] if e] if "email" in frame else []
+        out = Path(scratch) / "out.csv"
+        frame[~hit].to_csv(out, index=False)
         objects.put(key, out)
         return int(hit.sum()), int((~hit).sum()), emails
 

@@ -182,3 +182,20 @@ def test_every_declared_table_holding_customer_ids_says_so_for_erasure():
         for col in table.columns:
             assert col.rows_of is None or col.rows_of in TABLES, (table.name, col.name)
     assert {d.name for d in DOCUMENTS.values() if d.aggregates} <= set(AGGREGATES)
+
+
+def test_copies_beside_the_score_tables_are_erased_too(world):
+    """A bulk export (CSV and Parquet with emails) under scores/ loses the customer's rows like the tables."""
+    settings, _, _, [(gone, email), (kept, kept_email)] = world
+    folder = Path(settings.snapshots) / "scores" / "exports" / "customer_scores_pii"
+    folder.mkdir(parents=True)
+    frame = pd.DataFrame({"customer_id": [gone, kept], "email": [email, kept_email], "predicted_clv": [1.5, 2.5]})
+    frame.to_csv(folder / "scores.csv", index=False)
+    frame.to_parquet(folder / "scores.parquet", index=False)
+    audit = forget(settings, [gone])
+    assert audit["scores"]["exports"] == {"rows": 2, "files": ["scores/exports/customer_scores_pii/scores.csv",
+                                                                "scores/exports/customer_scores_pii/scores.parquet"]}
+    assert files_holding(local_files(Path(settings.snapshots)), gone, email) == []
+    assert pd.read_csv(folder / "scores.csv").to_dict("list") == {"customer_id": [kept], "email": [kept_email],
+                                                                   "predicted_clv": [2.5]}
+    assert pd.read_parquet(folder / "scores.parquet")["customer_id"].tolist() == [kept]
