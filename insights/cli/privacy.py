@@ -22,6 +22,8 @@ def format_audit(audit: dict[str, Any]) -> str:
         what = {"rewritten": f"rewritten as {v.get('new_version')}", "purged": f"purged ({v.get('why')})",
                 "untouched": "untouched"}[v["action"]]
         lines.append(f"  version {v['version']}: {rows:,} row(s), {what}")
+    if any(v["action"] == "purged" for v in audit["versions"]):
+        lines.append("purged versions cannot be served or rolled back to; run the refresh to publish a new one")
     lines.append("the next refresh retrains its models without them")
     return "\n".join(lines)
 
