@@ -1,4 +1,4 @@
-"""``python -m insights sample|import|query|refresh|rollback|serve|token``: the local entry points.
+"""``python -m insights sample|import|query|refresh|rollback|forget|serve|token``: the local entry points.
 
 Every option says what it does and its default (``--help``); a mistake ends in one ``error:`` line on stderr and
 exit status 2, never a traceback. Each data set lives in its own workspace, ``./data/<workspace>/{lake,snapshots}``
@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "query": "insights.cli.data:query",
     "refresh": "insights.cli.refresh:refresh_command",
     "rollback": "insights.cli.refresh:rollback_command",
+    "forget": "insights.cli.privacy:forget_command",
     "serve": "insights.cli.serve:serve_command",
     "token": "insights.cli.serve:token_command",
 }
@@ -192,6 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
     rb = command("rollback", "point `latest` at an earlier snapshot version")
     rb.add_argument("version", nargs="?", help="the version to serve (default: the one before the live one)")
     _where(rb, lake=False)
+
+    fg = command("forget", "erase customers from the lake, the score tables and every kept snapshot version")
+    fg.add_argument("ids", nargs="+", metavar="ID", help="the store's customer ids (hashed first when "
+                                                         "INSIGHTS_PSEUDONYMIZE is on)")
+    _where(fg)
 
     sv = command("serve", "serve the API on 127.0.0.1 from a workspace's snapshots")
     sv.add_argument("--port", type=_port, default=8000, help="TCP port (0 picks a free one)")

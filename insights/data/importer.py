@@ -31,9 +31,10 @@ from insights.data.rules import (
 )
 from insights.data.sources import Source, read_source
 from insights.errors import ImportFailed
+from insights.pseudonym import Pseudonymizer
 
 __all__ = ["PRESETS", "REASONS", "import_files", "format_report", "parse_maps",
-           "resolve_mapping"]
+           "resolve_mapping", "pseudonymize_ids"]
 
 
 def resolve_mapping(columns: Sequence[str], contract: Sequence[str], preset: Mapping[str, Sequence[str]],
@@ -90,10 +91,13 @@ def _set_aside_frame(source: Source, reasons: pd.Series) -> pd.DataFrame:
 def import_files(orders_file: str | Path, *, lake: str | Path, customers_file: str | Path | None = None,
                  preset: str | None = None, maps: Mapping[str, str] | None = None,
                  rules: ImportRules | None = None, now: datetime | None = None,
-                 currency: str | None = None) -> dict[str, Any]:
+                 currency: str | None = None, pseudonyms: Pseudonymizer | None = None,
+                 keep_emails: bool = True) -> dict[str, Any]:
     """Import ``orders_file`` (and ``customers_file``) into a new lake at ``lake``; returns the report.
 
     ``currency`` (ISO 4217, default: the preset's) is recorded in the report, where the refresh finds it.
+    ``pseudonyms`` (INSIGHTS_PSEUDONYMIZE): every customer id written, set-aside lines included, is its
+    pseudonym; ``keep_emails`` False writes no email at all (SECURITY.md, "Pseudonymous ids").
 
     Raises :class:`ImportFailed` (and leaves any existing lake untouched) when a file cannot be read or the
     mapping names a column that is not there.
@@ -153,6 +157,16 @@ def import_files(orders_file: str | Path, *, lake: str | Path, customers_file: s
                                               len(customers_src.frame) + len(customers_src.malformed)),
                                     **cleaned.notes}
     aside = _set_aside_frame(orders_src, orders.reasons)
+    if pseudonyms is not None:
+        pseudonymize_ids(orders.kept, "customer_id", pseudonyms)
+        if "customer_id" in mapping and mapping["customer_id"] in aside:
+            pseudonymize_ids(aside, mapping["customer_id"], pseudonyms)
+        if customers is not None:
+            pseudonymize_ids(customers, "customer_id", pseudonyms)
+        report["pseudonymized"] = True
+    if customers is not None and not keep_emails and "email" in customers:
+        customers = customers.drop(columns=["email"])
+    report["emails_kept"] = keep_emails and customers is not None and "email" in customers
 
     def extra(folder: Path) -> None:
         (folder / "_set_aside").mkdir()
@@ -163,6 +177,13 @@ def import_files(orders_file: str | Path, *, lake: str | Path, customers_file: s
     report["lake"] = str(lake)
     write_lake(lake, orders.kept, customers, extra=extra)
     return report
+
+
+def pseudonymize_ids(frame: pd.DataFrame, column: str, pseudonyms: Pseudonymizer) -> None:
+    """Replace ``frame[column]``'s ids by their pseudonyms in place (nulls, guest lines, stay null)."""
+    ids = frame[column]
+    known = ids.notna()
+    frame[column] = ids.astype("object").where(~known, ids[known].astype(str).map(pseudonyms.pseudonym))
 
 
 def _in_file(frame: pd.DataFrame, mapping: Mapping[str, str]) -> dict[str, int | None]:
