@@ -1,0 +1,124 @@
+"""The store at a glance: the aggregates the dashboard's overview draws, from the snapshot (numpy only).
+
+Counts, sums and histograms over every customer, and the products the forecast covers ranked by their next 30
+days: a few kilobytes whatever the store's size, so the page never asks for every customer. Computed once per
+snapshot version (a million customers take ~30 ms) and kept with the version it came from.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+
+from insights.api.jsonable import floats, json_number, money, strs
+from insights.snapshot.reader import Snapshot
+
+__all__ = ["overview", "ACTIVE_DAYS", "TOP_PRODUCTS", "CHURN_EDGES"]
+
+ACTIVE_DAYS = 90  # a customer is active with an order in the last 90 days (recency_days < 90)
+TOP_PRODUCTS = 50  # products listed, by predicted units over the next 30 days
+FORECAST_DAYS = 30
+CHURN_EDGES = tuple(round(i / 10, 1) for i in range(11))  # ten bins of churn probability, 0..1
+RISK_ORDER = ("Low", "Medium", "High", "Critical")
+_cache: dict[str, dict[str, Any]] = {}
+_lock = threading.Lock()
+
+
+def overview(snapshot: Snapshot) -> dict[str, Any]:
+    """Counts, revenue, risk and value distributions, segments of value, and the top products."""
+    with _lock:
+        hit = _cache.get(snapshot.version)
+    if hit is None:
+        hit = _compute(snapshot)
+        with _lock:
+            _cache.clear()  # one version at a time: the warm container serves the live one
+            _cache[snapshot.version] = hit
+    return hit
+
+
+def _compute(snapshot: Snapshot) -> dict[str, Any]:
+    table = snapshot.table("customers")
+    n = table.n_rows
+    churn = np.asarray(table["churn_probability"], dtype=np.float64)
+    clv = np.asarray(table["predicted_clv"], dtype=np.float64)
+    var = np.asarray(table["value_at_risk"], dtype=np.float64)
+    recency = np.asarray(table["recency_days"])
+    meta = snapshot.optional_doc("customer_models")
+    totals = meta.get("totals") or {}
+    return {
+        "customers": int(n),
+        "active_customers": int(np.count_nonzero(recency < ACTIVE_DAYS)),
+        "active_days": ACTIVE_DAYS,
+        "revenue_90d": money(totals.get("revenue_90d")),
+        "predicted_revenue_30d": money(np.nansum(np.asarray(table["spend_30d"], dtype=np.float64))),
+        "predicted_clv_total": money(np.nansum(clv)),
+        "value_at_risk_total": money(np.nansum(var)),
+        "clv_horizon_days": int((meta.get("clv") or {}).get("horizon_days") or 365),
+        "risk_levels": _risk_levels(strs(table["risk_level"]) if n else [], var),
+        "churn_histogram": _histogram(churn, np.array(CHURN_EDGES)),
+        "clv_histogram": _histogram(clv, _value_edges(clv)),
+        "clv_segments": _groups(np.asarray(table["clv_segment"]).astype(str), clv, ("Low", "Medium", "High")),
+        **_products(snapshot),
+        "currency": snapshot.currency,
+        "as_of": snapshot.as_of,
+    }
+
+
+def _risk_levels(levels: list[str], value_at_risk: np.ndarray) -> list[dict[str, Any]]:
+    arr = np.asarray(levels, dtype=str)
+    names = list(RISK_ORDER) + sorted(set(arr.tolist()) - set(RISK_ORDER))
+    return [{"risk_level": name, "count": int(np.count_nonzero(arr == name)),
+             "value_at_risk": money(np.nansum(value_at_risk[arr == name])) if arr.size else 0.0} for name in names]
+
+
+def _groups(labels: np.ndarray, values: np.ndarray, order: tuple[str, ...]) -> list[dict[str, Any]]:
+    names = [o for o in order if o in set(labels.tolist())] + sorted(set(labels.tolist()) - set(order))
+    return [{"clv_segment": name, "count": int(np.count_nonzero(labels == name)),
+             "total_clv": money(np.nansum(values[labels == name]))} for name in names]
+
+
+def _value_edges(values: np.ndarray) -> np.ndarray:
+    """Bin edges for money: 0, then 1-2-5 steps up to the largest finite value (a long right tail stays readable)."""
+    finite = values[np.isfinite(values)]
+    top = float(finite.max()) if finite.size else 0.0
+    edges = [0.0]
+    step = 1.0
+    while edges[-1] <= top and len(edges) < 40:
+        for m in (1.0, 2.0, 5.0):
+            if edges[-1] <= top:
+                edges.append(step * m)
+        step *= 10.0
+    first = next((i for i, e in enumerate(edges) if e >= 0.01 * top), 1) if top > 0 else 1
+    return np.array([0.0, *edges[max(first, 1):]])
+
+
+def _histogram(values: np.ndarray, edges: np.ndarray) -> dict[str, Any]:
+    finite = values[np.isfinite(values)]
+    counts, _ = np.histogram(np.clip(finite, edges[0], edges[-1]), bins=edges)
+    return {"edges": floats(edges, 4), "counts": [int(c) for c in counts], "missing": int(values.size - finite.size)}
+
+
+def _products(snapshot: Snapshot) -> dict[str, Any]:
+    if "forecast" not in snapshot.tables:  # a snapshot whose refresh skipped the products: no list
+        return {"products": [], "products_total": 0}
+    table = snapshot.table("forecast")
+    ids = strs(table["product_id"])
+    quantity = np.asarray(table["predicted_quantity"], dtype=np.float64)
+    next_30 = np.nansum(quantity[:, :FORECAST_DAYS], axis=1) if quantity.ndim == 2 and len(ids) else np.zeros(len(ids))
+    order = np.lexsort((np.arange(len(ids)), -next_30))[:TOP_PRODUCTS]
+    priced = _priced(snapshot)
+    last = np.asarray(table["last_price"], dtype=np.float64)
+    status = strs(table["status"])
+    return {"products_total": len(ids), "products": [
+        {"product_id": ids[i], "predicted_quantity_30d": json_number(next_30[i], 2), "last_price": money(last[i]),
+         "forecast_status": status[i], "elasticity_status": priced.get(ids[i])} for i in order.tolist()]}
+
+
+def _priced(snapshot: Snapshot) -> dict[str, str]:
+    if "elasticity" not in snapshot.tables:
+        return {}
+    table = snapshot.table("elasticity")
+    return dict(zip(strs(table["product_id"]), strs(table["status"]), strict=True))
+
