@@ -41,7 +41,7 @@ def overview(snapshot: Snapshot) -> dict[str, Any]:
 def _compute(snapshot: Snapshot) -> dict[str, Any]:
     table = snapshot.table("customers")
     n = table.n_rows
-    churn = np.asarray(table["churn_probability"], dtype=np.float64)
+    churn = np.asarray(table["churn_probability"])  # float32: binned against float32 edges (0.7 stays in [0.7, 0.8))
     clv = np.asarray(table["predicted_clv"], dtype=np.float64)
     var = np.asarray(table["value_at_risk"], dtype=np.float64)
     recency = np.asarray(table["recency_days"])
@@ -96,6 +96,8 @@ def _value_edges(values: np.ndarray) -> np.ndarray:
 
 def _histogram(values: np.ndarray, edges: np.ndarray) -> dict[str, Any]:
     finite = values[np.isfinite(values)]
+    if np.issubdtype(values.dtype, np.floating):
+        edges = edges.astype(values.dtype)  # the values' own precision: a stored 0.7 is not below the edge 0.7
     counts, _ = np.histogram(np.clip(finite, edges[0], edges[-1]), bins=edges)
     return {"edges": floats(edges, 4), "counts": [int(c) for c in counts], "missing": int(values.size - finite.size)}
 
