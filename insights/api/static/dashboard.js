@@ -152,7 +152,11 @@
   // -- views --
   const loaders = {
     overview: loadOverview,
-    customer: (id) => { $("customer-id").value = id || $("customer-id").value; return id ? loadCustomer(id) : null; },
+    customer: async (id) => {  // no id asked: the customer with the most value at risk
+      id = id || $("customer-id").value || ((await api("/at-risk-customers?limit=1")).at_risk_customers[0] || {}).customer_id;
+      $("customer-id").value = id || "";
+      return id ? loadCustomer(id) : null;
+    },
     product: (id) => loadProduct(id),
     quality: loadQuality,
     cohorts: loadCohorts,

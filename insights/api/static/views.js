@@ -132,7 +132,7 @@
     box.append(el("p", { text: e.interpretation || "" }), facts([
       ["Elasticity", isNum(coef) ? fmtNum(coef, 2) : "–"],
       [`${pct(ci.level || 0.95)} interval`, isNum(ci.lower) ? `${fmtNum(ci.lower, 2)} to ${fmtNum(ci.upper, 2)}` : "–"],
-      ["Type", e.elasticity_type], ["p-value", isNum(e.p_value) ? fmtNum(e.p_value, 3) : null],
+      ["Type", e.elasticity_type], ["p-value", isNum(e.p_value) ? (e.p_value < 0.001 ? "< 0.001" : fmtNum(e.p_value, 3)) : null],
       ["Days in the fit", fmtNum(e.n_observations)],
       ["Prices seen", e.price_range && isNum(e.price_range.min) ? `${money(e.price_range.min, 2)}–${money(e.price_range.max, 2)}` : null]]));
     if (!isNum(coef) || !isNum(ci.lower) || !isNum(ci.upper)) return;
@@ -157,17 +157,23 @@
     const plot = figure(chartBox, title, `${r.recommendation || r.action || ""}. Allowed ${money(g.lower, 2)}–${money(g.upper, 2)}.`, headers,
       curve.map((p) => [money(p.price, 2), money(p[metric]), money(p[metric + "_low"]), money(p[metric + "_high"])]));
     if (curve.length) {
-      const lines = [[cur, "#4a5360", [4, 4], "current"], [rec, GREEN, [], "recommended"], [g.cost_floor, RED, [2, 3], "cost"]];
+      const same = isNum(cur) && isNum(rec) && Math.abs(cur - rec) < 1e-9;
+      const lines = [[cur, "#4a5360", [4, 4], same ? "" : "current"], [rec, GREEN, [], same ? "current = recommended" : "recommended"],
+        [g.cost_floor, RED, [2, 3], "cost"], [g.observed_min, "#7a8593", [1, 3], "lowest sold"],
+        [g.observed_max, "#7a8593", [1, 3], "highest sold"]];
+      const xs = curve.map((p) => p.price).concat([g.observed_min, g.observed_max, g.cost_floor > 0.5 * cur ? g.cost_floor : null]).filter(isNum);
+      const lo = Math.min(...xs), hi = Math.max(...xs), pad = 0.04 * (hi - lo || 1);
       draw(plot, {
         series: [{ label: "price" }, { label: metric, stroke: BLUE, width: 2 }, { label: "low", stroke: BAND }, { label: "high", stroke: BAND }],
-        bands: [{ series: [3, 2], fill: BAND }], scales: { x: { time: false } },
+        bands: [{ series: [3, 2], fill: BAND }], scales: { x: { time: false, range: () => [lo - pad, hi + pad] } },
         axes: [{ label: "unit price" }, { label: metric, size: 60 }],
         hooks: { drawClear: [(u) => shade(u, g.lower, g.upper, "rgba(30,107,58,0.08)")],
                  draw: [(u) => lines.forEach(([x, c, d, l]) => vline(u, x, c, d, l))] },
       }, [curve.map((p) => p.price), curve.map((p) => p[metric]), curve.map((p) => first(p[metric + "_low"], null)),
           curve.map((p) => first(p[metric + "_high"], null))]);
     } else chartBox.append(el("p", { class: "muted", text: "No curve in this answer." }));
-    box.append(el("p", { class: "note", text: "Shaded: the prices the guardrails allow. Dashed grey: current; green: recommended; red: unit cost." }),
+    box.append(el("p", { class: "note", text: "Shaded: the prices the guardrails allow (cost floor, observed range with its margin, " +
+      "maximum step). Dashed grey: current price; green: recommended; red: unit cost; dotted: the lowest and highest price sold at." }),
       facts([["Recommendation", r.recommendation], ["Why hold", r.hold_reason], ["Objective", r.objective],
         ["Change", isNum(r.price_change_pct) ? fmtNum(r.price_change_pct, 1) + "%" : null],
         ["Binding guardrail", r.binding_constraint],
@@ -191,18 +197,26 @@
       const names = [...new Set(cols.flatMap((c) => Object.keys(m[c]).filter((k) => isNum(m[c][k]))))];
       if (names.length) box.append(table(["Metric", ...cols.map((c) => ({ label: c, num: true }))],
         names.map((n) => [n, ...cols.map((c) => isNum(m[c][n]) ? fmtNum(m[c][n], 4) : "–")]), "Holdout metrics"));
-      const cal = Array.isArray(card.calibration_by_decile) ? card.calibration_by_decile : (card.calibration_by_decile || {}).deciles;
-      if (Array.isArray(cal) && cal.length) {
-        const pred = cal.map((d) => first(d.predicted, d.mean_predicted, d.pred)), act = cal.map((d) => first(d.actual, d.observed, d.mean_actual));
+      const cal = card.calibration_by_decile || {};
+      const ours = Array.isArray(cal) ? cal : cal.model || [], theirs = Array.isArray(cal) ? [] : cal.baseline || [];
+      if (ours.length) {
+        const actual = (d) => first(d.observed_rate, d.mean_actual, d.actual, null);
+        const predicted = (d) => first(d.mean_predicted, d.predicted, null);
+        const xs = ours.map((d, i) => first(d.group, i + 1));
         const chartBox = el("div");
         box.append(chartBox);
-        const plot = figure(chartBox, `${name}: predicted vs actual by predicted decile`, "calibration: the lines agree when the model is calibrated",
-          ["Decile", { label: "Predicted", num: true }, { label: "Actual", num: true }], cal.map((d, i) => [i + 1, fmtNum(pred[i], 3), fmtNum(act[i], 3)]));
-        draw(plot, { height: 200, scales: { x: { time: false } }, axes: [{ label: "decile" }, { size: 55 }],
-          series: [{ label: "decile" }, { label: "predicted", stroke: BLUE, width: 2 }, { label: "actual", stroke: ORANGE, width: 2 }] },
-          [cal.map((_, i) => i + 1), pred, act]);
+        const plot = figure(chartBox, `${name}: predicted vs actual by decile of the prediction`,
+          "calibration: the model's line lies on the actual one when it is calibrated",
+          ["Decile", { label: "Actual", num: true }, { label: "Model", num: true }, { label: "Baseline", num: true }],
+          ours.map((d, i) => [xs[i], fmtNum(actual(d), 3), fmtNum(predicted(d), 3), fmtNum(theirs[i] && predicted(theirs[i]), 3)]));
+        draw(plot, { height: 220, scales: { x: { time: false } }, axes: [{ label: "decile of the prediction", incrs: [1, 2, 5] }, { size: 55 }],
+          series: [{ label: "decile" }, { label: "actual", stroke: "#1b1f24", width: 2 }, { label: "model", stroke: BLUE, width: 2 },
+                   { label: "baseline", stroke: ORANGE, width: 2, dash: [6, 4] }] },
+          [xs, ours.map(actual), ours.map(predicted), ours.map((_, i) => (theirs[i] ? predicted(theirs[i]) : null))]);
       }
-      if (card.interval) box.append(el("p", { class: "note", text: "Interval: " + JSON.stringify(card.interval) }));
+      const iv = card.interval;
+      if (iv && isNum(iv.level)) box.append(el("p", { class: "note",
+        text: `Prediction interval: nominal ${pct(iv.level)}, measured coverage ${isNum(iv.coverage) ? pct(iv.coverage, 1) : "–"}.` }));
       box.append(el("p", { class: "note", text: `Gates ${card.gates_passed ? "passed" : "not all passed"}.` }));
       return box;
     }));
