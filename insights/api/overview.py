@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from insights.api.jsonable import floats, json_number, money, strs
+from insights.snapshot.codec import DictColumn
 from insights.snapshot.reader import Snapshot
 
 __all__ = ["overview", "ACTIVE_DAYS", "TOP_PRODUCTS", "CHURN_EDGES"]
@@ -56,27 +57,41 @@ def _compute(snapshot: Snapshot) -> dict[str, Any]:
         "predicted_clv_total": money(np.nansum(clv)),
         "value_at_risk_total": money(np.nansum(var)),
         "clv_horizon_days": int((meta.get("clv") or {}).get("horizon_days") or 365),
-        "risk_levels": _risk_levels(strs(table["risk_level"]) if n else [], var),
+        "risk_levels": _risk_levels(table["risk_level"], var),
         "churn_histogram": _histogram(churn, np.array(CHURN_EDGES)),
         "clv_histogram": _histogram(clv, _value_edges(clv)),
-        "clv_segments": _groups(np.asarray(table["clv_segment"]).astype(str), clv, ("Low", "Medium", "High")),
+        "clv_segments": _groups(table["clv_segment"], clv, ("Low", "Medium", "High")),
         **_products(snapshot),
         "currency": snapshot.currency,
         "as_of": snapshot.as_of,
     }
 
 
-def _risk_levels(levels: list[str], value_at_risk: np.ndarray) -> list[dict[str, Any]]:
-    arr = np.asarray(levels, dtype=str)
-    names = list(RISK_ORDER) + sorted(set(arr.tolist()) - set(RISK_ORDER))
-    return [{"risk_level": name, "count": int(np.count_nonzero(arr == name)),
-             "value_at_risk": money(np.nansum(value_at_risk[arr == name])) if arr.size else 0.0} for name in names]
+def _risk_levels(column: Any, value_at_risk: np.ndarray) -> list[dict[str, Any]]:
+    groups = _by_label(column, value_at_risk)
+    names = [n for n in RISK_ORDER] + sorted(set(groups) - set(RISK_ORDER))
+    return [{"risk_level": name, "count": groups.get(name, (0, [0.0]))[0],
+             "value_at_risk": money(groups.get(name, (0, [0.0]))[1][0])} for name in names]
 
 
-def _groups(labels: np.ndarray, values: np.ndarray, order: tuple[str, ...]) -> list[dict[str, Any]]:
-    names = [o for o in order if o in set(labels.tolist())] + sorted(set(labels.tolist()) - set(order))
-    return [{"clv_segment": name, "count": int(np.count_nonzero(labels == name)),
-             "total_clv": money(np.nansum(values[labels == name]))} for name in names]
+def _groups(column: Any, values: np.ndarray, order: tuple[str, ...]) -> list[dict[str, Any]]:
+    groups = _by_label(column, values)
+    names = [o for o in order if o in groups] + sorted(set(groups) - set(order))
+    return [{"clv_segment": name, "count": groups[name][0], "total_clv": money(groups[name][1][0])} for name in names]
+
+
+def _by_label(column: Any, *weights: np.ndarray) -> dict[str, tuple[int, list[float]]]:
+    """label -> (rows, the sum of each of ``weights``) over a text column, without a Python object per row."""
+    if isinstance(column, DictColumn):  # the snapshot's dictionary encoding: count the codes
+        labels, codes = column.categories.astype(str), np.asarray(column.raw, dtype=np.intp)
+    else:
+        labels, codes = np.unique(np.asarray(column).astype(str), return_inverse=True)
+    k = labels.shape[0]
+    counts = np.bincount(codes.ravel(), minlength=k)
+    sums = [np.bincount(codes.ravel(), weights=np.nan_to_num(np.asarray(w, dtype=np.float64)), minlength=k)
+            for w in weights]
+    return {str(label): (int(counts[i]), [float(t[i]) for t in sums]) for i, label in enumerate(labels.tolist())
+            if counts[i] or label in RISK_ORDER}
 
 
 def _value_edges(values: np.ndarray) -> np.ndarray:
