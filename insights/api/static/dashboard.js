@@ -87,7 +87,8 @@
       const cls = headers[i] && headers[i].num ? "num" : null;
       return c instanceof Node ? el("td", { class: cls }, c) : el("td", { class: cls, text: c === null ? "–" : String(c) });
     })));
-    return el("div", { class: "table-wrap" }, el("table", {}, caption ? el("caption", { text: caption }) : null,
+    // a region that may scroll sideways: focusable, so the keyboard can scroll it too
+    return el("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": caption || "table" }, el("table", {}, caption ? el("caption", { text: caption }) : null,
       el("thead", {}, head), el("tbody", {}, body)));
   }
 
