@@ -8,16 +8,26 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
 VIEWS = (("overview", "overview", 1500), ("product", "product", 1250), ("customer", "customer", 700),
          ("quality", "quality", 1250))  # (name, hash, height to keep)
+
+
+def _last_price(base: str, token: str, product_id: str) -> float:
+    api = base.rsplit("/dashboard", 1)[0]
+    req = urllib.request.Request(f"{api}/overview", headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        products = json.load(resp)["products"]
+    return float(next(p["last_price"] for p in products if p["product_id"] == product_id))
 
 
 def main(link: str, out: Path) -> int:
@@ -31,6 +41,12 @@ def main(link: str, out: Path) -> int:
             page.goto(link if i == 0 else f"{base}#{view}")
             page.wait_for_selector(f"body[data-view={view}][data-state=ready]", timeout=30_000)
             print(f"{name}: drawn in {time.perf_counter() - started:.2f} s")
+            if view == "product":  # a what-if at +10% and a unit cost of 40%: the profit curve, not revenue's
+                price = _last_price(base, link.split("#token=")[1], page.input_value("#product-id"))
+                page.fill("#planned-price", f"{price * 1.1:.2f}")
+                page.fill("#unit-cost", f"{price * 0.4:.2f}")
+                page.click("#product-form button")
+                page.locator("#product-out").get_by_text("Price and profit").wait_for(timeout=30_000)
             page.wait_for_timeout(200)
             full = page.evaluate("document.documentElement.scrollHeight")
             target = out / f"dashboard-{name}.png"

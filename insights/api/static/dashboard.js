@@ -124,7 +124,7 @@
     }, [xs, values]);
   }
 
-  function vline(u, x, color, dash, label) {
+  function vline(u, x, color, dash, label, row = 0) {
     if (x === null || x === undefined || !Number.isFinite(x)) return;
     const ctx = u.ctx, px = u.valToPos(x, "x", true);
     if (px < u.bbox.left - 1 || px > u.bbox.left + u.bbox.width + 1) return;
@@ -132,7 +132,7 @@
     ctx.beginPath(); ctx.moveTo(px, u.bbox.top); ctx.lineTo(px, u.bbox.top + u.bbox.height); ctx.stroke();
     if (label) {
       ctx.fillStyle = color; ctx.font = `${12 * devicePixelRatio}px sans-serif`;
-      ctx.fillText(label, px + 4 * devicePixelRatio, u.bbox.top + 14 * devicePixelRatio);
+      ctx.fillText(label, px + 4 * devicePixelRatio, u.bbox.top + (14 + 14 * row) * devicePixelRatio);
     }
     ctx.restore();
   }
@@ -259,13 +259,18 @@
   async function loadQuality() { return later("quality")(); }
   async function loadCohorts() { return later("cohorts")(); }
 
+  let pathsReady = null;
   async function start() {
     $("signin").hidden = true; $("nav").hidden = false; $("signout").hidden = false;
-    const doc = await publicJson("/openapi.json");
-    paths = new Set(Object.keys((doc && doc.paths) || {}));
-    document.querySelector('#nav a[data-view="cohorts"]').hidden = !hasCohorts();
+    // which routes this API has (the customer profile, cohorts): asked beside the first view, not before it
+    pathsReady = pathsReady || publicJson("/openapi.json").then((doc) => {
+      paths = new Set(Object.keys((doc && doc.paths) || {}));
+      document.querySelector('#nav a[data-view="cohorts"]').hidden = !hasCohorts();
+    });
+    if (/^#cohorts/.test(location.hash)) await pathsReady;
     await route();
   }
+  window.Dashboard.pathsReady = () => pathsReady;
 
   function boot() {
     const m = location.hash.match(/^#token=([^&]+)/);

@@ -18,6 +18,7 @@
   D.customer = async function (id) {
     const out = $("customer-out");
     out.replaceChildren(el("p", { class: "muted", text: "Loading " + id + "…" }));
+    await D.pathsReady();
     const profileRoute = [...D.paths()].find((p) => /\/customers\/\{[^}]+\}$/.test(p));
     let profile = null;
     if (profileRoute) {
@@ -158,9 +159,9 @@
       curve.map((p) => [money(p.price, 2), money(p[metric]), money(p[metric + "_low"]), money(p[metric + "_high"])]));
     if (curve.length) {
       const same = isNum(cur) && isNum(rec) && Math.abs(cur - rec) < 1e-9;
-      const lines = [[cur, "#4a5360", [4, 4], same ? "" : "current"], [rec, GREEN, [], same ? "current = recommended" : "recommended"],
-        [g.cost_floor, RED, [2, 3], "cost"], [g.observed_min, "#7a8593", [1, 3], "lowest sold"],
-        [g.observed_max, "#7a8593", [1, 3], "highest sold"]];
+      const lines = [[cur, "#4a5360", [4, 4], same ? "" : "current", 0], [rec, GREEN, [], same ? "current = recommended" : "recommended", 1],
+        [g.cost_floor, RED, [2, 3], "cost", 2], [g.observed_min, "#4a5360", [1, 3], "lowest sold", 2],
+        [g.observed_max, "#4a5360", [1, 3], "highest sold", 2]];
       const xs = curve.map((p) => p.price).concat([g.observed_min, g.observed_max, g.cost_floor > 0.5 * cur ? g.cost_floor : null]).filter(isNum);
       const lo = Math.min(...xs), hi = Math.max(...xs), pad = 0.04 * (hi - lo || 1);
       draw(plot, {
@@ -168,7 +169,7 @@
         bands: [{ series: [3, 2], fill: BAND }], scales: { x: { time: false, range: () => [lo - pad, hi + pad] } },
         axes: [{ label: "unit price" }, { label: metric, size: 60 }],
         hooks: { drawClear: [(u) => shade(u, g.lower, g.upper, "rgba(30,107,58,0.08)")],
-                 draw: [(u) => lines.forEach(([x, c, d, l]) => vline(u, x, c, d, l))] },
+                 draw: [(u) => lines.forEach(([x, c, d, l, row]) => vline(u, x, c, d, l, row))] },
       }, [curve.map((p) => p.price), curve.map((p) => p[metric]), curve.map((p) => first(p[metric + "_low"], null)),
           curve.map((p) => first(p[metric + "_high"], null))]);
     } else chartBox.append(el("p", { class: "muted", text: "No curve in this answer." }));
