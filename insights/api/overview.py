@@ -113,7 +113,9 @@ def _histogram(values: np.ndarray, edges: np.ndarray) -> dict[str, Any]:
     finite = values[np.isfinite(values)]
     if np.issubdtype(values.dtype, np.floating):
         edges = edges.astype(values.dtype)  # the values' own precision: a stored 0.7 is not below the edge 0.7
-    counts, _ = np.histogram(np.clip(finite, edges[0], edges[-1]), bins=edges)
+    # bin i is [edges[i], edges[i+1]), the last one closed: np.histogram's rule, by searchsorted (no sort of n values)
+    index = np.clip(np.searchsorted(edges, finite, side="right") - 1, 0, edges.shape[0] - 2)
+    counts = np.bincount(index, minlength=edges.shape[0] - 1)
     return {"edges": floats(edges, 4), "counts": [int(c) for c in counts], "missing": int(values.size - finite.size)}
 
 

@@ -259,18 +259,23 @@
   async function loadQuality() { return later("quality")(); }
   async function loadCohorts() { return later("cohorts")(); }
 
+  // Which routes this API has (the customer profile, cohorts): asked once, after the first view has its data
+  // (a local server answers one request at a time; the OpenAPI document is built on its first ask).
   let pathsReady = null;
-  async function start() {
-    $("signin").hidden = true; $("nav").hidden = false; $("signout").hidden = false;
-    // which routes this API has (the customer profile, cohorts): asked beside the first view, not before it
+  function knownPaths() {
     pathsReady = pathsReady || publicJson("/openapi.json").then((doc) => {
       paths = new Set(Object.keys((doc && doc.paths) || {}));
       document.querySelector('#nav a[data-view="cohorts"]').hidden = !hasCohorts();
     });
-    if (/^#cohorts/.test(location.hash)) await pathsReady;
-    await route();
+    return pathsReady;
   }
-  window.Dashboard.pathsReady = () => pathsReady;
+  async function start() {
+    $("signin").hidden = true; $("nav").hidden = false; $("signout").hidden = false;
+    if (/^#cohorts/.test(location.hash)) await knownPaths();
+    await route();
+    await knownPaths();
+  }
+  window.Dashboard.pathsReady = knownPaths;
 
   function boot() {
     const m = location.hash.match(/^#token=([^&]+)/);
