@@ -42,10 +42,24 @@ class Watched:
     problems: list[str] = field(default_factory=list)
 
 
+def _with_card_and_revenue(parts: dict[str, Any]) -> None:
+    """The test snapshot plus what a refresh of today records: the 90-day revenue and a churn model card."""
+    parts["docs"]["customer_models"]["totals"] = {"revenue_90d": 1234.0}
+    deciles = [{"group": g, "mean_predicted": g / 10 - 0.05, "observed_rate": g / 10 - 0.04, "n": 2}
+               for g in range(1, 11)]
+    parts["docs"]["quality"] = {"gates": [{"gate": "customers", "required": 10, "available": 12, "passed": True}],
+                                "families": {"churn": {
+                                    "model": "lightgbm", "baseline": "BG/NBD", "target": "no order in 90 days",
+                                    "validation": {"cutoff": "2026-08-03", "customers": 12},
+                                    "metrics": {"model": {"roc_auc": 0.81}, "baseline": {"roc_auc": 0.78}},
+                                    "vs_baseline": {"roc_auc_difference": 0.03},
+                                    "calibration_by_decile": {"model": deciles, "baseline": deciles}}}}
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     snapshots = tmp_path_factory.mktemp("ui") / "snapshots"
-    write_snapshot(snapshots)
+    write_snapshot(snapshots, mutate=_with_card_and_revenue)
     env = {k: v for k, v in os.environ.items() if not k.startswith("INSIGHTS_")}
     # the test snapshot is frozen at 2026-11-01: freshness limits wide enough that its health stays "ok"
     env.update(INSIGHTS_MAX_DATA_LAG_DAYS="100000", INSIGHTS_REFRESH_INTERVAL_HOURS="1000000000")

@@ -33,7 +33,7 @@ def test_every_view_loads_with_data_and_without_an_error(served, watched, shots)
     first = _open(page, served.link, "overview")
     assert "#token=" not in page.url  # the token leaves the address bar (and the history) at once
     kpis = page.inner_text("#kpis")
-    assert "Customers\n12" in kpis and "Active customers\n8" in kpis
+    assert "Customers\n12" in kpis and "Active customers\n8" in kpis and "Revenue, last 90 days\n$1,234" in kpis
     assert page.locator("#view-overview canvas").count() >= 3  # segments, churn risk, CLV
     assert page.locator("#at-risk tbody tr").count() == 8  # the test snapshot's customers at 50% or more
     assert page.locator("#seg-table tbody tr").count() == 4
@@ -62,7 +62,9 @@ def test_every_view_loads_with_data_and_without_an_error(served, watched, shots)
     page.screenshot(path=str(shots / "product.png"), full_page=True)
 
     _open(page, f"{served.base}/dashboard#quality", "quality")
-    assert page.inner_text("#quality-out").strip()
+    quality = page.inner_text("#quality-out")
+    assert "CHURN" in quality and "0.81" in quality and "0.78" in quality  # ours against the named baseline
+    assert page.locator("#quality-out canvas").count() == 1  # calibration by decile
     page.screenshot(path=str(shots / "quality.png"), full_page=True)
 
     cohorts = any(p.endswith("/cohorts") for p in _paths(served.base))
