@@ -15,6 +15,7 @@ locals {
     "POST ${local.api_base}/churn"              = true
     "GET ${local.api_base}/at-risk-customers"   = true
     "GET ${local.api_base}/quality"             = true
+    "POST ${local.api_base}/mcp"                = true
     "GET ${local.api_base}/health"              = false
     "GET ${local.api_base}/openapi.json"        = false
   }
@@ -32,7 +33,7 @@ resource "aws_apigatewayv2_api" "this" {
     content {
       allow_origins = var.cors_allow_origins
       allow_methods = ["GET", "POST", "OPTIONS"]
-      allow_headers = ["authorization", "content-type", "x-correlation-id"]
+      allow_headers = ["authorization", "content-type", "x-correlation-id", "mcp-protocol-version"]
       max_age       = 3600
     }
   }

@@ -48,7 +48,9 @@ ML_MODULES = ("pandas", "sklearn", "scipy", "xgboost", "lightgbm", "pyathena", "
 # What the api package must not even contain: the other process's code and the numpy submodules build.sh drops.
 NOT_IN_API = (*ML_MODULES, "insights.refresh", "insights.data", "insights.cli", "athena", "models.churn",
               "models.forecast", "numpy.random", "numpy.fft", "numpy.polynomial", "numpy.ma", "numpy.testing",
-              "numpy.f2py", "aws_xray_sdk", "pydantic.v1")
+              "numpy.f2py", "aws_xray_sdk", "pydantic.v1",
+              # the MCP SDK's server stack: the endpoint runs on its wire types (mcp_types) alone
+              "mcp", "starlette", "uvicorn", "anyio", "httpx2", "sse_starlette", "jsonschema")
 SECRET = "smoke-test-secret-of-at-least-32-bytes!"
 
 
@@ -484,6 +486,13 @@ def check_api(package: Path, boto3_dir: Path, fixture: Path, moto_dir: Path | No
                                     body={"customer_ids": [*ids, "NO-SUCH-CUSTOMER"]}), 200)
     assert "NO-SUCH-CUSTOMER" in json.dumps(churn.get("not_found")), f"unknown id not listed: {churn}"
     client.call(_http_event("POST", f"{P}/clv", token=token, body={"customer_ids": ids}), 200)
+    listed = client.call(_http_event("POST", f"{P}/mcp", token=token,
+                                     body={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}), 200)
+    assert any(t["name"] == "predict_churn" for t in listed["result"]["tools"]), listed
+    called = client.call(_http_event("POST", f"{P}/mcp", token=token, body={
+        "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "predict_churn", "arguments": {"customer_ids": ids}}}), 200)
+    assert not called["result"]["isError"] and called["result"]["structuredContent"]["predictions"], called
     # Product ids come from the snapshot reader: the compact format stores text as UTF-8 bytes, so a raw
     # np.load of the column gives b'P0001', which no route knows.
     product = _first_product(snapshot, "forecast")
