@@ -21,10 +21,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from insights.api import customers, products, quality
+from insights.api import customers, experiments, products, quality
 from insights.api.auth import SCOPE_PII, SCOPE_READ
 from insights.api.customer_responses import AtRiskResponse, ChurnResponse, ClvResponse, SegmentsResponse
 from insights.api.events import PREFIX
+from insights.api.experiment_responses import AnalyzeResponse, SampleSizeResponse
+from insights.api.experiment_schemas import AnalyzeRequest, SampleSizeRequest
 from insights.api.product_responses import ElasticityResponse, ForecastResponse, PriceOptimizationResponse
 from insights.api.responses import QualityResponse
 from insights.api.runtime import ApiRuntime
@@ -121,6 +123,16 @@ TOOLS: tuple[McpTool, ...] = (
             "Model cards: each model family's holdout metrics against its named baseline, calibration, interval "
             "coverage, drift and training facts.",
             QualityArgs, QualityResponse, lambda rt, a: quality.quality(rt.snapshot(), family=a.family)),
+    McpTool("experiment_sample_size", f"POST {PREFIX}/experiments/sample-size",
+            "A/B test planning: units per arm to detect a minimum effect on a conversion rate (baseline_rate) or a "
+            "mean (baseline_mean, baseline_sd) with a two-sided test at alpha and power.",
+            SampleSizeRequest, SampleSizeResponse, lambda rt, a: experiments.sample_size(**a.model_dump())),
+    McpTool("experiment_analyze", f"POST {PREFIX}/experiments/analyze",
+            "A/B test results: each arm against the control with a two-proportion z test (visitors, conversions) or "
+            "Welch's t test (n, mean, sd), the difference's interval, Holm-adjusted p-values and the Bayesian "
+            "probability that the arm beats the control.",
+            AnalyzeRequest, AnalyzeResponse, lambda rt, a: experiments.analyze(a.arms, control=a.control,
+                                                                              alpha=a.alpha)),
 )
 
 

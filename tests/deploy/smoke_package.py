@@ -493,6 +493,11 @@ def check_api(package: Path, boto3_dir: Path, fixture: Path, moto_dir: Path | No
         "jsonrpc": "2.0", "id": 2, "method": "tools/call",
         "params": {"name": "predict_churn", "arguments": {"customer_ids": ids}}}), 200)
     assert not called["result"]["isError"] and called["result"]["structuredContent"]["predictions"], called
+    sized = client.call(_http_event("POST", f"{P}/experiments/sample-size", token=token,
+                                    body={"baseline_rate": 0.05, "minimum_detectable_effect": 0.1}), 200)
+    assert sized["total_sample_size"] > 0, sized
+    client.call(_http_event("POST", f"{P}/experiments/analyze", token=token, body={"arms": [
+        {"name": "A", "visitors": 1000, "conversions": 50}, {"name": "B", "visitors": 1000, "conversions": 65}]}), 200)
     # Product ids come from the snapshot reader: the compact format stores text as UTF-8 bytes, so a raw
     # np.load of the column gives b'P0001', which no route knows.
     product = _first_product(snapshot, "forecast")

@@ -25,6 +25,8 @@ from insights.api.mcp_tools import TOOLS
 from insights.cli.server import make_server
 
 P = "/demand-insights"
+EXPERIMENT = {"arms": [{"name": "A", "n": 40, "mean": 20.0, "sd": 5.0},
+                       {"name": "B", "n": 45, "mean": 23.0, "sd": 6.0}]}
 
 
 @pytest.fixture
@@ -73,6 +75,7 @@ def test_the_sdk_client_lists_the_tools_and_their_answers_equal_the_rest_routes(
             "forecast": await session.call_tool("forecast_demand", {"product_id": "P1", "forecast_days": 5}),
             "optimize": await session.call_tool("optimize_price", {"product_id": "P1", "current_price": 10.0,
                                                                    "current_quantity": 100.0}),
+            "experiment": await session.call_tool("experiment_analyze", EXPERIMENT),
         }
         return {"tools": listed.tools, "version": session.protocol_version, **calls}
 
@@ -89,6 +92,7 @@ def test_the_sdk_client_lists_the_tools_and_their_answers_equal_the_rest_routes(
         "forecast": _rest(server, tok, "POST", "/forecast", {"product_id": "P1", "forecast_days": 5}),
         "optimize": _rest(server, tok, "POST", "/price-optimization",
                           {"product_id": "P1", "current_price": 10.0, "current_quantity": 100.0}),
+        "experiment": _rest(server, tok, "POST", "/experiments/analyze", EXPERIMENT),
     }
     for name, rest in expected.items():
         result = got[name]
@@ -96,7 +100,7 @@ def test_the_sdk_client_lists_the_tools_and_their_answers_equal_the_rest_routes(
         assert result.structured_content == rest, name
         assert json.loads(result.content[0].text) == rest, name
     assert got["churn"].structured_content["not_found"] == ["NOPE"]
-    assert sum(not got[name].is_error for name in expected) >= 4
+    assert sum(not got[name].is_error for name in expected) >= 5
 
 
 def test_a_tool_failure_is_a_tool_error_with_the_rest_code(server, token):

@@ -12,7 +12,15 @@ from pydantic import TypeAdapter
 from snapshot_factory import build_snapshot
 from typing_extensions import is_typeddict
 
-from insights.api import customer_responses, customers, mcp_responses, product_responses, products, responses
+from insights.api import (
+    customer_responses,
+    customers,
+    experiment_responses,
+    mcp_responses,
+    product_responses,
+    products,
+    responses,
+)
 
 P = "/demand-insights"
 
@@ -44,7 +52,8 @@ def test_openapi_documents_every_200_with_its_model(openapi):
     for method, path, op in ops:
         schema = op["responses"]["200"]["content"]["application/json"]["schema"]
         (name,) = _refs(schema)
-        model = next((getattr(m, name) for m in (customer_responses, product_responses, responses, mcp_responses)
+        model = next((getattr(m, name) for m in (customer_responses, product_responses, responses,
+                                                                 mcp_responses, experiment_responses)
                       if hasattr(m, name)), None)
         assert model is not None and is_typeddict(model), (method, path, name)
         published = openapi["components"]["schemas"][name]
