@@ -18,6 +18,7 @@ locals {
     "POST ${local.api_base}/mcp"                     = true
     "POST ${local.api_base}/experiments/sample-size" = true
     "POST ${local.api_base}/experiments/analyze"     = true
+    "GET ${local.api_base}/segments/traits"          = true
     "GET ${local.api_base}/health"                   = false
     "GET ${local.api_base}/openapi.json"             = false
   }

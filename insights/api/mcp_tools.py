@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from insights.api import customers, experiments, products, quality
+from insights.api import customers, experiments, products, quality, traits
 from insights.api.auth import SCOPE_PII, SCOPE_READ
 from insights.api.customer_responses import AtRiskResponse, ChurnResponse, ClvResponse, SegmentsResponse
 from insights.api.events import PREFIX
@@ -31,6 +31,7 @@ from insights.api.product_responses import ElasticityResponse, ForecastResponse,
 from insights.api.responses import QualityResponse
 from insights.api.runtime import ApiRuntime
 from insights.api.schemas import CustomerIdsRequest, ForecastRequest, PriceOptimizationRequest, ProductRequest
+from insights.api.trait_responses import TraitsResponse
 
 __all__ = ["McpTool", "TOOLS", "tool_named"]
 
@@ -123,6 +124,10 @@ TOOLS: tuple[McpTool, ...] = (
             "Model cards: each model family's holdout metrics against its named baseline, calibration, interval "
             "coverage, drift and training facts.",
             QualityArgs, QualityResponse, lambda rt, a: quality.quality(rt.snapshot(), family=a.family)),
+    McpTool("get_segment_traits", f"GET {PREFIX}/segments/traits",
+            "Behavioural traits beyond RFM: how customers split by category affinity, purchase cadence, tenure stage "
+            "and return propensity, and the most common trait combinations (archetypes) with their size and value.",
+            NoArgs, TraitsResponse, lambda rt, a: traits.segment_traits(rt.snapshot())),
     McpTool("experiment_sample_size", f"POST {PREFIX}/experiments/sample-size",
             "A/B test planning: units per arm to detect a minimum effect on a conversion rate (baseline_rate) or a "
             "mean (baseline_mean, baseline_sd) with a two-sided test at alpha and power.",

@@ -73,13 +73,23 @@ _ELASTICITY = Table("elasticity", key="product_id", side="products", columns=(
            "price_min", "price_max", "price_mean", "reference_quantity"),
 ))
 
-TABLES: Mapping[str, Table] = {t.name: t for t in (_CUSTOMERS, _AT_RISK, _FORECAST, _ELASTICITY)}
+# behavioural traits (insights/refresh/traits.py): a label and a strength per axis, and the axis's measure
+_TRAIT_AXES = ("category_affinity", "cadence", "tenure", "returns")
+_CUSTOMER_TRAITS = Table("customer_traits", key="customer_id", side="customers", columns=(
+    *_cols("text", "customer_id", "affinity_category", *(f"{a}_label" for a in _TRAIT_AXES)),
+    *_cols("float32", *(f"{a}_strength" for a in _TRAIT_AXES), "top_category_share", "gap_cv", "customer_age_days",
+           "return_rate"),
+))
+
+TABLES: Mapping[str, Table] = {t.name: t for t in (_CUSTOMERS, _AT_RISK, _FORECAST, _ELASTICITY, _CUSTOMER_TRAITS)}
 
 DOCUMENTS: Mapping[str, Document] = {d.name: d for d in (
     Document("segments", "customers", ("auto_k", "elbow", "solutions")),
     Document("customer_models", "customers", ("churn", "clv")),
     # the model cards: holdout metrics of ours and the BG/NBD + Gamma-Gamma anchor, gates, drift
     Document("quality", "customers", ("families", "gates", "drift")),
+    # each trait axis's distribution and the most common trait combinations (archetypes)
+    Document("traits", "customers", ("axes", "archetypes", "unavailable")),
     Document("forecast_meta", "products", ("level", "model", "feature_importance", "whatif_price_multipliers")),
 )}
 

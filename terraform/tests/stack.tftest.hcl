@@ -116,8 +116,8 @@ run "plan_lists_every_resource" {
     error_message = "Each package is uploaded from its own file to its own key of the artifacts bucket."
   }
   assert {
-    condition     = length(aws_apigatewayv2_route.this) == 13 && aws_apigatewayv2_api.this.protocol_type == "HTTP"
-    error_message = "Expected an HTTP API with thirteen routes."
+    condition     = length(aws_apigatewayv2_route.this) == 14 && aws_apigatewayv2_api.this.protocol_type == "HTTP"
+    error_message = "Expected an HTTP API with fourteen routes."
   }
   assert {
     condition     = toset(keys(aws_scheduler_schedule.this)) == toset(["refresh", "retrain"])
@@ -224,6 +224,7 @@ run "every_route_reaches_the_api_function" {
       "GET /demand-insights/at-risk-customers", "GET /demand-insights/quality", "GET /demand-insights/health",
       "GET /demand-insights/openapi.json", "POST /demand-insights/mcp",
       "POST /demand-insights/experiments/sample-size", "POST /demand-insights/experiments/analyze",
+      "GET /demand-insights/segments/traits",
     ])
     error_message = "The routes must be exactly those of the API."
   }

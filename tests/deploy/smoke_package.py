@@ -486,6 +486,8 @@ def check_api(package: Path, boto3_dir: Path, fixture: Path, moto_dir: Path | No
                                     body={"customer_ids": [*ids, "NO-SUCH-CUSTOMER"]}), 200)
     assert "NO-SUCH-CUSTOMER" in json.dumps(churn.get("not_found")), f"unknown id not listed: {churn}"
     client.call(_http_event("POST", f"{P}/clv", token=token, body={"customer_ids": ids}), 200)
+    traits = client.call(_http_event("GET", f"{P}/segments/traits", token=token), 200)
+    assert traits["archetypes"] and traits["total_customers"] > 0, traits
     listed = client.call(_http_event("POST", f"{P}/mcp", token=token,
                                      body={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}), 200)
     assert any(t["name"] == "predict_churn" for t in listed["result"]["tools"]), listed

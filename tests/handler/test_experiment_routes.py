@@ -54,3 +54,4 @@ def test_bad_experiments_are_422_naming_the_problem(invoke, token):
 def test_experiments_need_a_token(invoke):
     answer = invoke(v2("POST", f"{P}/experiments/analyze", body=RATES))
     assert answer["statusCode"] == 401 and body_of(answer)["error"]["code"] == "missing_token"
+

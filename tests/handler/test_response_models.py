@@ -20,6 +20,7 @@ from insights.api import (
     product_responses,
     products,
     responses,
+    trait_responses,
 )
 
 P = "/demand-insights"
@@ -53,7 +54,7 @@ def test_openapi_documents_every_200_with_its_model(openapi):
         schema = op["responses"]["200"]["content"]["application/json"]["schema"]
         (name,) = _refs(schema)
         model = next((getattr(m, name) for m in (customer_responses, product_responses, responses,
-                                                                 mcp_responses, experiment_responses)
+                                                                 mcp_responses, experiment_responses, trait_responses)
                       if hasattr(m, name)), None)
         assert model is not None and is_typeddict(model), (method, path, name)
         published = openapi["components"]["schemas"][name]
