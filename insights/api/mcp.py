@@ -42,9 +42,10 @@ log = logging.getLogger(__name__)
 
 SERVER_NAME = "demand-insights"
 SERVER_VERSION = "1.0.0"
-INSTRUCTIONS = ("Read-only eCommerce insights from the daily snapshot: customer segments, churn risk, customer "
-                "lifetime value, demand forecasts, price elasticity and price optimization. Each tool returns the "
-                "JSON of the REST route it names; errors carry the REST error codes.")
+INSTRUCTIONS = ("Read-only eCommerce insights from the daily snapshot: customer segments and behavioural traits, "
+                "churn risk, customer lifetime value, demand forecasts, price elasticity and price optimization; "
+                "and an A/B test calculator. Each tool returns the JSON of the REST route it names; errors carry "
+                "the REST error codes.")
 INTERNAL = "internal error; quote the correlation id to the operator"
 Answer = tuple[int, dict[str, Any] | None]  # HTTP status and JSON body (None: no body)
 
@@ -130,10 +131,18 @@ def _describe(tool: McpTool) -> mcp_types.Tool:
 
 @cache
 def _input_schema(model: type) -> dict[str, Any]:
-    schema = TypeAdapter(model).json_schema()
-    schema.pop("title", None)
+    schema = _untitled(TypeAdapter(model).json_schema())
     schema.setdefault("properties", {})
     return schema
+
+
+def _untitled(node: Any) -> Any:
+    """The schema without pydantic's generated titles ("Product Id"): the descriptions say more."""
+    if isinstance(node, dict):
+        return {k: _untitled(v) for k, v in node.items() if not (k == "title" and isinstance(v, str))}
+    if isinstance(node, list):
+        return [_untitled(v) for v in node]
+    return node
 
 
 @cache
