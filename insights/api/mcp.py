@@ -60,12 +60,16 @@ def handle(runtime: ApiRuntime, body: str | None, version_header: str | None) ->
                            f"server speaks {', '.join(HANDSHAKE_PROTOCOL_VERSIONS)}",
                            {"supported": list(HANDSHAKE_PROTOCOL_VERSIONS), "requested": version_header})
     try:
-        message = t.jsonrpc_message_adapter.validate_json(body or "", by_name=False)
-    except ValidationError as exc:
-        invalid_json = any(e.get("type") == "json_invalid" for e in exc.errors())
-        return 400, _error(None, t.PARSE_ERROR if invalid_json else t.INVALID_REQUEST,
-                           "the body is not JSON" if invalid_json else
-                           "the body is not one JSON-RPC 2.0 message (batches are not accepted)")
+        raw = json.loads(body or "")
+    except (ValueError, RecursionError):
+        return 400, _error(None, t.PARSE_ERROR, "the body is not JSON")
+    try:
+        message = t.jsonrpc_message_adapter.validate_python(raw, by_name=False)
+        if isinstance(raw, dict) and "id" in raw and "method" in raw and not isinstance(message, t.JSONRPCRequest):
+            raise ValueError("the id is neither a string nor an integer")  # not a notification: a bad request
+    except (ValidationError, ValueError):
+        return 400, _error(None, t.INVALID_REQUEST, "the body is not one JSON-RPC 2.0 message (batches are not "
+                                                    "accepted; an id is a string or an integer)")
     if not isinstance(message, t.JSONRPCRequest):
         return 202, None  # notifications (notifications/initialized, cancelled) and responses: nothing to answer
     version = version_header or t.DEFAULT_NEGOTIATED_VERSION
@@ -131,7 +135,7 @@ def _describe(tool: McpTool) -> mcp_types.Tool:
 
 @cache
 def _input_schema(model: type) -> dict[str, Any]:
-    schema = _untitled(TypeAdapter(model).json_schema())
+    schema: dict[str, Any] = _untitled(TypeAdapter(model).json_schema())
     schema.setdefault("properties", {})
     return schema
 
