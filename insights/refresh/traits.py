@@ -17,7 +17,7 @@ Discount sensitivity needs promotion fields on the order lines, which the lake c
 
 The ``customer_traits`` table holds each customer's labels, strengths and measures; the ``traits`` document each
 axis's distribution (customers, share, mean CLV per label) and the most common combinations of the four labels
-(archetypes) with their size and value. pandas/numpy, in the refresh only.
+(archetypes) with their size and value. numpy only (tests build snapshots with it in API-only processes).
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 __all__ = ["AXES", "UNAVAILABLE", "trait_columns", "traits_document", "TRAIT_COLUMNS"]
 
@@ -45,21 +44,36 @@ TRAIT_COLUMNS = ("customer_id", "affinity_category", *(f"{a}_label" for a in AXE
 MAX_ARCHETYPES = 10
 
 
-def _measures(frame: pd.DataFrame) -> dict[str, np.ndarray]:
-    def col(name: str) -> np.ndarray:
-        return frame[name].to_numpy("float64", na_value=np.nan) if name in frame else np.full(len(frame), np.nan)
+def _floats(frame: Any, name: str, n: int) -> np.ndarray:
+    if name not in frame:
+        return np.full(n, np.nan)
+    col = frame[name]
+    if hasattr(col, "to_numpy"):  # a pandas column (nullable dtypes: NA -> NaN)
+        return np.asarray(col.to_numpy("float64", na_value=np.nan))
+    return np.asarray(col, dtype="float64")
 
-    mean_gap, std_gap = col("mean_days_between_orders"), col("std_days_between_orders")
-    freq = col("frequency")
+
+def _texts(frame: Any, name: str, n: int) -> np.ndarray:
+    if name not in frame:
+        return np.full(n, "", dtype="<U1")
+    col = frame[name]
+    if hasattr(col, "fillna"):
+        return np.asarray(col.astype("object").fillna("").astype(str).to_numpy(), dtype=str)
+    return np.array(["" if v is None or (isinstance(v, float) and v != v) else str(v) for v in col], dtype=str)
+
+
+def _measures(frame: Any) -> dict[str, np.ndarray]:
+    n = len(frame["customer_id"])
+    mean_gap, std_gap = _floats(frame, "mean_days_between_orders", n), _floats(frame, "std_days_between_orders", n)
+    freq = _floats(frame, "frequency", n)
     with np.errstate(divide="ignore", invalid="ignore"):
         cv = np.where((freq >= 3) & (mean_gap > 0), std_gap / mean_gap, np.nan)
-    share = col("top_category_share")
-    categories = frame["top_category"].astype("object").where(frame["top_category"].notna(), "").astype(str) \
-        if "top_category" in frame else pd.Series([""] * len(frame))
-    if (categories.isin(["", "uncategorized"])).all():  # the lake has no categories: the axis cannot be measured
-        share = np.full(len(frame), np.nan)
-    return {"top_category_share": share, "gap_cv": cv, "customer_age_days": col("customer_age_days"),
-            "return_rate": col("return_rate"), "_category": categories.to_numpy(dtype=str)}
+    share = _floats(frame, "top_category_share", n)
+    categories = _texts(frame, "top_category", n)
+    if np.isin(categories, ["", "uncategorized"]).all():  # the lake has no categories: the axis cannot be measured
+        share = np.full(n, np.nan)
+    return {"top_category_share": share, "gap_cv": cv, "customer_age_days": _floats(frame, "customer_age_days", n),
+            "return_rate": _floats(frame, "return_rate", n), "_category": categories}
 
 
 def _banded(x: np.ndarray, bands: list[tuple[str, float]], closed_top: float | None) -> tuple[np.ndarray, np.ndarray]:
@@ -84,10 +98,11 @@ def _banded(x: np.ndarray, bands: list[tuple[str, float]], closed_top: float | N
     return np.where(ok, labels[idx], ""), strength
 
 
-def trait_columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
-    """The ``customer_traits`` table of ``frame`` (customer_features + customer_categories, sorted by id)."""
+def trait_columns(frame: Any) -> dict[str, np.ndarray]:
+    """The ``customer_traits`` table of ``frame`` (customer_features + customer_categories, sorted by id; a
+    DataFrame or a mapping of columns)."""
     m = _measures(frame)
-    out: dict[str, np.ndarray] = {"customer_id": frame["customer_id"].astype(str).to_numpy(dtype=str)}
+    out: dict[str, np.ndarray] = {"customer_id": _texts(frame, "customer_id", len(frame["customer_id"]))}
     for axis, (measure, bands) in AXES.items():
         label, strength = _banded(m[measure], bands, CLOSED_TOP.get(axis))
         out[f"{axis}_label"] = np.where(label == "", NO_MEASURE[axis], label).astype(str)
@@ -97,39 +112,50 @@ def trait_columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     return {name: out[name] for name in TRAIT_COLUMNS}
 
 
+def _groups(keys: np.ndarray, *values: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Distinct keys (sorted), their counts, and per value array the sum and count of its finite entries."""
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    counts = np.bincount(inverse, minlength=uniq.size)
+    stats = []
+    for v in values:
+        ok = np.isfinite(v)
+        stats += [np.bincount(inverse[ok], weights=v[ok], minlength=uniq.size),
+                  np.bincount(inverse[ok], minlength=uniq.size)]
+    return uniq, counts, stats
+
+
+def _mean(total: float, count: int, digits: int = 2) -> float | None:
+    return round(float(total) / count, digits) if count else None
+
+
 def traits_document(traits: dict[str, np.ndarray], clv: np.ndarray, monetary: np.ndarray) -> dict[str, Any]:
     """Each axis's distribution and the archetypes (label combinations) by size, with their value."""
     n = int(traits["customer_id"].shape[0])
-    frame = pd.DataFrame({f"{a}_label": traits[f"{a}_label"] for a in AXES})
-    frame["clv"], frame["monetary"] = np.asarray(clv, "float64"), np.asarray(monetary, "float64")
+    clv, monetary = np.asarray(clv, "float64"), np.asarray(monetary, "float64")
     axes: dict[str, Any] = {}
     for axis, (measure, bands) in AXES.items():
-        strengths = pd.Series(traits[f"{axis}_strength"])
-        groups = frame.assign(strength=strengths).groupby(f"{axis}_label", sort=True)
-        dist = [{"label": str(label), "customers": int(len(g)), "percentage": round(100.0 * len(g) / n, 2),
-                 "avg_clv": _round(g["clv"].mean()), "avg_strength": _round(g["strength"].mean(), 4)}
-                for label, g in groups]
+        labels, counts, (clv_sum, clv_n, s_sum, s_n) = _groups(traits[f"{axis}_label"], clv,
+                                                               np.asarray(traits[f"{axis}_strength"], "float64"))
+        dist = [{"label": str(label), "customers": int(k), "percentage": round(100.0 * k / n, 2),
+                 "avg_clv": _mean(clv_sum[i], clv_n[i]), "avg_strength": _mean(s_sum[i], s_n[i], 4)}
+                for i, (label, k) in enumerate(zip(labels, counts, strict=True))]
         uppers = [b for _, b in bands[1:]] + [CLOSED_TOP.get(axis)]
         rules = [{"label": name, "lower": lo, "upper": up} for (name, lo), up in zip(bands, uppers, strict=True)]
         axes[axis] = {"measure": measure, "bands": rules, "no_measure_label": NO_MEASURE[axis],
                       "distribution": sorted(dist, key=lambda d: (-d["customers"], d["label"]))}
-    cats = pd.Series(traits["affinity_category"][traits["category_affinity_label"] == "specialist"])
+    specialist = traits["affinity_category"][traits["category_affinity_label"] == "specialist"]
+    cats, cat_counts = np.unique(specialist, return_counts=True)
     axes["category_affinity"]["specialist_categories"] = [
-        {"category": str(c), "customers": int(k)} for c, k in cats.value_counts().sort_index().items()]
-    keys = [f"{a}_label" for a in AXES]
-    combos = frame.groupby(keys, sort=True).agg(customers=("clv", "size"), avg_clv=("clv", "mean"),
-                                                total_clv=("clv", "sum"), avg_monetary=("monetary", "mean"))
-    combos = combos.reset_index().sort_values(["customers", *keys], ascending=[False, *[True] * len(keys)])
-    archetypes = [{"traits": {a: str(row[f"{a}_label"]) for a in AXES},
-                   "name": " / ".join(str(row[k]) for k in keys),
-                   "customers": int(row["customers"]), "percentage": round(100.0 * row["customers"] / n, 2),
-                   "avg_clv": _round(row["avg_clv"]), "total_clv": _round(row["total_clv"]),
-                   "avg_monetary": _round(row["avg_monetary"])}
-                  for _, row in combos.head(MAX_ARCHETYPES).iterrows()]
+        {"category": str(c), "customers": int(k)} for c, k in zip(cats, cat_counts, strict=True)]
+    names = traits[f"{next(iter(AXES))}_label"].astype(object)
+    for axis in list(AXES)[1:]:
+        names = names + " / " + traits[f"{axis}_label"].astype(object)
+    combos, counts, (clv_sum, clv_n, m_sum, m_n) = _groups(np.asarray(names, dtype=str), clv, monetary)
+    order = sorted(range(combos.size), key=lambda i: (-int(counts[i]), str(combos[i])))
+    archetypes = [{"name": str(combos[i]), "traits": dict(zip(AXES, str(combos[i]).split(" / "), strict=True)),
+                   "customers": int(counts[i]), "percentage": round(100.0 * counts[i] / n, 2),
+                   "avg_clv": _mean(clv_sum[i], clv_n[i]), "total_clv": round(float(clv_sum[i]), 2),
+                   "avg_monetary": _mean(m_sum[i], m_n[i])}
+                  for i in order[:MAX_ARCHETYPES]]
     return {"n_customers": n, "axes": axes, "archetypes": archetypes, "unavailable": dict(UNAVAILABLE),
-            "n_combinations": int(len(combos))}
-
-
-def _round(value: Any, digits: int = 2) -> float | None:
-    value = float(value)
-    return round(value, digits) if np.isfinite(value) else None
+            "n_combinations": int(combos.size)}

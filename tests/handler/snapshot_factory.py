@@ -144,19 +144,17 @@ def segments_doc(cols: dict[str, np.ndarray]) -> dict[str, Any]:
 def traits_parts(cols: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """The customer_traits table and traits document, computed by the refresh's own functions from made-up
     behaviour (insights/refresh/traits.py)."""
-    import pandas as pd
-
-    from insights.refresh.traits import trait_columns, traits_document
+    from insights.refresh.traits import trait_columns, traits_document  # numpy only: no pandas in API tests
 
     n = cols["customer_id"].shape[0]
     i = np.arange(n)
-    frame = pd.DataFrame({
+    frame = {
         "customer_id": cols["customer_id"], "frequency": cols["frequency"],
         "mean_days_between_orders": 20.0 + 5.0 * i, "std_days_between_orders": 4.0 + 3.0 * (i % 5) ** 2,
         "customer_age_days": 30.0 + 60.0 * i, "return_rate": np.where(i % 3 == 0, 0.0, 0.04 * (i % 4)),
         "top_category": np.array(["toys", "books", "home"])[i % 3],
         "top_category_share": 0.3 + 0.06 * i,
-    })
+    }
     traits = trait_columns(frame)
     return traits, traits_document(traits, cols["predicted_clv"], cols["monetary_total"])
 
