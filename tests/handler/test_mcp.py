@@ -103,6 +103,18 @@ def test_the_sdk_client_lists_the_tools_and_their_answers_equal_the_rest_routes(
     assert sum(not got[name].is_error for name in expected) >= 5
 
 
+def test_the_sdks_high_level_client_probes_the_2026_protocol_then_uses_the_handshake(server, token):
+    from mcp import Client
+
+    async def main() -> Any:
+        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token()}"}, timeout=10) as http, \
+                Client(streamable_http_client(f"{server}/mcp", http_client=http)) as client:  # mode="auto"
+            return await client.call_tool("get_segments", {"n_clusters": 3})
+
+    result = anyio.run(main)
+    assert not result.is_error and result.structured_content["n_clusters"] == 3
+
+
 def test_a_tool_failure_is_a_tool_error_with_the_rest_code(server, token):
     async def work(session: ClientSession) -> list[Any]:
         return [await session.call_tool("forecast_demand", {"product_id": "NOPE", "forecast_days": 5}),
