@@ -31,7 +31,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from insights.api.mcp_tools import TOOLS, McpTool, tool_named
 from insights.api.runtime import ApiRuntime
-from insights.errors import InsightError, SnapshotUnavailable
+from insights.errors import InsightError, SnapshotGone, SnapshotUnavailable
 
 if TYPE_CHECKING:
     import mcp_types
@@ -178,6 +178,8 @@ def _call(runtime: ApiRuntime, name: str, arguments: dict[str, Any]) -> mcp_type
         answer = tool.call(runtime, args)
         adapter = _adapter(tool.answer)  # the route's response type: validated and dumped as Powertools does
         structured = adapter.dump_python(adapter.validate_python(answer), mode="json")
+    except SnapshotGone:
+        raise  # the version was replaced under the request: the app answers it again from latest, as for REST
     except SnapshotUnavailable as exc:
         return _failed(exc.code, exc.message, {"reason": exc.details.get("reason")})
     except InsightError as exc:

@@ -28,6 +28,7 @@ from insights.api.events import PREFIX
 from insights.api.experiment_responses import AnalyzeResponse, SampleSizeResponse
 from insights.api.experiment_schemas import AnalyzeRequest, SampleSizeRequest
 from insights.api.product_responses import ElasticityResponse, ForecastResponse, PriceOptimizationResponse
+from insights.api.pseudonyms import by_store_ids
 from insights.api.responses import QualityResponse
 from insights.api.runtime import ApiRuntime
 from insights.api.schemas import CustomerIdsRequest, ForecastRequest, PriceOptimizationRequest, ProductRequest
@@ -95,7 +96,8 @@ TOOLS: tuple[McpTool, ...] = (
     McpTool("predict_churn", f"POST {PREFIX}/churn",
             "Churn probability (no purchase within the horizon), risk level and the reasons in words for up to 1000 "
             "customers; unknown ids are listed in not_found.",
-            CustomerIdsRequest, ChurnResponse, lambda rt, a: customers.churn(rt.snapshot(), a.customer_ids)),
+            CustomerIdsRequest, ChurnResponse, lambda rt, a: by_store_ids(
+                rt.pseudonyms, a.customer_ids, lambda ids: customers.churn(rt.snapshot(), ids))),
     McpTool("list_at_risk_customers", f"GET {PREFIX}/at-risk-customers",
             "Customers whose churn probability is at or above a threshold, by value at risk (or probability), with "
             "reasons; emails only for a token with customers:pii.",
@@ -104,7 +106,8 @@ TOOLS: tuple[McpTool, ...] = (
     McpTool("predict_clv", f"POST {PREFIX}/clv",
             "Predicted customer lifetime value over the horizon (with interval, value segment, expected orders, next "
             "order date and 30-day spend) for up to 1000 customers.",
-            CustomerIdsRequest, ClvResponse, lambda rt, a: customers.clv(rt.snapshot(), a.customer_ids)),
+            CustomerIdsRequest, ClvResponse, lambda rt, a: by_store_ids(
+                rt.pseudonyms, a.customer_ids, lambda ids: customers.clv(rt.snapshot(), ids))),
     McpTool("forecast_demand", f"POST {PREFIX}/forecast",
             "A product's daily demand forecast for 1..90 days with 80% intervals and its drivers; with planned_price, "
             "the forecast under that price (what-if).",
