@@ -21,12 +21,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from insights.api import customers, experiments, products, quality, traits
+from insights.api import customers, experiments, overview, products, quality, traits
 from insights.api.auth import SCOPE_PII, SCOPE_READ
 from insights.api.customer_responses import AtRiskResponse, ChurnResponse, ClvResponse, SegmentsResponse
 from insights.api.events import PREFIX
 from insights.api.experiment_responses import AnalyzeResponse, SampleSizeResponse
 from insights.api.experiment_schemas import AnalyzeRequest, SampleSizeRequest
+from insights.api.overview_responses import OverviewResponse
 from insights.api.product_responses import ElasticityResponse, ForecastResponse, PriceOptimizationResponse
 from insights.api.pseudonyms import by_store_ids
 from insights.api.responses import QualityResponse
@@ -127,6 +128,10 @@ TOOLS: tuple[McpTool, ...] = (
             "Model cards: each model family's holdout metrics against its named baseline, calibration, interval "
             "coverage, drift and training facts.",
             QualityArgs, QualityResponse, lambda rt, a: quality.quality(rt.snapshot(), family=a.family)),
+    McpTool("get_overview", f"GET {PREFIX}/overview",
+            "The store at a glance: customers and active customers, 90-day revenue, predicted 30-day revenue and "
+            "total CLV, value at risk, churn-risk levels, churn and CLV histograms, CLV segments, products.",
+            NoArgs, OverviewResponse, lambda rt, a: overview.overview(rt.snapshot())),
     McpTool("get_segment_traits", f"GET {PREFIX}/segments/traits",
             "Behavioural traits beyond RFM: how customers split by category affinity, purchase cadence, tenure stage "
             "and return propensity, and the most common trait combinations (archetypes) with their size and value.",
