@@ -1,6 +1,6 @@
 """Behavioural traits from the snapshot: their distribution and archetypes (GET segments/traits) and one customer's.
 
-The refresh computes them (insights/refresh/traits.py: axes, bands, strength) into the ``customer_traits`` table
+The refresh computes them (insights/snapshot/traits.py: axes, bands, strength) into the ``customer_traits`` table
 and the ``traits`` document. numpy only: this module is on the API's request path.
 """
 

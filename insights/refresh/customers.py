@@ -23,7 +23,7 @@ from insights.refresh.analyst import customer_scores_frame
 from insights.refresh.customer_quality import with_drift
 from insights.refresh.customer_training import CustomerModels, train_customer_models
 from insights.refresh.side import SideOutput, code_fingerprint, holdout_metrics, jsonable
-from insights.refresh.traits import trait_columns, traits_document
+from insights.snapshot.traits import trait_columns, traits_document
 from models.churn import RISK_LEVELS, RISK_THRESHOLDS, risk_levels
 from models.clv import CLV_SEGMENT_QUANTILES, clv_segments, simple_clv
 from models.features import feature_matrix, fit_bgnbd, fit_gamma_gamma, with_bgnbd_features, with_season
@@ -92,9 +92,9 @@ class CustomerSide:
 
     def score(self, models: CustomerModels, frame: pd.DataFrame, as_of: date) -> SideOutput:
         scores = score_customers(models, frame, as_of)
-        traits = trait_columns(frame.sort_values("customer_id", kind="stable").reset_index(drop=True))
-        docs = {**scores.docs, "traits": jsonable(traits_document(traits, scores.columns["predicted_clv"],
-                                                                  scores.columns["monetary_total"]))}
+        traits = trait_columns(frame.sort_values("customer_id", kind="stable").reset_index(drop=True),
+                               scores.columns["predicted_clv"], scores.columns["monetary_total"])
+        docs = {**scores.docs, "traits": jsonable(traits_document(traits))}
         return SideOutput(
             tables={"customers": scores.columns, "at_risk": {"order": np.asarray(scores.at_risk_order, "int32")},
                     "customer_traits": traits},

@@ -143,8 +143,8 @@ def segments_doc(cols: dict[str, np.ndarray]) -> dict[str, Any]:
 
 def traits_parts(cols: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """The customer_traits table and traits document, computed by the refresh's own functions from made-up
-    behaviour (insights/refresh/traits.py)."""
-    from insights.refresh.traits import trait_columns, traits_document  # numpy only: no pandas in API tests
+    behaviour (insights/snapshot/traits.py)."""
+    from insights.snapshot.traits import trait_columns, traits_document  # numpy only: no pandas in API tests
 
     n = cols["customer_id"].shape[0]
     i = np.arange(n)
@@ -155,8 +155,8 @@ def traits_parts(cols: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], di
         "top_category": np.array(["toys", "books", "home"])[i % 3],
         "top_category_share": 0.3 + 0.06 * i,
     }
-    traits = trait_columns(frame)
-    return traits, traits_document(traits, cols["predicted_clv"], cols["monetary_total"])
+    traits = trait_columns(frame, cols["predicted_clv"], cols["monetary_total"])
+    return traits, traits_document(traits)
 
 
 def snapshot_parts(version: str = VERSION, as_of: str = AS_OF) -> dict[str, Any]:

@@ -12,7 +12,7 @@
 Strength says how clearly the customer is inside the band of its label: 0 at a boundary with a neighbouring label;
 1 at the middle of a middle band, at the floor of the first band, one band-width past the start of the last band
 (and for never_returns). A label without a measure (too_few_orders, an axis the lake cannot feed) has no strength.
-Discount sensitivity needs promotion fields on the order lines, which the lake contract does not have yet: the
+Discount sensitivity (from the lake's promotion fields, on_promotion / list_price) is not computed yet: the
 ``traits`` document says so (``unavailable``) instead of inventing the axis.
 
 The ``customer_traits`` table holds each customer's labels, strengths and measures; the ``traits`` document each
@@ -22,6 +22,7 @@ axis's distribution (customers, share, mean CLV per label) and the most common c
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -37,10 +38,11 @@ AXES: dict[str, tuple[str, list[tuple[str, float]]]] = {
 }
 CLOSED_TOP = {"category_affinity": 1.0}  # a share cannot pass 1: its last band is closed
 NO_MEASURE = {"category_affinity": "unknown", "cadence": "too_few_orders", "tenure": "unknown", "returns": "unknown"}
-UNAVAILABLE = {"discount_sensitivity": "the order lines carry no promotion fields (a flag, a discount or a list "
-                                       "price) in the lake contract, so discount sensitivity cannot be measured"}
+UNAVAILABLE = {"discount_sensitivity": "not computed yet: the lake's promotion fields (on_promotion, list_price) "
+                                       "arrived after the traits; the share of a customer's units bought on "
+                                       "promotion is the planned measure"}
 TRAIT_COLUMNS = ("customer_id", "affinity_category", *(f"{a}_label" for a in AXES), *(f"{a}_strength" for a in AXES),
-                 *(m for m, _ in AXES.values()))
+                 *(m for m, _ in AXES.values()), "predicted_clv", "monetary_total")
 MAX_ARCHETYPES = 10
 
 
@@ -98,9 +100,9 @@ def _banded(x: np.ndarray, bands: list[tuple[str, float]], closed_top: float | N
     return np.where(ok, labels[idx], ""), strength
 
 
-def trait_columns(frame: Any) -> dict[str, np.ndarray]:
+def trait_columns(frame: Any, clv: np.ndarray, monetary: np.ndarray) -> dict[str, np.ndarray]:
     """The ``customer_traits`` table of ``frame`` (customer_features + customer_categories, sorted by id; a
-    DataFrame or a mapping of columns)."""
+    DataFrame or a mapping of columns), with each customer's predicted CLV and spend (the document's values)."""
     m = _measures(frame)
     out: dict[str, np.ndarray] = {"customer_id": _texts(frame, "customer_id", len(frame["customer_id"]))}
     for axis, (measure, bands) in AXES.items():
@@ -109,6 +111,7 @@ def trait_columns(frame: Any) -> dict[str, np.ndarray]:
         out[f"{axis}_strength"] = strength.astype("float64")
         out[measure] = m[measure].astype("float64")
     out["affinity_category"] = np.where(np.isfinite(m["top_category_share"]), m["_category"], "").astype(str)
+    out["predicted_clv"], out["monetary_total"] = np.asarray(clv, "float64"), np.asarray(monetary, "float64")
     return {name: out[name] for name in TRAIT_COLUMNS}
 
 
@@ -128,10 +131,12 @@ def _mean(total: float, count: int, digits: int = 2) -> float | None:
     return round(float(total) / count, digits) if count else None
 
 
-def traits_document(traits: dict[str, np.ndarray], clv: np.ndarray, monetary: np.ndarray) -> dict[str, Any]:
-    """Each axis's distribution and the archetypes (label combinations) by size, with their value."""
-    n = int(traits["customer_id"].shape[0])
-    clv, monetary = np.asarray(clv, "float64"), np.asarray(monetary, "float64")
+def traits_document(traits: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    """Each axis's distribution and the archetypes (label combinations) by size, with their value: from the
+    ``customer_traits`` table alone, so an erasure recomputes it from the rewritten table (snapshot/erasure.py)."""
+    n = int(np.asarray(traits["customer_id"]).shape[0])
+    traits = {k: np.asarray(v) for k, v in traits.items()}
+    clv, monetary = traits["predicted_clv"].astype("float64"), traits["monetary_total"].astype("float64")
     axes: dict[str, Any] = {}
     for axis, (measure, bands) in AXES.items():
         labels, counts, (clv_sum, clv_n, s_sum, s_n) = _groups(traits[f"{axis}_label"], clv,
