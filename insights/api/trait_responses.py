@@ -41,7 +41,8 @@ class TraitAxis(TypedDict):
 
 
 class Archetype(TypedDict):
-    name: Annotated[str, Field(description="the four labels joined: affinity / cadence / tenure / returns")]
+    name: Annotated[str, Field(description="the five labels joined: affinity / cadence / tenure / returns / "
+                                           "discount sensitivity")]
     traits: Annotated[dict[str, str], Field(description="axis -> label")]
     customers: Annotated[int, Field(description="customers with exactly this combination")]
     percentage: Annotated[float, Field(description="their share of all customers, percent")]
@@ -53,11 +54,12 @@ class Archetype(TypedDict):
 class TraitsResponse(TypedDict):
     """Behavioural traits: each axis's distribution, and the most common trait combinations (archetypes)."""
 
-    axes: Annotated[dict[str, TraitAxis], Field(description="category_affinity, cadence, tenure, returns")]
+    axes: Annotated[dict[str, TraitAxis], Field(description="category_affinity, cadence, tenure, returns, "
+                                                            "discount_sensitivity")]
     archetypes: Annotated[list[Archetype], Field(description="the 10 most common label combinations, by size")]
     n_combinations: Annotated[int | None, Field(description="how many distinct combinations exist")]
     unavailable: Annotated[dict[str, str], Field(description="axes the data cannot feed, with the reason "
-                                                             "(discount_sensitivity without promotion fields)")]
+                                                             "(a lake without categories or promotion fields)")]
     total_customers: Annotated[int | None, Field(description="customers with traits")]
     currency: Annotated[str, Field(description=CURRENCY)]
     as_of: Annotated[str, Field(description=AS_OF)]
@@ -76,5 +78,5 @@ class CustomerTraits(TypedDict):
 
     customer_id: Annotated[str, Field(description="the customer's id")]
     traits: Annotated[dict[str, CustomerTrait], Field(description="axis -> the customer's trait")]
-    archetype: Annotated[str, Field(description="the four labels joined, as the archetypes name them")]
+    archetype: Annotated[str, Field(description="the five labels joined, as the archetypes name them")]
     as_of: Annotated[str, Field(description=AS_OF)]

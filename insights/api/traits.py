@@ -14,9 +14,9 @@ from insights.snapshot.reader import Snapshot
 
 __all__ = ["segment_traits", "customer_traits", "AXES"]
 
-AXES = ("category_affinity", "cadence", "tenure", "returns")
+AXES = ("category_affinity", "cadence", "tenure", "returns", "discount_sensitivity")
 _MEASURES = {"category_affinity": "top_category_share", "cadence": "gap_cv", "tenure": "customer_age_days",
-             "returns": "return_rate"}
+             "returns": "return_rate", "discount_sensitivity": "promo_unit_share"}
 
 
 def segment_traits(snapshot: Snapshot) -> dict[str, Any]:

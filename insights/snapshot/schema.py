@@ -83,12 +83,12 @@ _ELASTICITY = Table("elasticity", key="product_id", side="products", columns=(
 
 # behavioural traits (insights/snapshot/traits.py): a label and a strength per axis, the axis's measure, and the
 # customer's CLV and spend (so the traits document can be recomputed from this table alone after an erasure)
-_TRAIT_AXES = ("category_affinity", "cadence", "tenure", "returns")
+_TRAIT_AXES = ("category_affinity", "cadence", "tenure", "returns", "discount_sensitivity")
 _CUSTOMER_TRAITS = Table("customer_traits", key="customer_id", side="customers", customer_column="customer_id",
                          columns=(
     *_cols("text", "customer_id", "affinity_category", *(f"{a}_label" for a in _TRAIT_AXES)),
     *_cols("float32", *(f"{a}_strength" for a in _TRAIT_AXES), "top_category_share", "gap_cv", "customer_age_days",
-           "return_rate"),
+           "return_rate", "promo_unit_share"),
     *_cols("float64", "predicted_clv", "monetary_total"),
 ))
 

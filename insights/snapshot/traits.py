@@ -8,15 +8,18 @@
   established >= 365.
 - returns: return_rate, units returned / units bought: never_returns = 0, occasional_returner (0, 0.1),
   frequent_returner >= 0.1.
+- discount_sensitivity: promo_unit_share, the share of the units bought on promotion among those whose lines say
+  (on_promotion, or a price below list_price; query customer_categories): full_price [0, 0.2), opportunist
+  [0.2, 0.5), deal_seeker [0.5, 1]; unknown when no line of the customer carries the promotion fields.
 
 Strength says how clearly the customer is inside the band of its label: 0 at a boundary with a neighbouring label;
 1 at the middle of a middle band, at the floor of the first band, one band-width past the start of the last band
 (and for never_returns). A label without a measure (too_few_orders, an axis the lake cannot feed) has no strength.
-Discount sensitivity (from the lake's promotion fields, on_promotion / list_price) is not computed yet: the
-``traits`` document says so (``unavailable``) instead of inventing the axis.
+An axis no customer can be measured on (a lake without categories or promotion fields) is listed under
+``unavailable`` with the reason, every customer labelled unknown on it.
 
 The ``customer_traits`` table holds each customer's labels, strengths and measures; the ``traits`` document each
-axis's distribution (customers, share, mean CLV per label) and the most common combinations of the four labels
+axis's distribution (customers, share, mean CLV per label) and the most common combinations of the five labels
 (archetypes) with their size and value. numpy only (tests build snapshots with it in API-only processes).
 """
 
@@ -27,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["AXES", "UNAVAILABLE", "trait_columns", "traits_document", "TRAIT_COLUMNS"]
+__all__ = ["AXES", "trait_columns", "traits_document", "TRAIT_COLUMNS"]
 
 # axis -> (measure, [(label, lower bound)], scale of the open last band); bands are [bound_i, bound_{i+1})
 AXES: dict[str, tuple[str, list[tuple[str, float]]]] = {
@@ -35,12 +38,13 @@ AXES: dict[str, tuple[str, list[tuple[str, float]]]] = {
     "cadence": ("gap_cv", [("clockwork", 0.0), ("regular", 0.5), ("irregular", 1.0)]),
     "tenure": ("customer_age_days", [("new", 0.0), ("developing", 90.0), ("established", 365.0)]),
     "returns": ("return_rate", [("never_returns", 0.0), ("occasional_returner", 1e-12), ("frequent_returner", 0.1)]),
+    "discount_sensitivity": ("promo_unit_share", [("full_price", 0.0), ("opportunist", 0.2), ("deal_seeker", 0.5)]),
 }
-CLOSED_TOP = {"category_affinity": 1.0}  # a share cannot pass 1: its last band is closed
-NO_MEASURE = {"category_affinity": "unknown", "cadence": "too_few_orders", "tenure": "unknown", "returns": "unknown"}
-UNAVAILABLE = {"discount_sensitivity": "not computed yet: the lake's promotion fields (on_promotion, list_price) "
-                                       "arrived after the traits; the share of a customer's units bought on "
-                                       "promotion is the planned measure"}
+CLOSED_TOP = {"category_affinity": 1.0, "discount_sensitivity": 1.0}  # shares cannot pass 1: closed last bands
+NO_MEASURE = {"category_affinity": "unknown", "cadence": "too_few_orders", "tenure": "unknown", "returns": "unknown",
+              "discount_sensitivity": "unknown"}
+WHY_NO_MEASURE = {"category_affinity": "the order lines carry no category",
+                  "discount_sensitivity": "no order line carries promotion fields (on_promotion, list_price)"}
 TRAIT_COLUMNS = ("customer_id", "affinity_category", *(f"{a}_label" for a in AXES), *(f"{a}_strength" for a in AXES),
                  *(m for m, _ in AXES.values()), "predicted_clv", "monetary_total")
 MAX_ARCHETYPES = 10
@@ -75,7 +79,8 @@ def _measures(frame: Any) -> dict[str, np.ndarray]:
     if np.isin(categories, ["", "uncategorized"]).all():  # the lake has no categories: the axis cannot be measured
         share = np.full(n, np.nan)
     return {"top_category_share": share, "gap_cv": cv, "customer_age_days": _floats(frame, "customer_age_days", n),
-            "return_rate": _floats(frame, "return_rate", n), "_category": categories}
+            "return_rate": _floats(frame, "return_rate", n), "promo_unit_share": _floats(frame, "promo_unit_share", n),
+            "_category": categories}
 
 
 def _banded(x: np.ndarray, bands: list[tuple[str, float]], closed_top: float | None) -> tuple[np.ndarray, np.ndarray]:
@@ -162,5 +167,7 @@ def traits_document(traits: Mapping[str, np.ndarray]) -> dict[str, Any]:
                    "avg_clv": _mean(clv_sum[i], clv_n[i]), "total_clv": round(float(clv_sum[i]), 2),
                    "avg_monetary": _mean(m_sum[i], m_n[i])}
                   for i in order[:MAX_ARCHETYPES]]
-    return {"n_customers": n, "axes": axes, "archetypes": archetypes, "unavailable": dict(UNAVAILABLE),
+    unmeasured = {axis: WHY_NO_MEASURE[axis] for axis in WHY_NO_MEASURE
+                  if n and not np.isfinite(np.asarray(traits[f"{axis}_strength"], "float64")).any()}
+    return {"n_customers": n, "axes": axes, "archetypes": archetypes, "unavailable": unmeasured,
             "n_combinations": int(combos.size)}

@@ -28,3 +28,11 @@ def test_top_category_share_and_count_match_the_reference(duck):
     assert got.loc["c1", "top_category"] == "toys" and got.loc["c1", "n_categories"] == 3
     assert abs(got.loc["c1", "top_category_share"] - 15 / 35) < 1e-12
     assert got.loc["c5", "top_category"] == "books"  # 27 of books beats 5 of toys and 8 uncategorized
+
+
+def test_promo_unit_share_counts_the_units_of_lines_that_know_their_promotion(duck):
+    got = duck.query("customer_categories", {"cutoff": CUTOFF}).set_index("customer_id")["promo_unit_share"]
+    # c5: o10 (2 units, at list price) and o11 (1 unit, 0.33% below: rounding) are not on promotion, o12 (1 unit)
+    # is flagged; o13 knows neither field: 1 of 4 known units. c6: its one flagged line. c1, c2: nothing known.
+    assert got["c5"] == 0.25 and got["c6"] == 1.0
+    assert got[["c1", "c2"]].isna().all()

@@ -153,7 +153,7 @@ def traits_parts(cols: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], di
         "mean_days_between_orders": 20.0 + 5.0 * i, "std_days_between_orders": 4.0 + 3.0 * (i % 5) ** 2,
         "customer_age_days": 30.0 + 60.0 * i, "return_rate": np.where(i % 3 == 0, 0.0, 0.04 * (i % 4)),
         "top_category": np.array(["toys", "books", "home"])[i % 3],
-        "top_category_share": 0.3 + 0.06 * i,
+        "top_category_share": 0.3 + 0.06 * i, "promo_unit_share": np.where(i % 4 == 3, np.nan, 0.09 * i),
     }
     traits = trait_columns(frame, cols["predicted_clv"], cols["monetary_total"])
     return traits, traits_document(traits)

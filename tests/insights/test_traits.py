@@ -28,8 +28,7 @@ def test_labels_follow_the_documented_bands_and_strength_is_depth_inside_the_ban
     assert list(t["tenure_label"]) == ["new", "new", "new", "developing", "established", "established",
                                        "established"]
     np.testing.assert_allclose(t["tenure_strength"], [1.0, 0.5, 1 / 90, 1.0, 0.0, 1.0, 1.0])
-    c = _traits(_frame(std_days_between_orders=[0.0, 2.5, 7.5, 10.0, 30.0],
-                             frequency=[5, 5, 5, 5, 2]))
+    c = _traits(_frame(std_days_between_orders=[0.0, 2.5, 7.5, 10.0, 30.0], frequency=[5, 5, 5, 5, 2]))
     assert list(c["cadence_label"]) == ["clockwork", "clockwork", "regular", "irregular", "too_few_orders"]
     assert np.isnan(c["cadence_strength"][-1]) and c["cadence_strength"][0] == 1.0
     r = _traits(_frame(return_rate=[0.0, 0.05, 0.1, 0.5]))
@@ -39,6 +38,10 @@ def test_labels_follow_the_documented_bands_and_strength_is_depth_inside_the_ban
     a = _traits(_frame(top_category_share=[0.25, 0.55, 1.0], top_category=["toys", "books", "home"]))
     assert list(a["category_affinity_label"]) == ["explorer", "mixed", "specialist"]
     assert list(a["affinity_category"]) == ["toys", "books", "home"] and a["category_affinity_strength"][2] == 1.0
+    d = _traits(_frame(promo_unit_share=[0.0, 0.35, 0.75, 1.0, np.nan]))
+    assert list(d["discount_sensitivity_label"]) == ["full_price", "opportunist", "deal_seeker", "deal_seeker",
+                                                     "unknown"]
+    np.testing.assert_allclose(d["discount_sensitivity_strength"], [1.0, 1.0, 0.5, 1.0, np.nan])
 
 
 def test_a_lake_without_categories_leaves_affinity_unknown():
@@ -58,7 +61,8 @@ def test_the_document_counts_every_customer_once_per_axis_and_ranks_archetypes_b
     established = next(a for a in doc["archetypes"] if a["traits"]["tenure"] == "established" and
                        a["traits"]["returns"] == "never_returns")
     assert established["avg_clv"] == pytest.approx(40.0) and established["total_clv"] == pytest.approx(80.0)
-    assert "discount_sensitivity" in doc["unavailable"]
+    assert doc["unavailable"] == {"discount_sensitivity": "no order line carries promotion fields (on_promotion, "
+                                                          "list_price)"}
 
 
 def test_customer_traits_answers_one_customer_and_404s_an_unknown_one():
@@ -73,7 +77,7 @@ def test_customer_traits_answers_one_customer_and_404s_an_unknown_one():
 
     snapshot = build_snapshot()
     answer = customer_traits(snapshot, "C001")
-    assert set(answer["traits"]) == {"category_affinity", "cadence", "tenure", "returns"}
+    assert set(answer["traits"]) == {"category_affinity", "cadence", "tenure", "returns", "discount_sensitivity"}
     assert answer["archetype"] == " / ".join(answer["traits"][a]["label"] for a in answer["traits"])
     with pytest.raises(NotFound):
         customer_traits(snapshot, "NOPE")
