@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 
-from insights.api.routes import core, dashboard
+from insights.api.routes import agents, core, dashboard, experiments, traits
 from insights.api.routes.kit import SECURITY, Recording
 from insights.api.runtime import ApiRuntime
 
@@ -21,4 +21,7 @@ def register_routes(resolver: ApiGatewayResolver, runtime: ApiRuntime) -> frozen
     app = Recording(resolver)
     core.register(app, runtime)
     dashboard.register(app, runtime)
+    traits.register(app, runtime)
+    experiments.register(app, runtime)
+    agents.register(app, runtime)
     return frozenset(app.seen)
