@@ -112,10 +112,11 @@ def test_elasticity_table_recovers_the_sign_and_refuses_without_variation(scores
     rows = {pid: i for i, pid in enumerate(e["product_id"])}
     for p in range(6):
         i = rows[f"R{p}"]
-        assert e["status"][i] == "ok"
-        assert e["ci_lower"][i] <= -1.5 + 0.6 and e["elasticity_coefficient"][i] < -0.8
-    assert e["status"][rows["NEW"]] == "refused" and e["reason"][rows["NEW"]]
-    assert e["status"][rows["SPARSE"]] == "refused"
+        assert e["answer_status"][i] == "answered" and e["converged"][i] == 1  # six alike: pooled toward "c"
+        assert e["ci_lower"][i] <= -1.5 <= e["ci_upper"][i] and e["elasticity_coefficient"][i] < -0.8
+        assert e["grain"][i] == "daily" and e["usable_for_pricing"][i] == 1
+    for pid in ("NEW", "SPARSE"):  # the price never changed: the only refusal, said in words
+        assert e["answer_status"][rows[pid]] == "refused" and e["reason"][rows[pid]].startswith("no price variation")
     assert e["n_observations"].dtype == np.int32 and e["reference_quantity"][rows["NEW"]] > 0
 
 
