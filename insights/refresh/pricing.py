@@ -55,13 +55,17 @@ def elasticity_input(sales: pd.DataFrame) -> dict[str, np.ndarray]:
     return out
 
 
-def elasticity_table(sales: pd.DataFrame, as_of: dt.date, reference_quantity: dict[str, float] | None = None
-                     ) -> dict[str, np.ndarray]:
-    """The snapshot's ``elasticity`` table: one row per product of ``sales`` (sorted by product_id)."""
+def elasticity_table(sales: pd.DataFrame, as_of: dt.date, reference_quantity: dict[str, float] | None = None, *,
+                     max_iter: int = 50) -> dict[str, np.ndarray]:
+    """The snapshot's ``elasticity`` table: one row per product of ``sales`` (sorted by product_id).
+
+    ``max_iter``: the GLM's iteration budget (a fit that has not converged within it is never an estimate).
+    """
     reference_quantity = reference_quantity or {}
     if len(sales) == 0:
         return _empty()
-    panel = estimate_elasticities(elasticity_input(sales), end=np.datetime64(as_of.isoformat(), "D"))
+    panel = estimate_elasticities(elasticity_input(sales), end=np.datetime64(as_of.isoformat(), "D"),
+                                  max_iter=max_iter)
     cols = panel.to_columns()
     est = panel.estimates
     out: dict[str, np.ndarray] = {c: cols[c].astype(str) for c in _TEXT}
