@@ -143,11 +143,14 @@ def fit_product_models(sales: pd.DataFrame, as_of: dt.date, *, horizon_days: int
         meta["skipped"] = (f"{n_eligible} products with {est.min_history_days} days of history and "
                            f"{est.min_sale_days} sale days over {panel.n_days} days: every product gets a fallback")
         return ProductModels(None, {"forecast": meta})
-    est.fit(panel)
+    grain, weekdays, _, _ = forecast_grain(sales, panel.product_ids, as_of, 7)
+    trading = np.array([[str(w) in days.split(",") for w in range(7)] for days in weekdays], dtype=bool)
+    est.fit(panel, grain=grain, trading=trading)
     meta.update({
         "trained_on": {"start": panel.start.isoformat(), "end": as_of.isoformat(),
                        "validation_start": (as_of - dt.timedelta(days=est.validation_days)).isoformat()},
         "holdout": {k: v for k, v in est.validation_metrics_.items()},
+        "holdout_by_grain": getattr(est, "validation_by_grain_", {}),
         "holdout_note": "the validation window (last validation_days before as_of) that also stopped the boosting "
                         "and calibrated the intervals; bench/bench_products.py measures a true holdout",
         "best_iteration": est.best_iteration_, "n_products": est.n_products_fitted_, "n_train_rows": est.n_train_rows_,
@@ -267,6 +270,7 @@ def _forecast_meta(models: ProductModels, level: float, counts: dict[str, int], 
     meta = models.metadata.get("forecast", {})
     return {"level": level, "method": METHOD, "model": meta.get("model", "xgboost"),
             "feature_importance": meta.get("feature_importance", []), "holdout": meta.get("holdout", {}),
+            "holdout_by_grain": meta.get("holdout_by_grain", {}),
             "horizon_days": horizon, "trained_on": meta.get("trained_on"),
             "interval": "split conformal: scaled validation residual quantiles per horizon bucket x volume quartile",
             "fallback": "tsb: Teunter-Syntetos-Babai rate for products without enough history for the model",

@@ -125,6 +125,8 @@ def test_forecast_meta_document(scores):
     assert meta["level"] == 0.8 and meta["model"] == "xgboost" and "direct" in meta["method"]
     assert {d["feature"] for d in meta["feature_importance"]} >= {"price", "dow", "lag_7"}
     assert 0 <= meta["holdout"]["coverage"] <= 1 and meta["holdout"]["wape"] > 0
+    daily = meta["holdout_by_grain"]["daily"]  # coverage per grain, on each product's trading days
+    assert 0 <= daily["coverage"] <= 1 and daily["products"] == 6 and daily["n"] > 0
     assert meta["counts"] == {"ok": 6, "fallback": 2, "insufficient_history": 1}
     assert meta["whatif_price_multipliers"] == list(WHATIF_MULTIPLIERS)
 
