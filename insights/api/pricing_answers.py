@@ -80,8 +80,8 @@ def elasticity_fields(table: ColumnTable, row: int) -> dict[str, Any]:
                 f"and the typical elasticity of {_toward(source)} the rest; the interval is wider than for a product "
                 "measured on its own data, and honest about that.")
     else:
-        note = (f"Mostly the product's own sales ({weight:.0%} of the estimate), shrunk a little toward "
-                f"{_toward(source)}.")
+        note = (f"Mostly the product's own sales ({weight:.0%} of the estimate), shrunk toward the typical "
+                f"elasticity of {_toward(source)} (the other {1 - weight:.0%}).")
     grain = str(_value(table, "grain", row, "")) or "daily"
     return {
         "status": el.answer_status,
