@@ -178,3 +178,16 @@ def test_the_optimum_lies_inside_its_range_for_every_product_of_a_refreshed_samp
                 assert abs(out["recommended_price"] / price - 1) <= 0.2 + 1e-9  # the step guardrail
                 checked += 1
     assert checked >= 9 * 20
+
+
+def test_promotion_columns_are_read_when_daily_sales_has_them_and_missing_values_mean_none(sales):
+    from insights.refresh.pricing import elasticity_input
+
+    with_promo = sales.assign(promo_share=np.where(np.arange(len(sales)) % 5 == 0, np.nan, 0.4),
+                              list_price=np.nan)
+    cols = elasticity_input(with_promo)
+    assert "list_price" not in cols and np.isfinite(cols["promo"]).all() and cols["promo"].max() == 0.4
+    listed = elasticity_input(sales.assign(list_price=np.where(np.arange(len(sales)) % 2 == 0, np.nan, 6.0)))
+    np.testing.assert_array_equal(np.isfinite(listed["list_price"]), True)  # a missing list price: not on promotion
+    plain, promo = elasticity_table(sales, AS_OF), elasticity_table(with_promo, AS_OF)
+    np.testing.assert_array_equal(plain["n_observations"], promo["n_observations"])  # no row lost to a null
