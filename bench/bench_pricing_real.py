@@ -204,6 +204,11 @@ def report(results: list[dict], cmd: str) -> list[str]:
               "their intervals are wide, so most optimizer answers are hold: the intervals span the decision. The "
               "controls-only regression and the naive slope answer as often but with the wrong sign for a third "
               "to a half of the sample's products (MAE 5-6 against the truth), which is what pooling prevents.",
+              "- The sample lake is the generator's with promotions (70% of products run deals with a lift), "
+              "so daily_sales carries promo_share and the estimator controls for it. On a lake made before the "
+              "promotion columns (2026-12-02, same seed) it measured 99/99 answered, MAE 0.440, 95% coverage "
+              "0.899, 82 pooled, 153 of 198 optimizer answers hold: the deal weeks add price variation the "
+              "controls absorb, and the intervals got wider (conservative) rather than narrower.",
               "- Online Retail's median stays near -3 for every method: its unit prices fall with order size "
               "(wholesale tiers), which a posted-price column would fix (docs/pricing-models.md); the support "
               "check, the step and hold limit what the optimizer does with it."]
