@@ -9,6 +9,7 @@ with the correlation id.
 
     InsightError (500)
     +-- InvalidRequest (422 invalid_value)        a request the route schema could not catch
+    |   +-- PriceOutsideSupport (422 price_out_of_support)  a price far outside the product's observed prices
     +-- NotFound (404 not_found)                  an unknown product, customer or snapshot version
     +-- InsufficientData (422 insufficient_data)  too little data to answer or to train
     +-- SnapshotUnavailable (503)                 no snapshot, or the live one lacks what was asked
@@ -27,9 +28,9 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["InsightError", "InvalidRequest", "NotFound", "InsufficientData", "SnapshotUnavailable",
-           "MissingFromSnapshot", "SnapshotDamaged", "SnapshotGone", "AuthError", "AuthNotConfigured", "ConfigError",
-           "DataAccessFailed", "ImportFailed", "PublishConflict"]
+__all__ = ["InsightError", "InvalidRequest", "PriceOutsideSupport", "NotFound", "InsufficientData",
+           "SnapshotUnavailable", "MissingFromSnapshot", "SnapshotDamaged", "SnapshotGone", "AuthError",
+           "AuthNotConfigured", "ConfigError", "DataAccessFailed", "ImportFailed", "PublishConflict"]
 
 
 class InsightError(Exception):
@@ -49,6 +50,13 @@ class InvalidRequest(InsightError):
 
     code = "invalid_value"
     status = 422
+
+
+class PriceOutsideSupport(InvalidRequest):
+    """A current or planned price outside the product's observed price range widened by the margin: demand there
+    would be extrapolated. ``details``: field, price, observed_min, observed_max, allowed_min, allowed_max."""
+
+    code = "price_out_of_support"
 
 
 class NotFound(InsightError):

@@ -53,6 +53,11 @@ ERROR_CODES: dict[str, ErrorCode] = {e.code: e for e in (
               "`details`: [{field, in, rule, message, limit}]", "fix the fields named; do not retry unchanged"),
     ErrorCode(422, "invalid_value", "a value the schema accepts but the model cannot use (for example pricing on "
               "a positive elasticity)", "do not retry unchanged; the message says what is wrong"),
+    ErrorCode(422, "price_out_of_support", "current_price (or a what-if planned_price) lies outside the prices the "
+              "product sold at, widened by the range margin (10%): demand there would be extrapolated; "
+              "`details`: field, price, observed_min, observed_max, allowed_min, allowed_max",
+              "send a price inside allowed_min..allowed_max (the product's observed range); check the currency "
+              "and the unit"),
     ErrorCode(422, "insufficient_data", "too little data to answer: a product without usable history or price "
               "variation, a segment count the snapshot lacks; `details.missing` names what",
               "do not retry unchanged; ask another product or k, or wait for more data"),

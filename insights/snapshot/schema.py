@@ -69,6 +69,9 @@ _CUSTOMERS = Table("customers", key="customer_id", side="customers", customer_co
 _AT_RISK = Table("at_risk", side="customers", columns=(Column("order", "int", rows_of="customers"),))
 _FORECAST = Table("forecast", key="product_id", side="products", columns=(
     *_cols("text", "product_id", "method", "status", "method_note", "driver_1", "driver_2", "driver_3"),
+    # the product's selling grain (daily, weekly, irregular), its trading weekdays ("0,1,2,3,4", Monday = 0) and
+    # in words what that did to the forecast (non-trading days are 0 with a zero-width interval)
+    *_cols("text", "grain", "trading_weekdays", "grain_note"),
     *_cols("float64", "reference_price", "last_price"),
     *_cols("float32", "driver_effect_1", "driver_effect_2", "driver_effect_3"),
     *_cols("float32", "predicted_quantity", "confidence_lower", "confidence_upper", dims=2),
@@ -79,6 +82,13 @@ _ELASTICITY = Table("elasticity", key="product_id", side="products", columns=(
     *_cols("int", "n_observations"),
     *_cols("float64", "elasticity_coefficient", "standard_error", "ci_lower", "ci_upper", "p_value", "r_squared",
            "price_min", "price_max", "price_mean", "reference_quantity"),
+    # pooled estimation (models/elasticity.py): the grain the own fit ran on, its solver status, the prior it
+    # was pooled toward and the weight of the product's own data; answer_status: answered, flagged_positive,
+    # refused (no price variation at all)
+    *_cols("text", "answer_status", "category", "grain", "trading_weekdays", "fit_status", "pooled_toward"),
+    *_cols("int", "period_days", "n_iterations", "n_capped", "converged", "pooled", "sign_suspect",
+           "usable_for_pricing"),
+    *_cols("float64", "own_elasticity", "own_standard_error", "shrinkage_weight", "prior_mean", "prior_sd"),
 ))
 
 # behavioural traits (insights/snapshot/traits.py): a label and a strength per axis, the axis's measure, and the

@@ -71,52 +71,83 @@ WHATIF_MULTIPLIERS = [0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3]
 
 
 def product_tables(horizon: int = 90) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """P1 model forecast with a what-if grid, P2 fallback (elasticity refused), P3 no history, P4 fallback (ok)."""
+    """P1 model forecast with a what-if grid, P2 fallback (elasticity refused), P3 no history, P4 fallback (ok),
+    P5 a weekly fallback (Mondays; its elasticity pooled); P6 has only an elasticity (flagged positive)."""
     days = np.arange(horizon, dtype=np.float64)
-    base = np.vstack([10.0 + days % 7, np.full(horizon, 2.0), np.zeros(horizon), np.full(horizon, 5.0)])
+    monday = (days + 6) % 7 == 0  # day 0 (2026-11-01) is a Sunday
+    base = np.vstack([10.0 + days % 7, np.full(horizon, 2.0), np.zeros(horizon), np.full(horizon, 5.0),
+                      np.where(monday, 14.0, 0.0)])
     mult = np.array(WHATIF_MULTIPLIERS)
-    whatif = np.full((4, mult.size, horizon), np.nan)
+    whatif = np.full((5, mult.size, horizon), np.nan)
     whatif[0] = base[0][None, :] * mult[:, None] ** -2.0  # the model's own price response for P1
+    tsb = ("the forecast is its average selling rate and how often it sells (TSB method)")
     forecast = {
-        "product_id": np.array(["P1", "P2", "P3", "P4"]),
-        "method": np.array(["model", "tsb", "none", "tsb"]),
-        "status": np.array(["ok", "fallback", "insufficient_history", "fallback"]),
-        "reference_price": np.array([4.0, 2.5, np.nan, 10.0]),
-        "last_price": np.array([4.2, 2.5, np.nan, 12.0]),
+        "product_id": np.array(["P1", "P2", "P3", "P4", "P5"]),
+        "method": np.array(["model", "tsb", "none", "tsb", "tsb"]),
+        "status": np.array(["ok", "fallback", "insufficient_history", "fallback", "fallback"]),
+        "reference_price": np.array([4.0, 2.5, np.nan, 10.0, 6.5]),
+        "last_price": np.array([4.2, 2.5, np.nan, 12.0, 6.0]),
         "predicted_quantity": base,
         "confidence_lower": np.maximum(base - 3.0, 0.0),
-        "confidence_upper": base + 3.0,
+        "confidence_upper": np.where(base > 0, base + 3.0, 0.0),
         "whatif_quantity": whatif,
         "method_note": np.array(["", "sold on 8 days in the last year, fewer than the 10 the demand model needs, so "
-                                     "the forecast is its average selling rate and how often it sells (TSB method)",
-                                 "sold on fewer than 2 days: there is no selling rate to forecast from",
-                                 "on sale for 40 days, fewer than the 56 the demand model needs, so the forecast is "
-                                 "its average selling rate and how often it sells (TSB method)"]),
-        "driver_1": np.array(["recent_sales", "", "", ""]),
-        "driver_2": np.array(["day_of_week", "", "", ""]),
-        "driver_3": np.array(["", "", "", ""]),
-        "driver_effect_1": np.array([3.0, 0.0, 0.0, 0.0]),
-        "driver_effect_2": np.array([-1.25, 0.0, 0.0, 0.0]),
-        "driver_effect_3": np.zeros(4),
+                                     + tsb, "sold on fewer than 2 days: there is no selling rate to forecast from",
+                                 "on sale for 40 days, fewer than the 56 the demand model needs, so " + tsb,
+                                 "sold on 30 days in the last year, fewer than the 40 the model needs, so " + tsb]),
+        "driver_1": np.array(["recent_sales", "", "", "", ""]),
+        "driver_2": np.array(["day_of_week", "", "", "", ""]),
+        "driver_3": np.array(["", "", "", "", ""]),
+        "driver_effect_1": np.array([3.0, 0.0, 0.0, 0.0, 0.0]),
+        "driver_effect_2": np.array([-1.25, 0.0, 0.0, 0.0, 0.0]),
+        "driver_effect_3": np.zeros(5),
+        "grain": np.array(["daily", "daily", "daily", "daily", "weekly"]),
+        "trading_weekdays": np.array(["0,1,2,3,4,5,6"] * 4 + ["0"]),
+        "grain_note": np.array(["", "", "", "", "sold weekly, on Mondays: each week's units are forecast on its "
+                                                "Monday; other days are 0 with a zero-width interval"]),
     }
+    # P1 own estimate, P2 refused (no price variation), P4 own estimate, P5 pooled (weak own data), P6 flagged
     elasticity = {
-        "product_id": np.array(["P1", "P2", "P4"]),
-        "status": np.array(["ok", "refused", "ok"]),
-        "reason": np.array(["", "price never changed (1 distinct price)", ""]),
-        "elasticity_coefficient": np.array([-1.5, np.nan, -0.5]),
-        "standard_error": np.array([0.2, np.nan, 0.1]),
-        "ci_lower": np.array([-1.9, np.nan, -0.7]),
-        "ci_upper": np.array([-1.1, np.nan, -0.3]),
-        "p_value": np.array([0.0001, np.nan, 0.001]),
-        "r_squared": np.array([0.85, np.nan, 0.4]),
-        "n_observations": np.array([120, 3, 60], dtype=np.int32),
-        "elasticity_type": np.array(["Elastic", "", "Inelastic"]),
+        "product_id": np.array(["P1", "P2", "P4", "P5", "P6"]),
+        "status": np.array(["ok", "refused", "ok", "pooled", "ok"]),
+        "answer_status": np.array(["answered", "refused", "answered", "answered", "flagged_positive"]),
+        "reason": np.array(["", "no price variation: the price never changed on the days with sales", "",
+                            "weak own evidence (own estimate -0.40 +- 1.60 from 30 weeks): 20% own data, the rest "
+                            "category 'home'", "flagged: the data show demand rising with price, which is "
+                            "confounding (season, promotions, order size), not a demand curve; the optimizer holds "
+                            "the price"]),
+        "elasticity_coefficient": np.array([-1.5, np.nan, -0.5, -1.68, 0.6]),
+        "standard_error": np.array([0.2, np.nan, 0.1, 0.72, 0.2]),
+        "ci_lower": np.array([-1.9, np.nan, -0.7, -3.09, 0.21]),
+        "ci_upper": np.array([-1.1, np.nan, -0.3, -0.27, 0.99]),
+        "p_value": np.array([0.0001, np.nan, 0.001, 0.8, 0.003]),
+        "r_squared": np.array([0.85, np.nan, 0.4, 0.1, 0.3]),
+        "n_observations": np.array([120, 3, 60, 30, 200], dtype=np.int32),
+        "elasticity_type": np.array(["Elastic", "", "Inelastic", "Elastic", "Positive: suspect"]),
         "interpretation": np.array(["Demand is sensitive to price: a 1% price rise cuts units by about 1.5%", "",
-                                    "Demand barely responds to price"]),
-        "price_min": np.array([3.0, 2.5, 8.0]),
-        "price_max": np.array([5.0, 2.5, 12.0]),
-        "price_mean": np.array([4.0, 2.5, 10.0]),
-        "reference_quantity": np.array([10.0, 2.0, 5.0]),
+                                    "Demand barely responds to price", "Mostly category 'home''s typical value",
+                                    "Demand appears to rise with price; do not price on it"]),
+        "price_min": np.array([3.0, 2.5, 8.0, 6.0, 1.0]),
+        "price_max": np.array([5.0, 2.5, 12.0, 7.0, 1.5]),
+        "price_mean": np.array([4.0, 2.5, 10.0, 6.5, 1.2]),
+        "reference_quantity": np.array([10.0, 2.0, 5.0, 1.0, 30.0]),
+        "category": np.array(["home", "home", "kitchen", "home", "home"]),
+        "grain": np.array(["daily", "irregular", "daily", "weekly", "daily"]),
+        "trading_weekdays": np.array(["0,1,2,3,4,5,6", "0,1,2,3,4,5,6", "0,1,2,3,4,5,6", "0", "0,1,2,3,4,5,6"]),
+        "fit_status": np.array(["converged", "no_price_variation", "converged", "converged", "converged"]),
+        "pooled_toward": np.array(["category:home", "", "category:kitchen", "category:home", "category:home"]),
+        "period_days": np.array([1, 7, 1, 7, 1], dtype=np.int32),
+        "n_iterations": np.array([6, 0, 5, 7, 6], dtype=np.int32),
+        "n_capped": np.zeros(5, dtype=np.int32),
+        "converged": np.array([1, 0, 1, 1, 1], dtype=np.int8),
+        "pooled": np.array([0, 0, 0, 1, 0], dtype=np.int8),
+        "sign_suspect": np.array([0, 0, 0, 0, 1], dtype=np.int8),
+        "usable_for_pricing": np.array([1, 0, 1, 1, 0], dtype=np.int8),
+        "own_elasticity": np.array([-1.52, np.nan, -0.5, -0.4, 0.7]),
+        "own_standard_error": np.array([0.21, np.nan, 0.1, 1.6, 0.2]),
+        "shrinkage_weight": np.array([0.95, 0.0, 0.97, 0.2, 0.9]),
+        "prior_mean": np.array([-1.9, np.nan, -1.0, -2.0, -1.9]),
+        "prior_sd": np.array([0.8, np.nan, 0.7, 0.8, 0.8]),
     }
     return forecast, elasticity
 

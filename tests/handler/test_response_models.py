@@ -110,6 +110,15 @@ SERVICE_CASES = {
     "forecast_elasticity": (product_responses.ForecastResponse, lambda: products.forecast(
         SNAPSHOT, product_id="P4", forecast_days=3, planned_price=11.0)),
     "elasticity": (product_responses.ElasticityResponse, lambda: products.price_elasticity(SNAPSHOT, product_id="P1")),
+    "elasticity_pooled": (product_responses.ElasticityResponse,
+                          lambda: products.price_elasticity(SNAPSHOT, product_id="P5")),
+    "elasticity_flagged": (product_responses.ElasticityResponse,
+                           lambda: products.price_elasticity(SNAPSHOT, product_id="P6")),
+    "forecast_weekly": (product_responses.ForecastResponse,
+                        lambda: products.forecast(SNAPSHOT, product_id="P5", forecast_days=9, planned_price=6.5)),
+    "optimization_flagged": (product_responses.PriceOptimizationResponse, lambda: products.price_optimization(
+        SNAPSHOT, product_id="P6", current_price=1.2, current_quantity=30, cost_per_unit=0.5, max_change=0.2,
+        range_margin=0.1)),
     "optimization_profit": (product_responses.PriceOptimizationResponse, lambda: products.price_optimization(
         SNAPSHOT, product_id="P1", current_price=4.0, current_quantity=100, cost_per_unit=2.0, max_change=0.2,
         range_margin=0.1)),

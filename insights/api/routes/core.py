@@ -69,24 +69,24 @@ def register(app: Recording, runtime: ApiRuntime) -> None:
 
     @app.post(f"{PREFIX}/forecast", tags=["products"], security=SECURITY,
               responses=_answers("the daily forecast (and the what-if under planned_price)", *AUTH, *BODY,
-                                 "not_found", "insufficient_data", *ALWAYS),
+                                 "not_found", "insufficient_data", "price_out_of_support", *ALWAYS),
               summary="Daily demand forecast with intervals, 1..90 days, optionally under a planned price")
     def post_forecast(body: ForecastRequest) -> ForecastResponse:
         return cast(ForecastResponse, products.forecast(
             runtime.snapshot(), product_id=body.product_id, forecast_days=body.forecast_days,
-            planned_price=body.planned_price))
+            planned_price=body.planned_price, range_margin=runtime.settings.price_range_margin))
 
     @app.post(f"{PREFIX}/price-elasticity", tags=["products"], security=SECURITY,
               responses=_answers("the product's elasticity estimate", *AUTH, *BODY, "not_found",
                                  "insufficient_data", *ALWAYS),
-              summary="Price elasticity of demand (log-log with controls)")
+              summary="Price elasticity of demand (pooled log-log with controls, on the product's grain)")
     def post_price_elasticity(body: ProductRequest) -> ElasticityResponse:
         return cast(ElasticityResponse, products.price_elasticity(runtime.snapshot(),
                                                                            product_id=body.product_id))
 
     @app.post(f"{PREFIX}/price-optimization", tags=["products"], security=SECURITY,
               responses=_answers("the guarded optimal price and its impact", *AUTH, *BODY, "not_found",
-                                 "insufficient_data", "invalid_value", *ALWAYS),
+                                 "insufficient_data", "price_out_of_support", "invalid_value", *ALWAYS),
               summary="Guarded profit-maximizing price from the elasticity")
     def post_price_optimization(body: PriceOptimizationRequest) -> PriceOptimizationResponse:
         s = runtime.settings
