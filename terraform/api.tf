@@ -6,7 +6,7 @@ locals {
   api_base = "/demand-insights"
 
   # route key -> needs a token
-  routes = {
+  routes = merge({
     "GET ${local.api_base}/segments"            = true
     "POST ${local.api_base}/forecast"           = true
     "POST ${local.api_base}/price-elasticity"   = true
@@ -17,7 +17,14 @@ locals {
     "GET ${local.api_base}/quality"             = true
     "GET ${local.api_base}/health"              = false
     "GET ${local.api_base}/openapi.json"        = false
-  }
+    }, {
+    # the customer base: churn outlook, cohorts, growth projection, segment transitions, the scores export
+    "GET ${local.api_base}/churn-outlook"           = true
+    "GET ${local.api_base}/cohorts"                 = true
+    "GET ${local.api_base}/growth-projection"       = true
+    "GET ${local.api_base}/segments/transitions"    = true
+    "GET ${local.api_base}/exports/customer-scores" = true
+  })
 
   access_log_group = "/aws/apigateway/${var.name_prefix}-api"
 }

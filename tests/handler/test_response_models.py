@@ -12,7 +12,15 @@ from pydantic import TypeAdapter
 from snapshot_factory import build_snapshot
 from typing_extensions import is_typeddict
 
-from insights.api import customer_responses, customers, product_responses, products, responses
+from insights.api import (
+    customer_responses,
+    customers,
+    lifecycle,
+    lifecycle_responses,
+    product_responses,
+    products,
+    responses,
+)
 
 P = "/demand-insights"
 
@@ -44,7 +52,7 @@ def test_openapi_documents_every_200_with_its_model(openapi):
     for method, path, op in ops:
         schema = op["responses"]["200"]["content"]["application/json"]["schema"]
         (name,) = _refs(schema)
-        model = next((getattr(m, name) for m in (customer_responses, product_responses, responses)
+        model = next((getattr(m, name) for m in (customer_responses, product_responses, responses, lifecycle_responses)
                       if hasattr(m, name)), None)
         assert model is not None and is_typeddict(model), (method, path, name)
         published = openapi["components"]["schemas"][name]
@@ -93,6 +101,14 @@ SERVICE_CASES = {
         SNAPSHOT, product_id="P1", forecast_days=5, planned_price=3.9)),
     "forecast_elasticity": (product_responses.ForecastResponse, lambda: products.forecast(
         SNAPSHOT, product_id="P4", forecast_days=3, planned_price=11.0)),
+    "churn_outlook": (lifecycle_responses.ChurnOutlookResponse, lambda: lifecycle.churn_outlook(SNAPSHOT)),
+    "cohorts": (lifecycle_responses.CohortsResponse, lambda: lifecycle.cohorts(SNAPSHOT)),
+    "growth": (lifecycle_responses.GrowthProjectionResponse, lambda: lifecycle.growth_projection(SNAPSHOT)),
+    "growth_segments": (lifecycle_responses.GrowthProjectionResponse, lambda: lifecycle.growth_projection(
+        SNAPSHOT, months=6, by="segment")),
+    "transitions": (lifecycle_responses.TransitionsResponse, lambda: lifecycle.segment_transitions(SNAPSHOT)),
+    "cohorts_payback": (lifecycle_responses.CohortsResponse, lambda: lifecycle.cohorts(
+        SNAPSHOT, period="week", metric="ltv", acquisition_cost=12.5)),
     "elasticity": (product_responses.ElasticityResponse, lambda: products.price_elasticity(SNAPSHOT, product_id="P1")),
     "optimization_profit": (product_responses.PriceOptimizationResponse, lambda: products.price_optimization(
         SNAPSHOT, product_id="P1", current_price=4.0, current_quantity=100, cost_per_unit=2.0, max_change=0.2,

@@ -1,0 +1,59 @@
+"""The derived documents' refresh-side rules: which version transitions compare with; churn outlook sums."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "handler"))
+from snapshot_factory import customer_columns, write_snapshot  # noqa: E402
+
+from insights.refresh.churn_outlook import churn_outlook_doc
+from insights.refresh.transitions import previous_segments, transitions_doc
+from insights.snapshot.local import LocalSnapshotStore
+
+
+def test_transitions_compare_with_the_newest_earlier_as_of_never_the_same_day(tmp_path):
+    write_snapshot(tmp_path, version="20261001T040000Z-2026-10-01-aaaaaaa", as_of="2026-10-01")
+    write_snapshot(tmp_path, version="20261015T040000Z-2026-10-15-bbbbbbb", as_of="2026-10-15")
+    write_snapshot(tmp_path, version="20261101T040000Z-2026-11-01-ccccccc", as_of="2026-11-01")
+    store = LocalSnapshotStore(tmp_path)
+    snap, note = previous_segments(store, "2026-11-01")  # a re-run of 11-01 compares with 10-15, not itself
+    assert snap is not None and snap.version == "20261015T040000Z-2026-10-15-bbbbbbb" and note == ""
+    doc = transitions_doc(customer_columns(), snap)
+    assert doc["available"] and doc["moved_customers"] == 0 and doc["compared_customers"] == 12
+    none, note = previous_segments(store, "2026-10-01")
+    assert none is None and "no previous snapshot" in note
+    assert transitions_doc(customer_columns(), None, note) == {"available": False, "note": note}
+
+
+def test_an_unreadable_previous_version_gives_a_note_not_a_failure(tmp_path):
+    folder = write_snapshot(tmp_path, version="20261001T040000Z-2026-10-01-aaaaaaa", as_of="2026-10-01")
+    (folder / "tables" / "customers" / "segment.npy").write_bytes(b"damaged")
+    snap, note = previous_segments(LocalSnapshotStore(tmp_path), "2026-11-01")
+    assert snap is None and "could not be read" in note
+
+
+def test_churn_outlook_segments_add_up_and_shorter_horizons_lose_fewer():
+    cols = customer_columns()
+    doc = churn_outlook_doc(cols, model_horizon_days=90)
+    overall = doc["overall"]["horizons"]
+    assert overall[1]["expected_customers_lost"] == round(float(cols["churn_probability"].sum()), 2)
+    assert overall[0]["expected_customers_lost"] < overall[1]["expected_customers_lost"]
+    for h in (0, 1):
+        assert np.isclose(sum(s["horizons"][h]["revenue_at_risk"] for s in doc["by_segment"]),
+                          overall[h]["revenue_at_risk"], atol=0.05)
+
+
+def test_the_handler_tests_derived_documents_are_what_the_refresh_computes():
+    import json
+    import os
+
+    from snapshot_factory import DERIVED, compute_derived_docs
+
+    fresh = json.loads(json.dumps(compute_derived_docs()))
+    if os.environ.get("GOLDEN_RECORD") == "1":
+        DERIVED.write_text(json.dumps(fresh, indent=1, sort_keys=True) + "\n")
+    assert fresh == json.loads(DERIVED.read_text()), "stale tests/handler/derived_docs.json (GOLDEN_RECORD=1)"
