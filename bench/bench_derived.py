@@ -3,7 +3,10 @@
 Synthetic scored customers (no lake, no models): what insights/refresh/derived.py adds to a refresh beyond its two
 lake aggregates, and what the API then reads. Writes the section "Derived documents" of bench/RESULTS.md.
 
-    nice .venv/bin/python bench/bench_derived.py [--customers 1000000]
+    nice .venv/bin/python bench/bench_derived.py [--customers 1000000] [--snapshots DIR]
+
+With ``--snapshots`` (a refreshed snapshot folder) it also times the five routes warm through the real
+lambda_handler: their documents' sizes do not grow with the customers (bounded cohorts, one row per segment).
 """
 
 from __future__ import annotations
@@ -53,10 +56,46 @@ def timed(fn):
     return out, time.perf_counter() - started
 
 
+ROUTES = [("GET", "/demand-insights/churn-outlook", {}),
+          ("GET", "/demand-insights/cohorts", {"period": "week", "metric": "ltv", "acquisition_cost": "40"}),
+          ("GET", "/demand-insights/growth-projection", {"months": "24", "by": "segment"}),
+          ("GET", "/demand-insights/segments/transitions", {}),
+          ("GET", "/demand-insights/exports/customer-scores", {"format": "parquet"})]
+
+
+def api_latency(snapshots: str, calls: int = 300) -> list[str]:
+    """Warm p50/p99 of each route through handler.lambda_handler over the snapshot folder."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "handler"))
+    from api_events import SECRET, FakeContext, v2
+
+    import handler
+    from insights.cli.tokens import mint_token
+    from insights.config import Settings
+
+    handler.configure(Settings(snapshots=snapshots, jwt_secret=SECRET))
+    token = mint_token(SECRET, issuer="demand-insights-local", audience="demand-insights",
+                       scopes=["insights:read", "customers:export"])
+    lines = ["| route | status | p50 ms | p99 ms |", "|---|---:|---:|---:|"]
+    for method, path, query in ROUTES:
+        event = v2(method, path, query=query, token=token)
+        status = handler.lambda_handler(event, FakeContext())["statusCode"]  # warms the documents
+        times = []
+        for _ in range(calls):
+            started = time.perf_counter()
+            handler.lambda_handler(event, FakeContext())
+            times.append((time.perf_counter() - started) * 1000)
+        p50, p99 = np.percentile(times, [50, 99])
+        lines.append(f"| {method} {path}?{'&'.join(f'{k}={v}' for k, v in query.items())} | {status} | "
+                     f"{p50:.2f} | {p99:.2f} |")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
-    n = parser.parse_args().customers
+    parser.add_argument("--snapshots", help="a refreshed snapshot folder: also time the routes warm")
+    args = parser.parse_args()
+    n = args.customers
     cols = customers(n)
     rows = []
     outlook, s = timed(lambda: churn_outlook_doc(cols, model_horizon_days=90))
@@ -79,6 +118,9 @@ def main() -> None:
              "| step | seconds | output bytes |", "|---|---:|---:|"]
     lines += [f"| {name} | {sec:.2f} | {size:,} |" for name, sec, size in rows]
     lines += ["", f"Peak RSS of the process: {peak:,.0f} MB (the synthetic columns included)."]
+    if args.snapshots:
+        lines += ["", f"Warm answers through `handler.lambda_handler` (300 calls each, logging included) over "
+                      f"`--snapshots {args.snapshots}`:", "", *api_latency(args.snapshots)]
     print("\n".join(lines))
     update_results_section("## Derived documents", "\n".join(lines))
 

@@ -117,7 +117,8 @@ def growth_projection(snapshot: Snapshot, *, months: int = 12, by: str | None = 
         "projection": doc["projection"][:months],
         "interval_level": level,
         "measured": doc["measured"],
-        "rates": {k: rates[k] for k in ("months_measured", "mean_new_customers", "sd_new_customers",
+        "rates": {k: rates[k] for k in ("months_measured", "first_rate_month", "mean_new_customers",
+                                        "sd_new_customers",
                                         "mean_churn_rate", "sd_churn_rate", "monthly_churn_rates")},
         "assumptions": [
             f"active customer: a purchase in the month or the two before it (the churn model's "
@@ -125,7 +126,8 @@ def growth_projection(snapshot: Snapshot, *, months: int = 12, by: str | None = 
             f"active customers at the end of {start['month']}, the last complete month",
             f"each month {rates['mean_new_customers']:,} new customers arrive and a net "
             f"{100 * rates['mean_churn_rate']:.1f}% of the base lapses (lapsed minus returning customers): the "
-            f"means of the last {rates['months_measured']} complete months",
+            f"means of the last {rates['months_measured']} complete months (from {rates['first_rate_month']}; a lake "
+            "younger than the window starts measuring in its fourth month, when lapses become possible)",
             f"the {round(100 * level)}% interval re-draws, for every projected month, one measured month's "
             "acquisitions and churn rate (a bootstrap over months): it shows how much the months have varied, "
             "not changes in marketing, prices or the economy",

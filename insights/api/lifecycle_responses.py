@@ -136,6 +136,8 @@ class MeasuredMonths(TypedDict):
 
 class GrowthRates(TypedDict):
     months_measured: Annotated[int, Field(description="months whose rates were measured (up to 12)")]
+    first_rate_month: Annotated[str, Field(description="the first month whose rates count (YYYY-MM): a lake younger "
+                                                       "than the window starts in its fourth month")]
     mean_new_customers: Annotated[float, Field(description="mean customers acquired a month")]
     sd_new_customers: Annotated[float, Field(description="their standard deviation across months")]
     mean_churn_rate: Annotated[float, Field(description="mean net monthly churn: (lapsed - returning) / base")]

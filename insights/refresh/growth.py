@@ -39,7 +39,10 @@ def growth_doc(engine: QueryEngine, as_of: date, customers: Mapping[str, np.ndar
     active, new = np.zeros(grid.size), np.zeros(grid.size)
     pos = (months - grid[0]).astype(np.int64) if grid.size else np.zeros(0, np.int64)
     active[pos], new[pos] = frame["active_customers"].to_numpy("float64"), frame["new_customers"].to_numpy("float64")
-    rates = measured_rates(active, new)
+    # a lake that begins inside the window: in its first two months nobody can have lapsed yet (and the first
+    # month's "new" customers are its whole past), so rates start with its fourth month
+    skip = 2 if grid.size and grid[0] > start else 0
+    rates = measured_rates(active[skip:], new[skip:])
     doc: dict[str, Any] = {
         "max_months": MAX_MONTHS, "level": LEVEL, "active_days": ACTIVE_DAYS,
         "measured": {"months": [str(m) for m in grid], "active_customers": active.astype(int).tolist(),
@@ -55,7 +58,7 @@ def growth_doc(engine: QueryEngine, as_of: date, customers: Mapping[str, np.ndar
     ahead = [str(grid[-1] + k) for k in range(1, MAX_MONTHS + 1)]
     doc.update({
         "start": {"month": str(grid[-1]), "active_customers": int(base)},
-        "rates": {"months_measured": int(rates.churn_rates.size),
+        "rates": {"months_measured": int(rates.churn_rates.size), "first_rate_month": str(grid[skip + 1]),
                   "mean_new_customers": round(float(rates.acquisitions.mean()), 2),
                   "sd_new_customers": round(float(rates.acquisitions.std(ddof=1)), 2)
                   if rates.acquisitions.size > 1 else 0.0,

@@ -174,9 +174,11 @@ COHORT_ROWS = {
 }
 
 
-# customer_activity_monthly's rows: (month, active base at its end, customers acquired in it). Net churn:
-# (100 + 10 - 100) / 100 = 0.1 in August, (100 + 20 - 105) / 100 = 0.15, (105 + 5 - 100) / 105 in October.
-ACTIVITY_ROWS = [("2026-07-01", 100, 30), ("2026-08-01", 100, 10), ("2026-09-01", 105, 20), ("2026-10-01", 100, 5)]
+# customer_activity_monthly's rows: (month, active base at its end, customers acquired in it). The lake begins in
+# May: rates from its fourth month on. Net churn: (100 + 10 - 100) / 100 = 0.1 in August, (100 + 20 - 105) / 100
+# = 0.15 in September, (105 + 5 - 100) / 105 in October.
+ACTIVITY_ROWS = [("2026-05-01", 80, 80), ("2026-06-01", 90, 20), ("2026-07-01", 100, 30), ("2026-08-01", 100, 10),
+                 ("2026-09-01", 105, 20), ("2026-10-01", 100, 5)]
 
 
 class TinyLake:
