@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ExpectedLoss", "expected_loss", "rescale_horizon", "Z_95"]
+__all__ = ["ExpectedLoss", "expected_loss", "loss_from_sums", "rescale_horizon", "Z_95"]
 
 Z_95 = 1.959963984540054  # two-sided 95% normal quantile
 
@@ -60,9 +60,15 @@ def expected_loss(p: np.ndarray, value: np.ndarray, *, z: float = Z_95) -> Expec
         raise ValueError(f"p and value differ in shape: {p.shape} vs {v.shape}")
     v = np.where(np.isfinite(v) & (v > 0), v, 0.0)
     var_p = p * (1.0 - p)
-    mean_n, sd_n = float(p.sum()), float(np.sqrt(var_p.sum()))
-    mean_v, sd_v = float((v * p).sum()), float(np.sqrt((v * v * var_p).sum()))
-    n, total = int(p.size), float(v.sum())
-    return ExpectedLoss(customers=n, expected_lost=mean_n, lost_lower=max(0.0, mean_n - z * sd_n),
-                        lost_upper=min(float(n), mean_n + z * sd_n), value_at_risk=mean_v,
-                        value_lower=max(0.0, mean_v - z * sd_v), value_upper=min(total, mean_v + z * sd_v))
+    return loss_from_sums(int(p.size), float(p.sum()), float(var_p.sum()), float((v * p).sum()),
+                          float((v * v * var_p).sum()), float(v.sum()), z=z)
+
+
+def loss_from_sums(n: int, sum_p: float, sum_var: float, sum_vp: float, sum_v2var: float, total_value: float, *,
+                   z: float = Z_95) -> ExpectedLoss:
+    """:func:`expected_loss` from its sufficient sums (gathered per group by the caller, e.g. with bincount):
+    n, sum(p), sum(p(1-p)), sum(v p), sum(v^2 p(1-p)) and sum(v)."""
+    sd_n, sd_v = float(np.sqrt(max(sum_var, 0.0))), float(np.sqrt(max(sum_v2var, 0.0)))
+    return ExpectedLoss(customers=n, expected_lost=sum_p, lost_lower=max(0.0, sum_p - z * sd_n),
+                        lost_upper=min(float(n), sum_p + z * sd_n), value_at_risk=sum_vp,
+                        value_lower=max(0.0, sum_vp - z * sd_v), value_upper=min(total_value, sum_vp + z * sd_v))

@@ -24,19 +24,29 @@ from insights.refresh.analyst import score_path
 __all__ = ["write_exports", "exports_doc", "EXPORT_COLUMNS"]
 
 EXPORT_COLUMNS = tuple(score_tables()["customer_scores"].column_names)
+CHUNK_ROWS = 100_000
 
 
 def write_exports(build: Path, customers: Mapping[str, np.ndarray], as_of: str) -> dict[str, Any]:
-    """Write the CSV copy and the emails copy into ``build``; return the ``exports`` document."""
-    frame = pd.DataFrame({c: np.asarray(customers[c]) for c in EXPORT_COLUMNS})
-    frame["next_order_date"] = frame["next_order_date"].replace("", None)
-    doc = exports_doc(as_of, len(frame))
+    """Write the CSV copy and the emails copy into ``build``; return the ``exports`` document.
+
+    In slices of ``CHUNK_ROWS`` customers, so the copies cost the refresh a few tens of MB whatever the size.
+    """
+    n = int(np.asarray(customers["customer_id"]).shape[0])
+    doc = exports_doc(as_of, n)
     files, pii = doc["customer_scores"]["files"], doc["customer_scores"]["pii_files"]
-    _csv(frame, build / files["csv"])
-    email = np.asarray(customers["email"]).astype(str)
-    frame.insert(1, "email", pd.Series(email, dtype=object).replace("", None))
-    _csv(frame, build / pii["csv"])
-    _parquet(frame, build / pii["parquet"])
+    for rel in (files["csv"], pii["csv"], pii["parquet"]):
+        (build / rel).parent.mkdir(parents=True, exist_ok=True)
+    for start in range(0, max(n, 1), CHUNK_ROWS):
+        rows = slice(start, start + CHUNK_ROWS)
+        frame = pd.DataFrame({c: np.asarray(customers[c][rows]) for c in EXPORT_COLUMNS})
+        frame["next_order_date"] = frame["next_order_date"].replace("", None)
+        first = start == 0
+        frame.to_csv(build / files["csv"], index=False, header=first, mode="w" if first else "a", lineterminator="\n")
+        email = pd.Series(np.asarray(customers["email"][rows]).astype(object), dtype=object)
+        frame.insert(1, "email", email.where(email != "", None))
+        frame.to_csv(build / pii["csv"], index=False, header=first, mode="w" if first else "a", lineterminator="\n")
+        _parquet(frame, build / pii["parquet"], append=not first)
     return doc
 
 
@@ -56,15 +66,10 @@ def exports_doc(as_of: str, rows: int) -> dict[str, Any]:
     }
 
 
-def _csv(frame: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, index=False, lineterminator="\n")
-
-
-def _parquet(frame: pd.DataFrame, path: Path) -> None:
+def _parquet(frame: pd.DataFrame, path: Path, *, append: bool) -> None:
+    """Write (or append one row group of) ``frame``; text as UTF-8 (next_order_date too: YYYY-MM-DD text)."""
     import fastparquet  # the refresh package's Parquet writer (no pyarrow there)
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = [c for c in frame.columns if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c])]
-    fastparquet.write(str(path), frame, write_index=False, compression="SNAPPY", stats=False,
+    fastparquet.write(str(path), frame, write_index=False, compression="SNAPPY", stats=False, append=append,
                       object_encoding={c: "utf8" for c in text})

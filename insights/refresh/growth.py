@@ -74,19 +74,21 @@ def growth_doc(engine: QueryEngine, as_of: date, customers: Mapping[str, np.ndar
 
 def _segments(customers: Mapping[str, np.ndarray], proj: Any, ahead: list[str], acquisitions: float,
               horizon: int) -> list[dict[str, Any]]:
-    segment = np.asarray(customers["segment"]).astype(str)
+    codes, all_names = pd.factorize(np.asarray(customers["segment"]).astype(object), sort=True)
     recency = np.asarray(customers["recency_days"], dtype="float64")
     frequency = np.asarray(customers["frequency"], dtype="float64")
-    p = np.asarray(customers["churn_probability"], dtype="float64")
+    p = np.nan_to_num(np.asarray(customers["churn_probability"], dtype="float64"))
     active = recency <= ACTIVE_DAYS
-    names = np.unique(segment[active])
-    if names.size == 0:
+    k = len(all_names)
+    counts = np.bincount(codes[active], minlength=k).astype("float64")
+    keep = counts > 0
+    if not keep.any():
         return []
-    counts = np.array([np.count_nonzero(active & (segment == s)) for s in names], dtype="float64")
-    mean_p = np.array([float(np.nanmean(p[active & (segment == s)])) for s in names])
+    mean_p = np.bincount(codes[active], weights=p[active], minlength=k)[keep] / counts[keep]
+    names, counts = np.asarray(all_names, dtype=object)[keep], counts[keep]
     monthly = 1.0 - (1.0 - np.clip(mean_p, 0.0, 1.0)) ** (30.0 / horizon)
     newcomers = active & (frequency <= 1)
-    entry = np.array([np.count_nonzero(newcomers & (segment == s)) for s in names], dtype="float64")
+    entry = np.bincount(codes[newcomers], minlength=k).astype("float64")[keep]
     if entry.sum() == 0:
         entry = counts
     shares = segment_split(counts, monthly, entry, acquisitions, months=len(ahead))

@@ -57,3 +57,25 @@ def test_the_handler_tests_derived_documents_are_what_the_refresh_computes():
     if os.environ.get("GOLDEN_RECORD") == "1":
         DERIVED.write_text(json.dumps(fresh, indent=1, sort_keys=True) + "\n")
     assert fresh == json.loads(DERIVED.read_text()), "stale tests/handler/derived_docs.json (GOLDEN_RECORD=1)"
+
+
+def test_export_copies_written_in_slices_equal_one_piece(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from insights.refresh import exports
+
+    cols = customer_columns()
+    whole = exports.write_exports(tmp_path / "whole", cols, "2026-11-01")
+    monkeypatch.setattr(exports, "CHUNK_ROWS", 5)  # 12 customers: slices of 5, 5 and 2
+    sliced = exports.write_exports(tmp_path / "sliced", cols, "2026-11-01")
+    assert whole == sliced and whole["customer_scores"]["rows"] == 12
+    docs = whole["customer_scores"]
+    for rel in (docs["files"]["csv"], docs["pii_files"]["csv"]):
+        assert (tmp_path / "whole" / rel).read_text() == (tmp_path / "sliced" / rel).read_text()
+    a = pd.read_parquet(tmp_path / "whole" / docs["pii_files"]["parquet"])
+    b = pd.read_parquet(tmp_path / "sliced" / docs["pii_files"]["parquet"])
+    pd.testing.assert_frame_equal(a, b)
+    assert a["customer_id"].tolist() == cols["customer_id"].tolist()
+    assert pd.isna(a["email"].iloc[3]) and a["email"].iloc[0] == "c1@example.com"  # no email: null
+    plain = pd.read_csv(tmp_path / "whole" / docs["files"]["csv"])
+    assert "email" not in plain.columns and plain["predicted_clv"].tolist() == cols["predicted_clv"].tolist()
