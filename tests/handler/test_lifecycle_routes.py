@@ -166,3 +166,22 @@ def test_segment_transitions_on_the_first_snapshot_say_so_with_a_200(invoke, tok
     body = body_of(invoke(v2("GET", f"{P}/segments/transitions", token=token())))
     assert body["available"] is False and "no previous snapshot" in body["note"]
     assert body["transitions"] == [] and body["moved_customers"] == 0 and body["as_of"] == "2026-11-02"
+
+
+def test_growth_projection_on_a_young_lake_is_a_422_naming_the_missing_history(invoke, token, settings):
+    from snapshot_factory import write_snapshot
+
+    import handler
+
+    def young(parts):
+        parts["docs"]["growth"] = {"available": False, "note": "1 month(s) of measured churn before 2026-11-02; the "
+                                   "projection needs at least 3 complete months of history",
+                                   "measured": {"months": ["2026-09", "2026-10"], "active_customers": [5, 9],
+                                                "new_customers": [5, 4]}}
+
+    write_snapshot(settings.snapshots, version="20261102T040000Z-2026-11-02-abc1236", as_of="2026-11-02",
+                   mutate=young)
+    handler.configure(settings)
+    r = invoke(v2("GET", f"{P}/growth-projection", token=token()))
+    assert r["statusCode"] == 422 and body_of(r)["error"]["code"] == "insufficient_data"
+    assert "at least 3 complete months" in body_of(r)["error"]["message"]

@@ -79,3 +79,26 @@ def test_export_copies_written_in_slices_equal_one_piece(tmp_path, monkeypatch):
     assert pd.isna(a["email"].iloc[3]) and a["email"].iloc[0] == "c1@example.com"  # no email: null
     plain = pd.read_csv(tmp_path / "whole" / docs["files"]["csv"])
     assert "email" not in plain.columns and plain["predicted_clv"].tolist() == cols["predicted_clv"].tolist()
+
+
+def test_a_lake_without_purchases_in_the_window_gives_empty_documents_not_errors():
+    from datetime import date
+
+    import pandas as pd
+
+    from insights.refresh.cohorts import cohorts_doc
+    from insights.refresh.growth import growth_doc
+
+    class Empty:
+        def query(self, name, params=None):
+            columns = {"customer_cohorts": ["cohort", "period_start", "active_customers", "revenue"],
+                       "customer_activity_monthly": ["month_start", "active_customers", "new_customers"]}[name]
+            frame = pd.DataFrame({c: pd.Series(dtype="int64") for c in columns})
+            for c in columns[:2]:
+                frame[c] = pd.to_datetime(frame[c])
+            return frame
+
+    cohorts = cohorts_doc(Empty(), date(2026, 11, 1))
+    assert cohorts["month"]["cohorts"] == [] and cohorts["week"]["curve"]["retention"] == []
+    growth = growth_doc(Empty(), date(2026, 11, 1), customer_columns(), model_horizon_days=90)
+    assert growth["available"] is False and "at least 3" in growth["note"]
