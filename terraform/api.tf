@@ -30,6 +30,12 @@ locals {
     "GET ${local.api_base}/dashboard/uPlot.iife.min.js" = false
     "GET ${local.api_base}/dashboard/uPlot.min.css"     = false
     "GET ${local.api_base}/dashboard/uPlot.LICENSE"     = false
+    # the customer base: churn outlook, cohorts, growth projection, segment transitions, the scores export
+    "GET ${local.api_base}/churn-outlook"           = true
+    "GET ${local.api_base}/cohorts"                 = true
+    "GET ${local.api_base}/growth-projection"       = true
+    "GET ${local.api_base}/segments/transitions"    = true
+    "GET ${local.api_base}/exports/customer-scores" = true
   }
 
   access_log_group = "/aws/apigateway/${var.name_prefix}-api"

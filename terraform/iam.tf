@@ -73,6 +73,13 @@ locals {
         Resource = ["${local.snapshots_key_prefix}/latest", "${local.snapshots_key_prefix}/versions/*"]
       },
       {
+        # GET /exports/customer-scores presigns GETs of the refresh's score copies with this role
+        Sid      = "PresignScoreExports"
+        Effect   = "Allow"
+        Action   = ["s3:GetObject"]
+        Resource = ["${local.snapshots_key_prefix}/scores/customer_scores/*", "${local.snapshots_key_prefix}/scores/exports/*"]
+      },
+      {
         Sid       = "ListPublishedSnapshots"
         Effect    = "Allow"
         Action    = ["s3:ListBucket"]

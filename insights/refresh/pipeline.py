@@ -26,6 +26,7 @@ import pandas as pd
 from athena.engine import QueryEngine
 from insights.errors import InsufficientData
 from insights.refresh.analyst import score_path, write_score_table
+from insights.refresh.derived import derived_docs
 from insights.refresh.engine import CanonicalEngine
 from insights.refresh.reuse import folder_hash, reusable, write_drift_reference
 from insights.refresh.side import Side, SideOutput, jsonable
@@ -251,7 +252,12 @@ class _Run:
             self.written["rows"][table] = rows
             total += rows
             self.metrics.emit("Rows", rows, "Count", {"table": table})
-        for doc, body in out.docs.items():
+        docs = dict(out.docs)
+        if "customers" in out.tables:  # aggregates over the scored customers, the lake, the previous version
+            docs.update(derived_docs(customers=out.tables["customers"], docs=out.docs, engine=self.engine,
+                                     store=self.store, as_of=self.as_of, build=self.build))
+            self.engine.release_memory()  # their lake aggregates grew DuckDB's pool again: hand it back
+        for doc, body in docs.items():
             write_doc(self.build, doc, body)
         self.written["keys"].update(out.table_keys)
         for table, frame in out.scores.items():

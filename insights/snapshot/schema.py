@@ -111,6 +111,13 @@ DOCUMENTS: Mapping[str, Document] = {d.name: d for d in (
     Document("quality", "customers", ("families", "gates", "drift")),
     # each trait axis's distribution and the most common trait combinations (archetypes)
     Document("traits", "customers", ("axes", "archetypes", "unavailable"), aggregates="customer_traits"),
+    # aggregates derived once customers are scored (insights/refresh/derived.py), one route each
+    Document("churn_outlook", "customers", ("overall", "by_segment", "horizons_days", "interval")),
+    Document("cohorts", "customers", ("month", "week")),
+    # where the bulk export copies of the scores are, relative to the store's root (insights/refresh/exports.py)
+    Document("exports", "customers", ("customer_scores",)),
+    Document("segment_transitions", "customers", ("available", "transitions", "stayed", "new_customers")),
+    Document("growth", "customers", ("available", "measured", "rates", "start", "projection", "by_segment")),
     Document("forecast_meta", "products", ("level", "model", "feature_importance", "whatif_price_multipliers")),
 )}
 

@@ -20,6 +20,8 @@ PARAMS = {
     "customer_features": {"cutoff": CUTOFF},
     "customer_categories": {"cutoff": CUTOFF},
     "customer_labels": {"cutoff": CUTOFF, "horizon_days": 60},
+    "customer_cohorts": {"period": "month", "start": "2023-01-01", "end": "2024-06-01"},
+    "customer_activity_monthly": {"start": "2023-01-01", "end": "2024-06-01"},
     "daily_sales": {"start": "2024-02-01", "end": "2024-03-02"},
     "lake_summary": {"cutoff": CUTOFF},
 }

@@ -136,6 +136,41 @@ def test_answers_as_of_a_cutoff_ignore_orders_added_later(tmp_path, tiny_orders,
         duck.query("customer_labels", {"cutoff": CUTOFF, "horizon_days": 60}))  # the new rows are visible
 
 
+def test_customer_cohorts_hand_checked_by_month(duck):
+    rows = duck.query("customer_cohorts", {"period": "month", "start": "2023-11-01", "end": "2024-05-01"})
+    got = [(_as_date(c).isoformat(), _as_date(p).isoformat(), n, round(r, 6))
+           for c, p, n, r in rows.itertuples(index=False)]
+    assert got == [
+        # c5's cohort (2023-10) starts before start: left out. c2: o4 in Dec; o5 (Mar) and o6 (Apr, 10 - 8)
+        ("2023-12-01", "2023-12-01", 1, 40.0), ("2023-12-01", "2024-03-01", 1, 12.0),
+        ("2023-12-01", "2024-04-01", 1, 2.0),
+        # c1: o1 in Jan (2 x 5 + 10); Feb: o2 5, the return r1 -10, o3 10
+        ("2024-01-01", "2024-01-01", 1, 20.0), ("2024-01-01", "2024-02-01", 1, 5.0),
+        # c6: bought in Feb; in Mar only a return: revenue, but not active. c4 (only a return) has no cohort
+        ("2024-02-01", "2024-02-01", 1, 5.0), ("2024-02-01", "2024-03-01", 0, -10.0),
+    ]  # c3 (May) is after end: the month holding as_of is never counted
+
+
+def test_customer_cohorts_by_iso_week_start_on_mondays(duck):
+    rows = duck.query("customer_cohorts", {"period": "week", "start": "2024-01-01", "end": "2024-03-04"})
+    weeks = {(_as_date(c), _as_date(p)) for c, p, *_ in rows.itertuples(index=False)}
+    assert all(c.weekday() == 0 and p.weekday() == 0 for c, p in weeks)
+    # c5's Mon 2024-02-05 23:30 and Tue 00:30 orders share a week; c5's cohort is 2023-10 (before start)
+    assert (date(2024, 1, 1), date(2024, 2, 5)) in weeks  # c1's o2 on Sat 2024-02-10 -> week of Mon 02-05
+
+
+def test_customer_activity_monthly_hand_checked(duck):
+    rows = duck.query("customer_activity_monthly", {"start": "2023-11-01", "end": "2024-05-01"})
+    got = [(_as_date(m).isoformat(), a, n) for m, a, n in rows.itertuples(index=False)]
+    # buyer months: c5 Oct and Feb, c2 Dec, Mar and Apr (o6 holds a purchase line), c1 Jan and Feb, c6 Feb (its
+    # March holds only a return). Active = a purchase in the month or the two before; new = first purchase month.
+    assert got == [
+        ("2023-11-01", 1, 0),  # c5 (October) is still active; a month without purchases is still a row
+        ("2023-12-01", 2, 1), ("2024-01-01", 2, 1), ("2024-02-01", 4, 1), ("2024-03-01", 4, 0),
+        ("2024-04-01", 4, 0),
+    ]  # May (c3) is at or after end: never counted
+
+
 def test_daily_sales_promo_share_and_list_price_on_the_tiny_lake(duck):
     sales = duck.query("daily_sales", {"start": "2024-02-01", "end": "2024-03-02"})
     sales["sale_date"] = sales["sale_date"].map(_as_date)

@@ -207,11 +207,92 @@ def snapshot_parts(version: str = VERSION, as_of: str = AS_OF) -> dict[str, Any]
                             "mean_churn_probability": 0.55},
         "traits": traits_doc,
     }
+    docs.update(derived_docs())
     keys = {"customers": "customer_id", "forecast": "product_id", "elasticity": "product_id",
             "customer_traits": "customer_id"}
     manifest = {"version": version, "as_of": as_of, "created_at": "2026-11-01T04:00:00Z", "table_keys": keys,
                 "row_counts": {t: int(next(iter(c.values())).shape[0]) for t, c in tables.items()}}
     return {"version": version, "manifest": manifest, "tables": tables, "docs": docs, "keys": keys}
+
+
+# customer_cohorts' rows for a hand-checkable lake: (cohort, period, active customers, revenue). Months: 10 customers
+# acquired in August (4 back in September, 3 in October), 4 in September (1 back), 5 in October.
+COHORT_ROWS = {
+    "month": [("2026-08-01", "2026-08-01", 10, 500.0), ("2026-08-01", "2026-09-01", 4, 160.0),
+              ("2026-08-01", "2026-10-01", 3, 150.0), ("2026-09-01", "2026-09-01", 4, 100.0),
+              ("2026-09-01", "2026-10-01", 1, 60.0), ("2026-10-01", "2026-10-01", 5, 250.0)],
+    "week": [("2026-10-12", "2026-10-12", 3, 30.0), ("2026-10-12", "2026-10-19", 1, 20.0),
+             ("2026-10-19", "2026-10-19", 2, 10.0)],
+}
+
+
+# customer_activity_monthly's rows: (month, active base at its end, customers acquired in it). The lake begins in
+# May: rates from its fourth month on. Net churn: (100 + 10 - 100) / 100 = 0.1 in August, (100 + 20 - 105) / 100
+# = 0.15 in September, (105 + 5 - 100) / 105 in October.
+ACTIVITY_ROWS = [("2026-05-01", 80, 80), ("2026-06-01", 90, 20), ("2026-07-01", 100, 30), ("2026-08-01", 100, 10),
+                 ("2026-09-01", 105, 20), ("2026-10-01", 100, 5)]
+
+
+class TinyLake:
+    """A query engine answering the derived documents' queries with the rows above (the refresh does the rest)."""
+
+    def query(self, name: str, params: dict[str, Any] | None = None) -> Any:
+        import pandas as pd
+
+        assert params is not None
+        if name == "customer_activity_monthly":
+            frame = pd.DataFrame(ACTIVITY_ROWS, columns=["month_start", "active_customers", "new_customers"])
+            frame["month_start"] = pd.to_datetime(frame["month_start"])
+            return frame
+        assert name == "customer_cohorts"
+        rows = COHORT_ROWS[params["period"]]
+        frame = pd.DataFrame(rows, columns=["cohort", "period_start", "active_customers", "revenue"])
+        for col in ("cohort", "period_start"):
+            frame[col] = pd.to_datetime(frame[col])
+        return frame
+
+
+def previous_version() -> Any:
+    """The version before: C001..C010 and C000 (gone since); C011 and C012 are new. C001 and C005 were Loyal
+    Customers (now Champions), C002 Potential Loyalists, C003 New Customers, C004 Champions; the rest stayed."""
+    current = [SEGMENT_NAMES[i % 4] for i in range(10)]
+    before = {0: "Loyal Customers", 1: "Potential Loyalists", 2: "New Customers", 3: "Champions",
+              4: "Loyal Customers"}
+    ids = ["C000"] + [f"C{i:03d}" for i in range(1, 11)]
+    segs = ["At Risk"] + [before.get(i, current[i]) for i in range(10)]
+    from insights.refresh.transitions import PreviousSegments
+
+    return PreviousSegments("20261001T040000Z-2026-10-01-0000000", "2026-10-01", np.array(ids), np.array(segs))
+
+
+DERIVED = Path(__file__).with_name("derived_docs.json")
+
+
+def derived_docs() -> dict[str, Any]:
+    """The derived documents of this snapshot, as recorded from the refresh's code (compute_derived_docs): read
+    from JSON so that building a test snapshot imports no refresh code (pandas, lightgbm): the request-path tests
+    check that answering loads none. tests/insights/test_derived.py fails when the recording is stale
+    (GOLDEN_RECORD=1 rewrites it)."""
+    return dict(json.loads(DERIVED.read_text()))
+
+
+def compute_derived_docs() -> dict[str, Any]:
+    """The documents the refresh derives from the scored customers (insights/refresh/derived.py), by its code."""
+    cols = customer_columns()
+    from datetime import date
+
+    from insights.refresh.churn_outlook import churn_outlook_doc
+    from insights.refresh.cohorts import cohorts_doc
+    from insights.refresh.exports import exports_doc
+    from insights.refresh.growth import growth_doc
+    from insights.refresh.transitions import transitions_doc
+
+    as_of = date.fromisoformat(AS_OF)
+    return {"exports": exports_doc(AS_OF, N_CUSTOMERS),
+            "segment_transitions": transitions_doc(cols, previous_version()),
+            "churn_outlook": churn_outlook_doc(cols, model_horizon_days=90),
+            "cohorts": cohorts_doc(TinyLake(), as_of),
+            "growth": growth_doc(TinyLake(), as_of, cols, model_horizon_days=90)}
 
 
 def build_snapshot(**kwargs: Any) -> Snapshot:

@@ -16,6 +16,8 @@ from insights.api import (
     customer_responses,
     customers,
     experiment_responses,
+    lifecycle,
+    lifecycle_responses,
     mcp_responses,
     overview,
     overview_responses,
@@ -59,7 +61,8 @@ def test_openapi_documents_every_200_with_its_model(openapi):
         schema = op["responses"]["200"]["content"]["application/json"]["schema"]
         (name,) = _refs(schema)
         model = next((getattr(m, name) for m in (customer_responses, product_responses, responses, overview_responses,
-                                                 mcp_responses, experiment_responses, trait_responses)
+                                                 mcp_responses, experiment_responses, trait_responses,
+                                                 lifecycle_responses)
                       if hasattr(m, name)), None)
         assert model is not None and is_typeddict(model), (method, path, name)
         published = openapi["components"]["schemas"][name]
@@ -109,6 +112,14 @@ SERVICE_CASES = {
         SNAPSHOT, product_id="P1", forecast_days=5, planned_price=3.9)),
     "forecast_elasticity": (product_responses.ForecastResponse, lambda: products.forecast(
         SNAPSHOT, product_id="P4", forecast_days=3, planned_price=11.0)),
+    "churn_outlook": (lifecycle_responses.ChurnOutlookResponse, lambda: lifecycle.churn_outlook(SNAPSHOT)),
+    "cohorts": (lifecycle_responses.CohortsResponse, lambda: lifecycle.cohorts(SNAPSHOT)),
+    "growth": (lifecycle_responses.GrowthProjectionResponse, lambda: lifecycle.growth_projection(SNAPSHOT)),
+    "growth_segments": (lifecycle_responses.GrowthProjectionResponse, lambda: lifecycle.growth_projection(
+        SNAPSHOT, months=6, by="segment")),
+    "transitions": (lifecycle_responses.TransitionsResponse, lambda: lifecycle.segment_transitions(SNAPSHOT)),
+    "cohorts_payback": (lifecycle_responses.CohortsResponse, lambda: lifecycle.cohorts(
+        SNAPSHOT, period="week", metric="ltv", acquisition_cost=12.5)),
     "elasticity": (product_responses.ElasticityResponse, lambda: products.price_elasticity(SNAPSHOT, product_id="P1")),
     "elasticity_pooled": (product_responses.ElasticityResponse,
                           lambda: products.price_elasticity(SNAPSHOT, product_id="P5")),

@@ -88,3 +88,20 @@ def test_segment_names_follow_their_rfm_profiles(snap):
         assert (champions["avg_monetary"] == max(s["avg_monetary"] for s in segs)
                 or champions["avg_frequency"] == max(s["avg_frequency"] for s in segs)), segs
     assert len(by_name) == len(segs)  # no two segments share a name
+
+
+def test_the_churn_outlook_adds_up_the_churn_and_at_risk_answers_of_every_customer(snap, everyone):
+    from insights.api import lifecycle
+
+    ids, churn, _ = everyone
+    outlook = lifecycle.churn_outlook(snap)
+    overall = outlook["overall"]
+    assert overall["customers"] == len(ids)
+    probs = np.array([r["churn_probability"] for r in churn["predictions"]])  # rounded to 4 digits
+    assert overall["horizons"][-1]["expected_customers_lost"] == pytest.approx(probs.sum(), abs=0.0001 * len(ids))
+    levels = [r["risk_level"] for r in churn["predictions"]]
+    assert [lvl["customers"] for lvl in overall["risk_levels"]] == [levels.count(lvl) for lvl in LEVELS]
+    at_risk = customers.at_risk_customers(snap, threshold=0.0, limit=len(ids), with_pii=False)
+    assert at_risk["currency"] == outlook["currency"]
+    value = sum(r["value_at_risk"] for r in at_risk["at_risk_customers"])
+    assert overall["horizons"][-1]["revenue_at_risk"] == pytest.approx(value, abs=0.005 * len(ids))

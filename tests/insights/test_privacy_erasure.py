@@ -187,14 +187,18 @@ def test_every_declared_table_holding_customer_ids_says_so_for_erasure():
 def test_copies_beside_the_score_tables_are_erased_too(world):
     """A bulk export (CSV and Parquet with emails) under scores/ loses the customer's rows like the tables."""
     settings, _, _, [(gone, email), (kept, kept_email)] = world
-    folder = Path(settings.snapshots) / "scores" / "exports" / "customer_scores_pii"
+    # the refresh's own export copies (insights/refresh/exports.py) are there already; add two more by hand
+    folder = Path(settings.snapshots) / "scores" / "exports" / "by_hand"
     folder.mkdir(parents=True)
     frame = pd.DataFrame({"customer_id": [gone, kept], "email": [email, kept_email], "predicted_clv": [1.5, 2.5]})
     frame.to_csv(folder / "scores.csv", index=False)
     frame.to_parquet(folder / "scores.parquet", index=False)
+    refresh_copies = sorted(p.relative_to(settings.snapshots).as_posix()
+                            for p in (Path(settings.snapshots) / "scores" / "exports").rglob("customer_scores*.*"))
+    assert refresh_copies, "the refresh wrote its export copies"
     audit = forget(settings, [gone])
-    assert audit["scores"]["exports"] == {"rows": 2, "files": ["scores/exports/customer_scores_pii/scores.csv",
-                                                                "scores/exports/customer_scores_pii/scores.parquet"]}
+    assert set(audit["scores"]["exports"]["files"]) == {"scores/exports/by_hand/scores.csv",
+                                                        "scores/exports/by_hand/scores.parquet", *refresh_copies}
     assert files_holding(local_files(Path(settings.snapshots)), gone, email) == []
     assert pd.read_csv(folder / "scores.csv").to_dict("list") == {"customer_id": [kept], "email": [kept_email],
                                                                    "predicted_clv": [2.5]}

@@ -13,7 +13,9 @@ from insights.cli.tokens import mint_token
 
 ROUTES = ("/demand-insights/segments", "/demand-insights/clv", "/demand-insights/churn",
           "/demand-insights/at-risk-customers", "/demand-insights/forecast", "/demand-insights/price-elasticity",
-          "/demand-insights/price-optimization", "/demand-insights/health")
+          "/demand-insights/price-optimization", "/demand-insights/health", "/demand-insights/churn-outlook",
+          "/demand-insights/cohorts", "/demand-insights/growth-projection", "/demand-insights/segments/transitions",
+          "/demand-insights/exports/customer-scores")
 TRACE_MARKERS = ("Traceback", 'File "', "/work/", "site-packages", ".py", "KeyError", "Exception")
 
 

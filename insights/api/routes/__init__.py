@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 
-from insights.api.routes import agents, core, dashboard, experiments, traits
+from insights.api.routes import agents, core, dashboard, experiments, lifecycle, traits
 from insights.api.routes.kit import SECURITY, Recording
 from insights.api.runtime import ApiRuntime
 
@@ -24,4 +24,5 @@ def register_routes(resolver: ApiGatewayResolver, runtime: ApiRuntime) -> frozen
     traits.register(app, runtime)
     experiments.register(app, runtime)
     agents.register(app, runtime)
+    lifecycle.register(app, runtime)
     return frozenset(app.seen)
