@@ -21,12 +21,18 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from insights.api import customers, experiments, overview, products, quality, traits
+from insights.api import customers, experiments, lifecycle, overview, products, quality, traits
 from insights.api.auth import SCOPE_PII, SCOPE_READ
 from insights.api.customer_responses import AtRiskResponse, ChurnResponse, ClvResponse, SegmentsResponse
 from insights.api.events import PREFIX
 from insights.api.experiment_responses import AnalyzeResponse, SampleSizeResponse
 from insights.api.experiment_schemas import AnalyzeRequest, SampleSizeRequest
+from insights.api.lifecycle_responses import (
+    ChurnOutlookResponse,
+    CohortsResponse,
+    GrowthProjectionResponse,
+    TransitionsResponse,
+)
 from insights.api.overview_responses import OverviewResponse
 from insights.api.product_responses import ElasticityResponse, ForecastResponse, PriceOptimizationResponse
 from insights.api.pseudonyms import by_store_ids
@@ -75,6 +81,20 @@ class AtRiskArgs(_Args):
 
 class QualityArgs(_Args):
     family: Annotated[Literal["clv", "churn"] | None, Field(description="one model family; omit for all")] = None
+
+
+class CohortsArgs(_Args):
+    period: Annotated[Literal["month", "week"], Field(description="cohorts by first-order month or week")] = "month"
+    metric: Annotated[Literal["retention", "revenue", "ltv"],
+                      Field(description="retention share, revenue, or cumulative LTV per customer")] = "retention"
+    acquisition_cost: Annotated[float | None, Field(ge=0.0, allow_inf_nan=False,
+                                                    description="cost to acquire a customer, for the payback "
+                                                                "period; omit for none")] = None
+
+
+class GrowthArgs(_Args):
+    months: Annotated[int, Field(ge=6, le=24, description="months to project, 6..24")] = 12
+    by: Annotated[Literal["segment"] | None, Field(description="'segment' to split the projection by segment")] = None
 
 
 def _pii(runtime: ApiRuntime) -> bool:
@@ -136,6 +156,24 @@ TOOLS: tuple[McpTool, ...] = (
             "Behavioural traits beyond RFM: how customers split by category affinity, purchase cadence, tenure stage "
             "and return propensity, and the most common trait combinations (archetypes) with their size and value.",
             NoArgs, TraitsResponse, lambda rt, a: traits.segment_traits(rt.snapshot())),
+    McpTool("get_churn_outlook", f"GET {PREFIX}/churn-outlook",
+            "The churn outlook of the whole customer base: risk-level counts, expected customers lost and revenue at "
+            "risk over 30 and 90 days with intervals, overall and by segment.",
+            NoArgs, ChurnOutlookResponse, lambda rt, a: lifecycle.churn_outlook(rt.snapshot())),
+    McpTool("get_cohorts", f"GET {PREFIX}/cohorts",
+            "Cohorts by first-order month or week: retention, revenue or cumulative LTV per customer by period since "
+            "acquisition, the average curve, and the payback period when an acquisition cost is given.",
+            CohortsArgs, CohortsResponse, lambda rt, a: lifecycle.cohorts(
+                rt.snapshot(), period=a.period, metric=a.metric, acquisition_cost=a.acquisition_cost)),
+    McpTool("project_growth", f"GET {PREFIX}/growth-projection",
+            "The active customer base projected month by month from measured acquisition and churn, with an 80% "
+            "interval and the assumptions stated; optionally by segment.",
+            GrowthArgs, GrowthProjectionResponse, lambda rt, a: lifecycle.growth_projection(
+                rt.snapshot(), months=a.months, by=a.by)),
+    McpTool("get_segment_transitions", f"GET {PREFIX}/segments/transitions",
+            "How many customers moved between named segments since the previous snapshot (e.g. Loyal Customers -> "
+            "At Risk).",
+            NoArgs, TransitionsResponse, lambda rt, a: lifecycle.segment_transitions(rt.snapshot())),
     McpTool("experiment_sample_size", f"POST {PREFIX}/experiments/sample-size",
             "A/B test planning: units per arm to detect a minimum effect on a conversion rate (baseline_rate) or a "
             "mean (baseline_mean, baseline_sd) with a two-sided test at alpha and power.",
