@@ -7,16 +7,18 @@ locals {
 
   # route key -> needs a token
   routes = {
-    "GET ${local.api_base}/segments"            = true
-    "POST ${local.api_base}/forecast"           = true
-    "POST ${local.api_base}/price-elasticity"   = true
-    "POST ${local.api_base}/price-optimization" = true
-    "POST ${local.api_base}/clv"                = true
-    "POST ${local.api_base}/churn"              = true
-    "GET ${local.api_base}/at-risk-customers"   = true
-    "GET ${local.api_base}/quality"             = true
-    "GET ${local.api_base}/health"              = false
-    "GET ${local.api_base}/openapi.json"        = false
+    "GET ${local.api_base}/segments"                = true
+    "POST ${local.api_base}/forecast"               = true
+    "POST ${local.api_base}/price-elasticity"       = true
+    "POST ${local.api_base}/price-optimization"     = true
+    "POST ${local.api_base}/clv"                    = true
+    "POST ${local.api_base}/churn"                  = true
+    "GET ${local.api_base}/at-risk-customers"       = true
+    "GET ${local.api_base}/quality"                 = true
+    "GET ${local.api_base}/customers/{customer_id}" = true
+    "POST ${local.api_base}/recommendations"        = true
+    "GET ${local.api_base}/health"                  = false
+    "GET ${local.api_base}/openapi.json"            = false
   }
 
   access_log_group = "/aws/apigateway/${var.name_prefix}-api"

@@ -16,10 +16,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from models.recommend import ItemCooccurrence, next_basket_metrics, popular_items
 
-__all__ = ["MODEL_PARAMS", "backtest", "K"]
+__all__ = ["MODEL_PARAMS", "backtest", "build_matrices", "K"]
 
 K = 10
 # chosen on the sample lake and on Online Retail (bench/bench_recommendations.py); fixed here, not tuned per run
@@ -30,8 +31,6 @@ MODEL_PARAMS: dict[str, Any] = {"top_k": 50, "shrink": 5.0, "similarity": "confi
 def backtest(frame: pd.DataFrame, as_of: date, days: int, *, max_customers: int = 50_000, random_state: int = 0,
              params: dict[str, Any] | None = None) -> dict[str, Any]:
     """recall@10 and NDCG@10 of the model and of popularity on the next basket after as_of - ``days``."""
-    from insights.refresh.recommendations import build_matrices  # the frame's layout lives there
-
     started = time.perf_counter()
     params = dict(MODEL_PARAMS if params is None else params)
     history = build_matrices(frame[frame["days_before_split"] > 0], "days_before_split")
@@ -61,3 +60,10 @@ def _relative(ours: float, base: float) -> float | None:
     if not (np.isfinite(ours) and np.isfinite(base)) or base <= 0:
         return None
     return round(ours / base - 1.0, 4)
+
+
+def build_matrices(frame: pd.DataFrame, column: str = "purchase_days") -> sp.csr_matrix:
+    """customers x products of ``column`` (purchase-day counts) from the compact frame."""
+    shape = (len(frame.attrs["customer_ids"]), len(frame.attrs["product_ids"]))
+    return sp.csr_matrix((frame[column].to_numpy(np.float32), (frame["cust"].to_numpy(), frame["prod"].to_numpy())),
+                         shape=shape)

@@ -23,11 +23,11 @@ import scipy.sparse as sp
 
 from athena.engine import QueryEngine
 from insights.config import Settings
-from insights.refresh.rec_backtest import MODEL_PARAMS, backtest
+from insights.refresh.rec_backtest import MODEL_PARAMS, backtest, build_matrices
 from insights.refresh.side import SideOutput, code_fingerprint
 from models.recommend import ItemCooccurrence, popularity_ranking
 
-__all__ = ["RecommendationSide", "build_matrices", "score_recommendations", "UNCATEGORIZED", "TOP_N",
+__all__ = ["RecommendationSide", "score_recommendations", "UNCATEGORIZED", "TOP_N",
            "TOGETHER_K", "TOP_CATEGORIES"]
 
 UNCATEGORIZED = "uncategorized"
@@ -120,13 +120,6 @@ def compact_pairs(pairs: pd.DataFrame, categories: pd.DataFrame) -> pd.DataFrame
 def _category(value: Any) -> str:
     return UNCATEGORIZED if value is None or (isinstance(value, float) and np.isnan(value)) or not str(value) \
         else str(value)
-
-
-def build_matrices(frame: pd.DataFrame, column: str = "purchase_days") -> sp.csr_matrix:
-    """customers x products of ``column`` (purchase-day counts) from the compact frame."""
-    shape = (len(frame.attrs["customer_ids"]), len(frame.attrs["product_ids"]))
-    return sp.csr_matrix((frame[column].to_numpy(np.float32), (frame["cust"].to_numpy(), frame["prod"].to_numpy())),
-                         shape=shape)
 
 
 def score_recommendations(frame: pd.DataFrame, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
