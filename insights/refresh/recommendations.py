@@ -107,7 +107,7 @@ def compact_pairs(pairs: pd.DataFrame, categories: pd.DataFrame) -> pd.DataFrame
         "purchase_days": pairs["purchase_days"].to_numpy(np.int32),
         "days_before_split": pairs["days_before_split"].to_numpy(np.int32),
         "spend": pairs["spend"].to_numpy(np.float64, na_value=0.0),
-        "in_next_basket": pairs["in_next_basket"].fillna(False).to_numpy(bool),
+        "in_next_basket": pairs["in_next_basket"].fillna(0).to_numpy(np.int8) > 0,
     })
     product_ids = np.asarray(product_ids, dtype=str)
     cat_of = dict(zip(categories["product_id"].astype(str), categories["category"], strict=True))
