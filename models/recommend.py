@@ -152,33 +152,57 @@ class ItemCooccurrence:
 
     def _because(self, owned: sp.csr_matrix, items: np.ndarray) -> np.ndarray:
         """The bought product contributing most to each recommended (customer, product); -1 when none does."""
-        n_items = self.buyers_.size
-        nb = self.neighbors_
-        keys = np.repeat(np.arange(n_items, dtype=np.int64), nb.shape[1]) * n_items + nb.ravel()
-        valid = nb.ravel() >= 0
-        order = np.argsort(keys[valid], kind="stable")
-        sorted_keys, sorted_sims = keys[valid][order], self.scores_.ravel()[valid][order]
+        lookup = _SimLookup(self.neighbors_, self.scores_)
         because = np.full(items.shape, -1, dtype=np.int32)
         rows, width = items.shape
         per = np.diff(owned.indptr)
         step = max(1, 2_000_000 // max(1, int(per.mean() * width) if rows else 1))
         for start in range(0, rows, step):
             stop = min(rows, start + step)
+            counts = per[start:stop]
+            who = np.flatnonzero(counts > 0)  # customers of the chunk with a purchase: one group of entries each
+            if who.size == 0:
+                continue
             lo, hi = owned.indptr[start], owned.indptr[stop]
-            cust = np.repeat(np.arange(start, stop), per[start:stop])  # one entry per (customer, bought product)
-            bought = owned.indices[lo:hi].astype(np.int64)
-            target = items[cust]  # (entries, width)
-            key = bought[:, None] * n_items + target
-            pos = np.clip(np.searchsorted(sorted_keys, key), 0, max(0, sorted_keys.size - 1))
-            hit = (sorted_keys.size > 0) & (sorted_keys[pos] == key) & (target >= 0)
-            sim = np.where(hit, sorted_sims[pos] if sorted_keys.size else 0.0, 0.0)
+            bought = owned.indices[lo:hi].astype(np.int64)  # entries: (customer, bought product), by customer
+            group = np.repeat(np.arange(who.size), counts[who])
+            target = items[start + who][group]  # (entries, width)
+            sim = np.where(target >= 0, lookup(bought[:, None], np.maximum(target, 0)), 0.0)
             sim = np.where(bought[:, None] == target, np.inf, sim)  # a replenishable rebuy: the product itself
-            for slot in range(width):  # the largest similarity per customer: the last of its group by (cust, sim)
-                order = np.lexsort((sim[:, slot], cust))
-                last = order[np.r_[cust[order][1:] != cust[order][:-1], True]] if order.size else order
-                ok = sim[last, slot] > 0
-                because[cust[last][ok], slot] = bought[last][ok]
+            starts = np.concatenate([[0], np.cumsum(counts[who])[:-1]])
+            best = np.maximum.reduceat(sim, starts, axis=0)  # (customers, width)
+            entry = np.where(sim == best[group], np.arange(bought.size)[:, None], bought.size)
+            first = np.minimum.reduceat(entry, starts, axis=0)  # the first entry reaching the maximum
+            because[start + who] = np.where(best > 0, bought[np.minimum(first, bought.size - 1)], -1)
         return because
+
+
+class _SimLookup:
+    """sim(i, j) from the neighbour lists: a dense products x products table when it is small (<= 64 MB),
+    otherwise a sorted search over the (i, j) pairs; 0 for a pair that is not a neighbour."""
+
+    def __init__(self, neighbors: np.ndarray, scores: np.ndarray) -> None:
+        n = neighbors.shape[0]
+        rows = np.repeat(np.arange(n, dtype=np.int64), neighbors.shape[1])
+        cols = neighbors.ravel().astype(np.int64)
+        valid = cols >= 0
+        self.n, self.dense = n, None
+        if n * n <= 16_000_000:
+            self.dense = np.zeros((n, n), dtype=np.float32)
+            self.dense[rows[valid], cols[valid]] = scores.ravel()[valid]
+        else:
+            keys = rows[valid] * n + cols[valid]
+            order = np.argsort(keys, kind="stable")
+            self.keys, self.sims = keys[order], scores.ravel()[valid][order]
+
+    def __call__(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        if self.dense is not None:
+            return self.dense[i, j]
+        if self.keys.size == 0:
+            return np.zeros(np.broadcast(i, j).shape, dtype=np.float32)
+        key = i * self.n + j
+        pos = np.clip(np.searchsorted(self.keys, key), 0, self.keys.size - 1)
+        return np.where(self.keys[pos] == key, self.sims[pos], 0.0)
 
 
 def _top_neighbours(co: sp.csr_matrix, buyers: np.ndarray, top_k: int, shrink: float,

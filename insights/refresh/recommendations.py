@@ -149,7 +149,8 @@ def score_recommendations(frame: pd.DataFrame, params: dict[str, Any]) -> tuple[
         },
     }
     meta = {
-        "method": "item-item co-occurrence (shrunk conditional probability), replenishable products may recur",
+        "method": f"item-item co-occurrence ({params.get('similarity')} similarity, shrink {params.get('shrink')}); "
+                  "bought products excluded unless replenishable",
         "params": dict(params), "top_n": TOP_N, "together_k": TOGETHER_K, "categories": cat_names,
         "n_customers": int(customers.size), "n_products": int(products.size),
         "n_replenishable": int(model.replenishable_.sum()),
