@@ -1,12 +1,13 @@
 """Recommendations: the refresh's next-basket backtest (recall@10, NDCG@10 against popularity) and its cost.
 
-    nice .venv/bin/python bench/bench_recommendations.py [--scale 100000]
+    nice .venv/bin/python bench/bench_recommendations.py [--scale 100000] [--synthetic 50000]
 
 Lakes: the sample lake (5,000 customers, seed 42, made under bench/out/ when absent) and Online Retail
 (/work/shared/data/online_retail.csv.gz imported with the online-retail preset into bench/out/; skipped when the
 file is absent), as of the day after each lake's last order. For each: the backtest of the refresh's parameters
 and of two alternatives (cosine similarity; more shrinkage), then the side's scoring (time, peak memory of this
-process, bytes stored per customer). ``--scale N`` adds a sample lake of N customers for the cost only.
+process, bytes stored per customer). ``--scale N`` adds a sample lake of N customers for the cost only;
+``--synthetic N`` times fitting and scoring alone on N customers' random baskets over 5,000 products.
 Writes the section "Recommendations" of bench/RESULTS.md.
 """
 
@@ -31,10 +32,11 @@ from insights.refresh.recommendations import RecommendationSide  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "recommendations"
 ONLINE_RETAIL = ROOT.parent / "shared" / "data" / "online_retail.csv.gz"
-VARIANTS = {"refresh (cosine, shrink 5)": {},
-            "confidence, shrink 5": {"similarity": "confidence"},
-            "cosine, shrink 20": {"shrink": 20.0},
-            "cosine, no rebuys": {"rebuy_weight": 0.0}}
+VARIANTS = {"refresh (cosine, 20 neighbours, shrink 5)": {},
+            "all 50 neighbours": {"score_k": 50},
+            "conditional probability": {"similarity": "confidence"},
+            "shrink 20": {"shrink": 20.0},
+            "no rebuys": {"rebuy_weight": 0.0}}
 
 
 def _python(*args: str) -> None:
@@ -88,14 +90,41 @@ def measure(name: str, lake: Path, *, variants: bool = True) -> tuple[list[str],
     recs = out.tables["recommendations"]
     per_customer = sum(a.nbytes for k, a in recs.items() if k != "customer_id") / max(1, recs["customer_id"].size)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    cost = (f"| {name} | {recs['customer_id'].size:,} | {len(frame):,} | {out.tables['rec_products']['product_id'].size:,}"
+    n_products = out.tables["rec_products"]["product_id"].size
+    cost = (f"| {name} | {recs['customer_id'].size:,} | {len(frame):,} | {n_products:,}"
             f" | {extract_s:.1f} | {train_s:.1f} | {score_s:.1f} | {per_customer:.0f} | {peak:,.0f} |")
     return rows, cost
+
+
+def synthetic(customers: int, products: int = 5000) -> str:
+    """Fit and top-20 scoring alone on random baskets (about 10 products a customer, Zipf-like popularity)."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    from models.recommend import ItemCooccurrence
+
+    rng = np.random.default_rng(0)
+    per = rng.poisson(9, customers) + 1
+    weights = 1.0 / np.arange(1, products + 1) ** 0.8
+    rows = np.repeat(np.arange(customers), per)
+    cols = rng.choice(products, rows.size, p=weights / weights.sum())
+    counts = sp.csr_matrix((np.ones(rows.size, np.float32), (rows, cols)), shape=(customers, products))
+    counts.sum_duplicates()
+    started = time.perf_counter()
+    model = ItemCooccurrence(**MODEL_PARAMS).fit(counts)
+    fit_s = time.perf_counter() - started
+    started = time.perf_counter()
+    model.recommend(counts, n=20)
+    rec_s = time.perf_counter() - started
+    return (f"Scoring alone on random baskets ({customers:,} customers, {products:,} products, {counts.nnz:,} pairs): "
+            f"fit {fit_s:.1f} s, top 20 for every customer {rec_s:.1f} s = {rec_s / customers * 1e6:.0f} us a "
+            f"customer, so about {rec_s / customers * 1e6:.0f} s per million customers on this machine.")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=int, default=0, help="also measure the cost on a sample lake this large")
+    parser.add_argument("--synthetic", type=int, default=50_000, help="customers of the random-basket timing")
     args = parser.parse_args()
     lakes = [("sample lake (5,000)", sample_lake(5000))]
     retail = online_retail_lake()
@@ -128,6 +157,8 @@ def main() -> None:
         "peak MB |",
         "|---|---|---|---|---|---|---|---|---|",
         *costs,
+        "",
+        synthetic(args.synthetic),
     ])
     update_results_section("## Recommendations", section)
     print(section)

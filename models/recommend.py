@@ -29,6 +29,7 @@ __all__ = ["ItemCooccurrence", "Recommendations", "next_basket_metrics", "popula
            "repeat_rates"]
 
 _POPULARITY_TIE = 1e-3  # a popularity term small enough never to outrank a neighbour score of a real pair
+_MARK = 1e12  # added to a bought product's candidate score to recognise it after the sparse sum
 _CHUNK_CELLS = 20_000_000  # floats in one dense customers x products block while scoring (80 MB)
 
 
@@ -82,7 +83,9 @@ class ItemCooccurrence:
 
     Parameters
     ----------
-    top_k : neighbours kept per product (the "frequently bought together" list and the scoring matrix).
+    top_k : neighbours kept per product (the "frequently bought together" list).
+    score_k : the first ``score_k`` of them score customers (None: all ``top_k``); fewer neighbours scored better
+        on Online Retail and cost less (bench/RESULTS.md, "Recommendations").
     shrink : added to the denominator of the similarity; damps pairs seen by few customers.
     similarity : "confidence" (C_ij / (n_i + shrink)) or "cosine" (C_ij / (sqrt(n_i n_j) + shrink)).
     replenish_rate, min_buyers : the replenishable rule (repeat rate >= replenish_rate and >= min_buyers buyers).
@@ -90,8 +93,10 @@ class ItemCooccurrence:
     """
 
     def __init__(self, *, top_k: int = 50, shrink: float = 5.0, similarity: str = "confidence",
-                 replenish_rate: float = 0.3, min_buyers: int = 10, rebuy_weight: float = 1.0) -> None:
+                 replenish_rate: float = 0.3, min_buyers: int = 10, rebuy_weight: float = 1.0,
+                 score_k: int | None = None) -> None:
         self.top_k = top_k
+        self.score_k = score_k
         self.shrink = shrink
         self.similarity = similarity
         self.replenish_rate = replenish_rate
@@ -109,15 +114,16 @@ class ItemCooccurrence:
         self.buyers_, self.repeat_rate_ = repeat_rates(counts)
         self.replenishable_ = (self.repeat_rate_ >= self.replenish_rate) & (self.buyers_ >= self.min_buyers)
         binary = (counts > 0).astype(np.float32)
-        co = (binary.T @ binary).tocsr()  # products x products: customers who bought both
+        co = (binary.T.tocsr() @ binary).tocsr()  # products x products: customers who bought both
         co.setdiag(0)
         co.eliminate_zeros()
         self.neighbors_, self.scores_, self.co_counts_ = _top_neighbours(co, self.buyers_, self.top_k, self.shrink,
                                                                          self.similarity)
         n = self.buyers_.size
-        rows = np.repeat(np.arange(n), self.neighbors_.shape[1])
-        keep = self.neighbors_.ravel() >= 0
-        self.matrix_ = sp.csr_matrix((self.scores_.ravel()[keep], (rows[keep], self.neighbors_.ravel()[keep])),
+        used = self.neighbors_[:, :self.score_k or self.top_k]
+        rows = np.repeat(np.arange(n), used.shape[1])
+        keep = used.ravel() >= 0
+        self.matrix_ = sp.csr_matrix((self.scores_[:, :used.shape[1]].ravel()[keep], (rows[keep], used.ravel()[keep])),
                                      shape=(n, n), dtype=np.float32)
         self.popularity_ = (self.buyers_ / max(1, self.n_customers_)).astype(np.float32)
         return self
@@ -131,28 +137,45 @@ class ItemCooccurrence:
         rows = counts.shape[0]
         items = np.full((rows, n), -1, dtype=np.int32)
         scores = np.zeros((rows, n), dtype=np.float32)
-        step = max(1, _CHUNK_CELLS // max(1, n_items))
-        rebuy = (self.rebuy_weight * self.repeat_rate_ * self.replenishable_).astype(np.float32)
+        rebuy = (self.rebuy_weight * self.repeat_rate_ * self.replenishable_).astype(np.float64)
+        # candidates: the neighbours of what the customer bought, what they bought, and the most popular products
+        # (the fill for customers without neighbours): a sparse row each, never a full customers x products block
+        popular = popularity_ranking(self.buyers_)[:min(n_items, 2 * n + 10)]
+        step = 4096
         for start in range(0, rows, step):
             block = owned[start:start + step]
-            dense = (block @ self.matrix_).toarray()
-            dense += _POPULARITY_TIE * self.popularity_
-            mine = block.toarray() > 0
-            dense += np.where(mine, rebuy, 0.0).astype(np.float32)
-            dense[mine & ~self.replenishable_] = -np.inf
-            top = np.argpartition(-dense, n - 1, axis=1)[:, :n] if n < n_items else \
-                np.tile(np.arange(n_items), (dense.shape[0], 1))
-            vals = np.take_along_axis(dense, top, axis=1)
-            order = np.lexsort((top, -vals), axis=1)
-            top, vals = np.take_along_axis(top, order, axis=1), np.take_along_axis(vals, order, axis=1)
-            ok = np.isfinite(vals)
-            items[start:start + step] = np.where(ok, top, -1)
+            m = block.shape[0]
+            fill = sp.csr_matrix((np.full(m * popular.size, 1e-30, dtype=np.float32),
+                                  np.tile(popular, m), np.arange(0, m * popular.size + 1, popular.size)),
+                                 shape=(m, n_items))
+            # bought products carry a marker far above any score sum (scores are sums of similarities <= 1)
+            cand = (block @ self.matrix_).astype(np.float64) + block.astype(np.float64) * _MARK + fill
+            cand = sp.csr_matrix(cand)
+            lengths = np.diff(cand.indptr)
+            row = np.repeat(np.arange(m), lengths)
+            col = cand.indices.astype(np.int64)
+            mine = cand.data >= _MARK / 2
+            value = cand.data - _MARK * mine + _POPULARITY_TIE * self.popularity_[col]
+            value = np.where(mine, np.where(self.replenishable_[col], value + rebuy[col], -np.inf), value)
+            width = int(lengths.max()) if m else 0
+            pad = np.full((m, max(width, n)), -np.inf)
+            pad_col = np.full((m, max(width, n)), -1, dtype=np.int64)
+            rank = np.arange(col.size) - np.repeat(cand.indptr[:-1], lengths)
+            pad[row, rank], pad_col[row, rank] = value, col
+            top = np.argpartition(-pad, n - 1, axis=1)[:, :n] if pad.shape[1] > n else \
+                np.tile(np.arange(pad.shape[1]), (m, 1))
+            vals, cols = np.take_along_axis(pad, top, axis=1), np.take_along_axis(pad_col, top, axis=1)
+            order = np.lexsort((cols, -vals), axis=1)
+            vals, cols = np.take_along_axis(vals, order, axis=1), np.take_along_axis(cols, order, axis=1)
+            ok = np.isfinite(vals) & (cols >= 0)
+            items[start:start + step] = np.where(ok, cols, -1)
             scores[start:start + step] = np.where(ok, vals, 0.0)
         return Recommendations(items, scores, self._because(owned, items))
 
     def _because(self, owned: sp.csr_matrix, items: np.ndarray) -> np.ndarray:
         """The bought product contributing most to each recommended (customer, product); -1 when none does."""
-        lookup = _SimLookup(self.neighbors_, self.scores_)
+        used = self.score_k or self.top_k
+        lookup = _SimLookup(self.neighbors_[:, :used], self.scores_[:, :used])
         because = np.full(items.shape, -1, dtype=np.int32)
         rows, width = items.shape
         per = np.diff(owned.indptr)
@@ -207,22 +230,32 @@ class _SimLookup:
 
 def _top_neighbours(co: sp.csr_matrix, buyers: np.ndarray, top_k: int, shrink: float,
                     similarity: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per row of the co-occurrence matrix: the ``top_k`` most similar columns, their similarity and count."""
+    """Per row of the co-occurrence matrix: the ``top_k`` most similar columns, their similarity and count
+    (ties by column); dense blocks of rows, so memory stays about ``_CHUNK_CELLS`` floats."""
     n = co.shape[0]
     k = max(1, min(top_k, max(1, n - 1)))
+    buyers = buyers.astype(np.float64)
+    rows = np.repeat(np.arange(n), np.diff(co.indptr))
+    if similarity == "confidence":
+        denom = buyers[rows] + shrink
+    else:
+        denom = np.sqrt(buyers[rows] * buyers[co.indices]) + shrink
+    sim = sp.csr_matrix((co.data / np.maximum(denom, 1e-12), co.indices, co.indptr), shape=co.shape)
     neighbours = np.full((n, k), -1, dtype=np.int32)
     sims = np.zeros((n, k), dtype=np.float32)
     counts = np.zeros((n, k), dtype=np.int32)
-    buyers = buyers.astype(np.float64)
-    for i in range(n):
-        lo, hi = co.indptr[i], co.indptr[i + 1]
-        if hi == lo:
-            continue
-        cols, c = co.indices[lo:hi], co.data[lo:hi].astype(np.float64)
-        denom = buyers[i] + shrink if similarity == "confidence" else np.sqrt(buyers[i] * buyers[cols]) + shrink
-        s = c / denom
-        take = np.lexsort((cols, -s))[:k]
-        neighbours[i, :take.size], sims[i, :take.size], counts[i, :take.size] = cols[take], s[take], c[take]
+    step = max(1, _CHUNK_CELLS // max(1, n))
+    for start in range(0, n, step):
+        block = sim[start:start + step].toarray()
+        top = np.argpartition(-block, k - 1, axis=1)[:, :k] if k < n else np.tile(np.arange(n), (block.shape[0], 1))
+        vals = np.take_along_axis(block, top, axis=1)
+        order = np.lexsort((top, -vals), axis=1)
+        top, vals = np.take_along_axis(top, order, axis=1), np.take_along_axis(vals, order, axis=1)
+        both = np.take_along_axis(co[start:start + step].toarray(), top, axis=1)
+        ok = vals > 0
+        neighbours[start:start + step] = np.where(ok, top, -1)[:, :k]
+        sims[start:start + step] = np.where(ok, vals, 0.0)[:, :k]
+        counts[start:start + step] = np.where(ok, both, 0)[:, :k]
     return neighbours, sims, counts
 
 
