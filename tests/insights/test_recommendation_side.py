@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from insights.refresh.recommendations import RecommendationSide, UNCATEGORIZED
+from insights.refresh.recommendations import UNCATEGORIZED, RecommendationSide
 from insights.snapshot.schema import check_table
 
 AS_OF = date(2026, 11, 1)
