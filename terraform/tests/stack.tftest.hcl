@@ -116,7 +116,7 @@ run "plan_lists_every_resource" {
     error_message = "Each package is uploaded from its own file to its own key of the artifacts bucket."
   }
   assert {
-    condition     = length(aws_apigatewayv2_route.this) == 10 && aws_apigatewayv2_api.this.protocol_type == "HTTP"
+    condition     = length(aws_apigatewayv2_route.this) == 12 && aws_apigatewayv2_api.this.protocol_type == "HTTP"
     error_message = "Expected an HTTP API with ten routes."
   }
   assert {
@@ -222,7 +222,8 @@ run "every_route_reaches_the_api_function" {
       "GET /demand-insights/segments", "POST /demand-insights/forecast", "POST /demand-insights/price-elasticity",
       "POST /demand-insights/price-optimization", "POST /demand-insights/clv", "POST /demand-insights/churn",
       "GET /demand-insights/at-risk-customers", "GET /demand-insights/quality", "GET /demand-insights/health",
-      "GET /demand-insights/openapi.json",
+      "GET /demand-insights/openapi.json", "GET /demand-insights/customers/{customer_id}",
+      "POST /demand-insights/recommendations",
     ])
     error_message = "The routes must be exactly those of the API."
   }
