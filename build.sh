@@ -2,7 +2,7 @@
 # Build the two Lambda packages, each holding only what its function runs, and smoke-test both:
 #
 #   dist/api.zip      handler.py, insights/{__init__,config,errors}.py, insights/snapshot/, insights/api/,
-#                     models/{__init__,pricing}.py + requirements-api.txt (numpy, powertools, pydantic, PyJWT):
+#                     models/{__init__,pricing,_pricing_kernels}.py + requirements-api.txt (numpy, powertools, pydantic, PyJWT):
 #                     no ML library. Target: <= 60 MB unzipped.
 #   dist/refresh.zip  handler.py, insights/ (without cli/ and data/, which are local only), models/, athena/
 #                     (queries/*.sql, contract.json; not the DuckDB adapter) + requirements.txt (the ML stack).
@@ -117,7 +117,7 @@ find insights models athena -type f \( -name '*.py' -o -name '*.sql' -o -name '*
 # Each package's project files, relative to $SRC.
 api_sources() {
     (cd "$SRC" && printf '%s\n' handler.py insights/__init__.py insights/config.py insights/errors.py \
-        models/__init__.py models/pricing.py && find insights/snapshot insights/api -type f -name '*.py')
+        models/__init__.py models/pricing.py models/_pricing_kernels.py && find insights/snapshot insights/api -type f -name '*.py')
 }
 refresh_sources() {
     # insights/cli and insights/data are local only (argparse, importer, sample data); athena/duckdb_engine.py and

@@ -16,7 +16,7 @@ from athena.engine import DataAccessError, load_sql, render
 __all__ = ["DuckDBEngine", "DUCKDB_TYPES"]
 
 DUCKDB_TYPES = {"string": "VARCHAR", "bigint": "BIGINT", "int": "INTEGER", "double": "DOUBLE",
-                "timestamp": "TIMESTAMP", "date": "DATE"}
+                "boolean": "BOOLEAN", "timestamp": "TIMESTAMP", "date": "DATE"}
 
 
 class DuckDBEngine:

@@ -14,6 +14,7 @@ with the correlation id.
     +-- SnapshotUnavailable (503)                 no snapshot, or the live one lacks what was asked
     |   +-- MissingFromSnapshot                   the refresh skipped that table or document
     |   +-- SnapshotDamaged                       a file failed its integrity check
+    |       +-- SnapshotGone                      a file vanished: the version was replaced or pruned under a reader
     +-- AuthError (401 / 403)                     no, bad or expired token; missing scope
     +-- AuthNotConfigured (503)                   the operator configured no key material
     +-- ConfigError (500)                         a setting that cannot be used
@@ -27,7 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = ["InsightError", "InvalidRequest", "NotFound", "InsufficientData", "SnapshotUnavailable",
-           "MissingFromSnapshot", "SnapshotDamaged", "AuthError", "AuthNotConfigured", "ConfigError",
+           "MissingFromSnapshot", "SnapshotDamaged", "SnapshotGone", "AuthError", "AuthNotConfigured", "ConfigError",
            "DataAccessFailed", "ImportFailed", "PublishConflict"]
 
 
@@ -90,6 +91,13 @@ class MissingFromSnapshot(SnapshotUnavailable):
 
 class SnapshotDamaged(SnapshotUnavailable):
     """A file of the version is missing, truncated or differs from its manifest sha256: the version is refused."""
+
+
+class SnapshotGone(SnapshotDamaged):
+    """A file of the version is gone: an erasure replaced the version, or pruning deleted it, under a reader.
+
+    The API answers the request again from the version ``latest`` names now (insights/api/app.py).
+    """
 
 
 class AuthError(InsightError):

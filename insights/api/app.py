@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -50,6 +51,7 @@ from insights.errors import (
     InsufficientData,
     InvalidRequest,
     NotFound,
+    SnapshotGone,
     SnapshotUnavailable,
 )
 
@@ -70,6 +72,8 @@ class Api:
         self.runtime, self.logger, self.metrics = runtime, logger, metrics
         runtime.metric = lambda name, value: metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
         self.routes: frozenset[tuple[str, str]] = frozenset()
+        # set by the error handler when a route's snapshot version vanished under it (per thread: the local server)
+        self._gone: ContextVar[bool] = ContextVar("snapshot_gone", default=False)
         self.http = self._build(APIGatewayHttpResolver(enable_validation=True))
         self.rest = self._build(APIGatewayRestResolver(enable_validation=True))
 
@@ -86,8 +90,13 @@ class Api:
             # The gate runs before the resolver, so a caller without a valid token learns nothing of the API:
             # it gets 401/403, never a 404 or a validation 422 describing the routes and their fields.
             self.runtime.authorize(event)
-            response = self._refused(event) or (self.http if kind == "http" else self.rest).resolve(
-                as_routed(event, method="GET" if head else None), context)
+            resolver = self.http if kind == "http" else self.rest
+            self._gone.set(False)
+            response = self._refused(event) or resolver.resolve(as_routed(event, method="GET" if head else None),
+                                                                context)
+            if self._gone.get():  # the version was replaced under this request (an erasure): answer from latest, once
+                self.logger.info("snapshot version replaced during the request, answering again")
+                response = resolver.resolve(as_routed(event, method="GET" if head else None), context)
         except InsightError as exc:  # auth failures (the only InsightErrors raised outside the routes)
             response = self._error_dict(exc)
         except Exception:  # the resolver's own failure: still no trace to the client
@@ -157,6 +166,8 @@ class Api:
             return Response(raw["statusCode"], "application/json", raw["body"], headers=headers)
 
         def _insight_error(exc: InsightError) -> Response[str]:
+            if isinstance(exc, SnapshotGone):
+                self._gone.set(True)
             return as_response(self._error_dict(exc))
 
         def _invalid(exc: RequestValidationError) -> Response[str]:

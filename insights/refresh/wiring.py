@@ -197,12 +197,18 @@ def refresh(settings: Settings, *, as_of: date, force_retrain: bool = False, tri
     ``move_latest`` (SnapshotStore.publish): "forward" moves ``latest`` only to an as_of at least the live
     one's; "always" is the operator's explicit override (``--make-latest``); "never" publishes for audit only.
     """
-    return run_refresh(currency=settings.currency or lake_currency(settings.lake) or "USD",
-        engine=engine if engine is not None else engine_from_settings(settings),
-        store=store if store is not None else store_from_settings(settings),
+    from insights.refresh.privacy import after_refresh, before_refresh
+
+    store = store if store is not None else store_from_settings(settings)
+    privacy = before_refresh(settings, store)  # erasure requests and lake retention come before the extract
+    result = run_refresh(currency=settings.currency or lake_currency(settings.lake) or "USD",
+        engine=engine if engine is not None else engine_from_settings(settings), store=store,
         sides=sides if sides is not None else sides_from_settings(settings),
         as_of=as_of, policy=RefreshPolicy.from_settings(settings), force_retrain=force_retrain, trigger=trigger,
         observer=observer, metrics=metrics, log=log, move_latest=move_latest)
+    purged = after_refresh(settings, store)  # snapshot versions (and score partitions) past their age
+    result.privacy = {**privacy, **({"purged_versions": purged} if purged else {})}
+    return result
 
 
 def run_scheduled(event: dict[str, Any], settings: Settings, *, engine: QueryEngine | None = None,

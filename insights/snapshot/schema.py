@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Column", "Table", "Document", "TABLES", "DOCUMENTS", "float32_columns", "check_table"]
+__all__ = ["Column", "Table", "Document", "TABLES", "DOCUMENTS", "float32_columns", "check_table",
+           "customer_tables"]
 
 # kinds: "text" (stored dictionary- or UTF-8-encoded), "int" (any integer width), "float64", "float32"
 KINDS = ("text", "int", "float64", "float32")
@@ -23,6 +24,7 @@ class Column:
     name: str
     kind: str
     dims: int = 1  # 1 = one value per row; 2 = a row of the horizon; 3 = a row x price grid x horizon
+    rows_of: str | None = None  # an int column whose values are row positions in that table (erasure remaps them)
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,9 @@ class Table:
     columns: tuple[Column, ...]
     key: str | None = None  # the sorted id column of row lookups
     side: str = ""  # the model family that writes it (a skipped family leaves it out of the version)
+    # the column naming the customer a row is about: erasure (insights/snapshot/erasure.py) drops those rows.
+    # Every table holding customer ids declares it, so forgetting a customer reaches it with no code change.
+    customer_column: str | None = None
 
     def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.name == name), None)
@@ -41,13 +46,16 @@ class Document:
     name: str
     side: str
     keys: tuple[str, ...] = field(default=())  # top-level keys the API reads
+    # an aggregate over a customer table (counts, means): erasure recomputes it from the rewritten table, with
+    # the function insights/snapshot/erasure.py registers under this document's name (none: the version is purged)
+    aggregates: str | None = None
 
 
 def _cols(kind: str, *names: str, dims: int = 1) -> tuple[Column, ...]:
     return tuple(Column(n, kind, dims) for n in names)
 
 
-_CUSTOMERS = Table("customers", key="customer_id", side="customers", columns=(
+_CUSTOMERS = Table("customers", key="customer_id", side="customers", customer_column="customer_id", columns=(
     *_cols("text", "customer_id", "email", "segment", "risk_level", "churn_factor_1", "churn_factor_2",
            "churn_factor_3", "clv_segment", "clv_method", "next_order_date"),
     *_cols("int", "recency_days", "frequency", "r_score", "f_score", "m_score",
@@ -58,7 +66,7 @@ _CUSTOMERS = Table("customers", key="customer_id", side="customers", columns=(
     *_cols("float32", "churn_probability", "purchase_probability_30d", "churn_contrib_1", "churn_contrib_2",
            "churn_contrib_3", "churn_value_1", "churn_value_2", "churn_value_3", "predicted_orders"),
 ))
-_AT_RISK = Table("at_risk", side="customers", columns=_cols("int", "order"))
+_AT_RISK = Table("at_risk", side="customers", columns=(Column("order", "int", rows_of="customers"),))
 _FORECAST = Table("forecast", key="product_id", side="products", columns=(
     *_cols("text", "product_id", "method", "status", "method_note", "driver_1", "driver_2", "driver_3"),
     *_cols("float64", "reference_price", "last_price"),
@@ -91,8 +99,8 @@ TABLES: Mapping[str, Table] = {t.name: t for t in (_CUSTOMERS, _AT_RISK, _FORECA
                                                    _REC_PRODUCTS)}
 
 DOCUMENTS: Mapping[str, Document] = {d.name: d for d in (
-    Document("segments", "customers", ("auto_k", "elbow", "solutions")),
-    Document("customer_models", "customers", ("churn", "clv")),
+    Document("segments", "customers", ("auto_k", "elbow", "solutions"), aggregates="customers"),
+    Document("customer_models", "customers", ("churn", "clv"), aggregates="customers"),
     # the model cards: holdout metrics of ours and the BG/NBD + Gamma-Gamma anchor, gates, drift
     Document("quality", "customers", ("families", "gates", "drift")),
     Document("forecast_meta", "products", ("level", "model", "feature_importance", "whatif_price_multipliers")),
@@ -105,6 +113,11 @@ def float32_columns(table: str) -> frozenset[str]:
     """The columns of ``table`` stored as float32."""
     spec = TABLES.get(table)
     return frozenset(c.name for c in spec.columns if c.kind == "float32") if spec else frozenset()
+
+
+def customer_tables() -> dict[str, str]:
+    """{table: its customer-id column} for every declared table that holds customer ids."""
+    return {t.name: t.customer_column for t in TABLES.values() if t.customer_column}
 
 
 def check_table(name: str, columns: Mapping[str, np.ndarray]) -> None:

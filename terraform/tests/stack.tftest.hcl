@@ -354,7 +354,7 @@ run "iam_statements_name_only_the_intended_arns" {
     condition = one([
       for s in jsondecode(aws_iam_role_policy.refresh.policy).Statement : s.Action if s.Sid == "ReadLake"
     ]) == ["s3:GetObject"]
-    error_message = "The refresh only reads the lake."
+    error_message = "ReadLake only reads the lake (erasure and retention write through EraseAndExpireLake)."
   }
   assert {
     condition = alltrue([for fn, policy in { api = aws_iam_role_policy.api, refresh = aws_iam_role_policy.refresh } : one([
@@ -476,7 +476,7 @@ run "an_oidc_issuer_puts_a_jwt_authorizer_in_front" {
   }
 }
 
-run "an_existing_lake_bucket_is_only_read" {
+run "an_existing_lake_bucket_is_only_read_and_erased_in_its_prefix" {
   command = apply
 
   variables {
@@ -547,4 +547,58 @@ run "unsafe_settings_are_refused" {
   }
 
   expect_failures = [var.api_timeout_s, var.jwt_algorithms, var.name_prefix]
+}
+
+# Privacy: retention matches the refresh's settings, the refresh may erase in the lake prefix only, and both
+# functions may read the pseudonym key and nothing else of SSM.
+run "retention_and_pseudonyms_are_wired_as_the_refresh_expects" {
+  command = apply
+
+  variables {
+    lake_retention_days        = 400
+    snapshot_retention_days    = 30
+    pseudonymize               = true
+    pseudonym_secret_parameter = "/insights/pseudonym-key"
+  }
+
+  assert {
+    condition = one([
+      for r in aws_s3_bucket_lifecycle_configuration.this["lake"].rule : r if r.id == "expire-old-order-lines"
+      ]).expiration[0].days == 400 && one([
+      for r in aws_s3_bucket_lifecycle_configuration.this["lake"].rule : r if r.id == "expire-old-order-lines"
+    ]).filter[0].prefix == "lake/orders/"
+    error_message = "The lake's orders/ objects expire after lake_retention_days."
+  }
+  assert {
+    condition = toset([
+      for r in aws_s3_bucket_lifecycle_configuration.this["snapshots"].rule : "${r.filter[0].prefix}=${r.expiration[0].days}"
+      if startswith(r.id, "expire-old-snapshot-")
+    ]) == toset(["snapshots/versions/=37", "snapshots/scores/=37"])
+    error_message = "Snapshot versions and score partitions expire a week after snapshot_retention_days."
+  }
+  assert {
+    condition = (
+      aws_lambda_function.this["refresh"].environment[0].variables["INSIGHTS_LAKE_RETENTION_DAYS"] == "400" &&
+      aws_lambda_function.this["refresh"].environment[0].variables["INSIGHTS_SNAPSHOT_RETENTION_DAYS"] == "30" &&
+      alltrue([for fn in ["api", "refresh"] : (
+        aws_lambda_function.this[fn].environment[0].variables["INSIGHTS_PSEUDONYMIZE"] == "true" &&
+        aws_lambda_function.this[fn].environment[0].variables["INSIGHTS_PSEUDONYM_SECRET_PARAMETER"] == "/insights/pseudonym-key"
+      )])
+    )
+    error_message = "The functions get the retention and pseudonym settings."
+  }
+  assert {
+    condition = alltrue([for policy in [aws_iam_role_policy.api, aws_iam_role_policy.refresh] : one([
+      for s in jsondecode(policy.policy).Statement : s.Resource if s.Sid == "ReadPseudonymKeyParameter"
+    ]) == ["arn:aws:ssm:eu-west-1:123456789012:parameter/insights/pseudonym-key"]])
+    error_message = "Both functions may read the pseudonym key parameter, and only it."
+  }
+  assert {
+    condition = one([
+      for s in jsondecode(aws_iam_role_policy.refresh.policy).Statement : s if s.Sid == "EraseAndExpireLake"
+      ]).Resource == ["arn:aws:s3:::demand-insights-lake-123456789012-eu-west-1/lake/*"] && toset(one([
+        for s in jsondecode(aws_iam_role_policy.refresh.policy).Statement : s.Action if s.Sid == "EraseAndExpireLake"
+    ])) == toset(["s3:PutObject", "s3:DeleteObject"])
+    error_message = "The refresh may rewrite and delete lake files in its prefix only."
+  }
 }

@@ -134,3 +134,42 @@ def test_answers_as_of_a_cutoff_ignore_orders_added_later(tmp_path, tiny_orders,
         pd.testing.assert_frame_equal(duck.query(name, params), grown_engine.query(name, params), obj=name)
     assert not DuckDBEngine.over_lake(grown).query("customer_labels", {"cutoff": CUTOFF, "horizon_days": 60}).equals(
         duck.query("customer_labels", {"cutoff": CUTOFF, "horizon_days": 60}))  # the new rows are visible
+
+
+def test_daily_sales_promo_share_and_list_price_on_the_tiny_lake(duck):
+    sales = duck.query("daily_sales", {"start": "2024-02-01", "end": "2024-03-02"})
+    sales["sale_date"] = sales["sale_date"].map(_as_date)
+    by_key = sales.set_index(["product_id", "sale_date"])
+    guest = by_key.loc[("p1", date(2024, 2, 20))]  # 5.00 against a list price of 6.00: on promotion by price
+    assert (guest["promo_share"], guest["list_price"]) == (1.0, 6.0)
+    flagged = by_key.loc[("p1", date(2024, 2, 6))]  # flagged by the source at its list price
+    assert (flagged["promo_share"], flagged["list_price"]) == (1.0, 5.0)
+    assert by_key.loc[("p3", date(2024, 2, 5)), "promo_share"] == 0.0  # at list price, not flagged
+    rounding = by_key.loc[("p3", date(2024, 2, 6))]  # 0.33% below the list price: not a promotion
+    assert (rounding["promo_share"], rounding["list_price"]) == (0.0, 3.01)
+    unknown = by_key.loc[("p1", date(2024, 2, 10))]  # neither column known: 0 and null
+    assert unknown["promo_share"] == 0.0 and pd.isna(unknown["list_price"])
+    flag_only = by_key.loc[("p1", date(2024, 2, 28))]
+    assert flag_only["promo_share"] == 1.0 and pd.isna(flag_only["list_price"])
+
+
+def test_daily_sales_promo_share_is_units_weighted(tmp_path):
+    rows = [("a", None, "2024-02-01 10:00", "p1", 3, 4.0, "toys"),   # 20% off: 3 units on promotion
+            ("b", None, "2024-02-01 11:00", "p1", 1, 5.0, "toys")]   # at list price
+    frame = orders_frame(rows)
+    frame["list_price"] = pd.array([5.0, 5.0], dtype="Float64")
+    write_lake(tmp_path / "lake", frame)
+    day = DuckDBEngine.over_lake(tmp_path / "lake").query("daily_sales", {"start": "2024-02-01", "end": "2024-02-02"})
+    assert day["promo_share"].tolist() == [0.75] and day["list_price"].tolist() == [5.0]
+
+
+def test_daily_sales_runs_on_an_old_lake_without_the_promotion_columns(tmp_path, tiny_orders):
+    """A lake written before list_price and on_promotion existed: promo_share 0, list_price null."""
+    old = tiny_orders.drop(columns=["list_price", "on_promotion"])
+    folder = tmp_path / "old" / "orders" / "order_date=2024-02-20"
+    folder.mkdir(parents=True)
+    old[old["order_id"] == "o7"].assign(order_ts=lambda f: f["order_ts"].dt.tz_localize(None)).to_parquet(
+        folder / "part-0.parquet", index=False)
+    sales = DuckDBEngine.over_lake(tmp_path / "old").query("daily_sales", {"start": "2024-02-01", "end": "2024-03-02"})
+    assert sales[["product_id", "quantity", "promo_share"]].values.tolist() == [["p1", 5, 0.0]]
+    assert sales["list_price"].isna().all()

@@ -484,6 +484,8 @@ def check_api(package: Path, boto3_dir: Path, fixture: Path, moto_dir: Path | No
                                     body={"customer_ids": [*ids, "NO-SUCH-CUSTOMER"]}), 200)
     assert "NO-SUCH-CUSTOMER" in json.dumps(churn.get("not_found")), f"unknown id not listed: {churn}"
     client.call(_http_event("POST", f"{P}/clv", token=token, body={"customer_ids": ids}), 200)
+    cards = client.call(_http_event("GET", f"{P}/quality", token=token), 200)
+    assert cards["available"] and set(cards["families"]) == {"clv", "churn"}, f"cards: {json.dumps(cards)[:300]}"
     # Product ids come from the snapshot reader: the compact format stores text as UTF-8 bytes, so a raw
     # np.load of the column gives b'P0001', which no route knows.
     product = _first_product(snapshot, "forecast")
@@ -498,10 +500,16 @@ def check_api(package: Path, boto3_dir: Path, fixture: Path, moto_dir: Path | No
         priced, expect = str(snapshot.table("elasticity")["product_id"][0]), 422
     else:
         expect = 200
-    client.call(_http_event("POST", f"{P}/price-elasticity", token=token, body={"product_id": priced}), expect)
+    elasticity = client.call(_http_event("POST", f"{P}/price-elasticity", token=token,
+                                         body={"product_id": priced}), expect)
+    observed = elasticity.get("price_range") or {"min": 8.0, "max": 12.0}  # a price the product sold at
+    price = round((observed["min"] + observed["max"]) / 2, 2)
     client.call(_http_event("POST", f"{P}/price-optimization", token=token,
-                            body={"product_id": priced, "current_price": 10.0, "current_quantity": 100,
-                                  "cost_per_unit": 4.0}), expect if expect == 422 else 200)
+                            body={"product_id": priced, "current_price": price, "current_quantity": 100,
+                                  "cost_per_unit": round(price * 0.4, 2)}), expect)
+    client.call(_http_event("POST", f"{P}/price-optimization", token=token,  # far outside what it sold at
+                            body={"product_id": priced, "current_price": price * 1000, "current_quantity": 100,
+                                  "cost_per_unit": 1.0}), 422)
     rest = json.loads((fixture / "apigw_v1_get_at_risk.json").read_text())
     rest["headers"]["Authorization"] = rest["multiValueHeaders"]["Authorization"][0] = f"Bearer {token}"
     client.call(rest, 200)

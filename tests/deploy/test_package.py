@@ -26,9 +26,9 @@ ML_LIBRARIES = ("pandas", "scipy", "scikit-learn", "sklearn", "lightgbm", "xgboo
                 "fastparquet", "pyarrow", "duckdb", "joblib")
 # What the api package holds of the project (build.sh's api_sources), as bytecode.
 API_PROJECT = {"handler.py", "insights/__init__.py", "insights/config.py", "insights/errors.py",
-               "models/__init__.py", "models/pricing.py",
+               "models/__init__.py", "models/pricing.py", "models/_pricing_kernels.py",
                *(p.relative_to(REPO).as_posix() for d in ("insights/snapshot", "insights/api")
-                 for p in (REPO / d).glob("*.py"))}
+                 for p in (REPO / d).rglob("*.py"))}
 # numpy submodules build.sh leaves out of the api package.
 NUMPY_DROPPED = ("random", "fft", "polynomial", "ma", "testing", "typing", "f2py", "lib.recfunctions")
 # What build.sh drops from both packages (parts of Powertools and pydantic no code here uses) and from the

@@ -14,6 +14,7 @@ from insights.api.customer_responses import AtRiskResponse, ChurnResponse, ClvRe
 from insights.api.error_codes import ALWAYS, AUTH, BODY, finish_openapi
 from insights.api.events import PREFIX
 from insights.api.product_responses import ElasticityResponse, ForecastResponse, PriceOptimizationResponse
+from insights.api.pseudonyms import by_store_ids
 from insights.api.responses import HealthResponse, QualityResponse
 from insights.api.routes.kit import SECURITY, Recording
 from insights.api.routes.kit import answers as _answers
@@ -42,14 +43,16 @@ def register(app: Recording, runtime: ApiRuntime) -> None:
                                  *ALWAYS),
               summary="Predicted customer lifetime value for up to 1000 customers")
     def post_clv(body: CustomerIdsRequest) -> ClvResponse:
-        return cast(ClvResponse, customers.clv(runtime.snapshot(), body.customer_ids))
+        return cast(ClvResponse, by_store_ids(runtime.pseudonyms, body.customer_ids,
+                                              lambda ids: customers.clv(runtime.snapshot(), ids)))
 
     @app.post(f"{PREFIX}/churn", tags=["customers"], security=SECURITY,
               responses=_answers("the known customers' predictions; unknown ids in not_found", *AUTH, *BODY,
                                  *ALWAYS),
               summary="Churn probability, risk level and factors for up to 1000 customers")
     def post_churn(body: CustomerIdsRequest) -> ChurnResponse:
-        return cast(ChurnResponse, customers.churn(runtime.snapshot(), body.customer_ids))
+        return cast(ChurnResponse, by_store_ids(runtime.pseudonyms, body.customer_ids,
+                                                lambda ids: customers.churn(runtime.snapshot(), ids)))
 
     @app.get(f"{PREFIX}/at-risk-customers", tags=["customers"], security=SECURITY,
              responses=_answers("customers at or above the threshold, up to limit", *AUTH, "validation_error",
