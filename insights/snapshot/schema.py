@@ -82,7 +82,8 @@ _ELASTICITY = Table("elasticity", key="product_id", side="products", columns=(
 ))
 
 # recommendations (insights/refresh/recommendations.py): product indices are rows of rec_products (-1 pads)
-_RECOMMENDATIONS = Table("recommendations", key="customer_id", side="recommendations", columns=(
+_RECOMMENDATIONS = Table("recommendations", key="customer_id", side="recommendations", customer_column="customer_id",
+                         columns=(
     *_cols("text", "customer_id"),
     *_cols("int", "rec_product", "rec_because", "category", dims=2),  # category: index into the doc's categories
     *_cols("float32", "rec_score", "category_share", dims=2),

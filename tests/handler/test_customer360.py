@@ -119,3 +119,17 @@ def test_each_at_risk_row_carries_its_next_best_action(invoke, token):
     rows = _ok(invoke(v2("GET", f"{P}/at-risk-customers", token=token(), query={"threshold": "0"})))
     actions = {r["customer_id"]: r["next_best_action"]["action"] for r in rows["at_risk_customers"]}
     assert actions["C004"] == "win_back" and actions["C008"] == "do_nothing" and actions["C007"] == "vip_care"
+
+
+def test_an_erased_customer_leaves_the_recommendations_table_too(snapshot_root, tmp_path):
+    from snapshot_factory import VERSION
+
+    from insights.snapshot.erasure import rewrite_version
+    from insights.snapshot.reader import load_local_version
+
+    snapshot = load_local_version(snapshot_root / "versions" / VERSION)
+    done = rewrite_version(snapshot, ["C001"], [], tmp_path / "build", models=None, erasure_note={})
+    assert done.rows["recommendations"] == 1 and done.rows["customers"] == 1
+    rewritten = load_local_version(tmp_path / "build")
+    assert "C001" not in np.asarray(rewritten.table("recommendations")["customer_id"]).astype(str).tolist()
+    assert rewritten.table("recommendations").positions(["C002"])[0] == 0
