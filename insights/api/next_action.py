@@ -88,42 +88,46 @@ def actions_for_rows(snapshot: Snapshot, rows: np.ndarray) -> list[dict[str, Any
     has them; without them no product is named and no cross-sell is proposed)."""
     table = snapshot.table("customers")
     rows = np.asarray(rows, dtype=np.int64)
-    cols = {n: np.asarray(table[n][rows]) for n in ("customer_id", "segment", "risk_level", "churn_probability",
-                                                      "clv_segment", "predicted_clv", "frequency", "recency_days")}
-    top, explained = _top_products(snapshot, cols["customer_id"].astype(str))
-    out = []
-    for i in range(rows.size):
-        prob, clv = float(cols["churn_probability"][i]), float(cols["predicted_clv"][i])
-        state = CustomerState(
-            segment=str(cols["segment"][i]), risk_level=str(cols["risk_level"][i]),
-            churn_probability=prob if np.isfinite(prob) else None, clv_segment=str(cols["clv_segment"][i]),
-            predicted_clv=clv if np.isfinite(clv) else None, frequency=int(cols["frequency"][i]),
-            recency_days=int(cols["recency_days"][i]), products=top[i], cross_sell=explained[i])
-        out.append(next_best_action(state, snapshot.currency))
-    return out
+    text = {n: np.asarray(table[n][rows]).astype(str).tolist() for n in ("customer_id", "segment", "risk_level",
+                                                                         "clv_segment")}
+    prob = np.asarray(table["churn_probability"][rows], dtype=np.float64)
+    clv = np.asarray(table["predicted_clv"][rows], dtype=np.float64)
+    probs = [p if np.isfinite(p) else None for p in prob.tolist()] if not np.isfinite(prob).all() else prob.tolist()
+    clvs = [v if np.isfinite(v) else None for v in clv.tolist()] if not np.isfinite(clv).all() else clv.tolist()
+    freq = np.asarray(table["frequency"][rows]).tolist()
+    recency = np.asarray(table["recency_days"][rows]).tolist()
+    top, explained = _top_products(snapshot, text["customer_id"])
+    currency = snapshot.currency
+    return [next_best_action(CustomerState(segment, risk, p, value_segment, v, f, r, products, cross), currency)
+            for segment, risk, p, value_segment, v, f, r, products, cross in zip(
+                text["segment"], text["risk_level"], probs, text["clv_segment"], clvs, freq, recency, top, explained,
+                strict=True)]
 
 
-def _top_products(snapshot: Snapshot, ids: np.ndarray, width: int = 5
+def _top_products(snapshot: Snapshot, ids: list[str], width: int = 4
                   ) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
     """Per customer id: the top recommended product ids, and those explained by another bought product."""
     empty: tuple[str, ...] = ()
-    if "recommendations" not in snapshot.tables or "rec_products" not in snapshot.tables or ids.size == 0:
-        return [empty] * ids.size, [empty] * ids.size
+    if "recommendations" not in snapshot.tables or "rec_products" not in snapshot.tables or not ids:
+        return [empty] * len(ids), [empty] * len(ids)
     recs, products = snapshot.table("recommendations"), snapshot.table("rec_products")
-    pos = recs.positions(ids.tolist())
+    pos = recs.positions(ids)
     found = pos >= 0
     width = min(width, int(recs["rec_product"].shape[1]))
-    items = np.full((ids.size, width), -1, dtype=np.int64)
-    because = np.full((ids.size, width), -1, dtype=np.int64)
+    items = np.full((len(ids), width), -1, dtype=np.int64)
+    because = np.full((len(ids), width), -1, dtype=np.int64)
     if found.any():
         items[found] = np.asarray(recs["rec_product"][pos[found], :width])
         because[found] = np.asarray(recs["rec_because"][pos[found], :width])
-    needed = np.unique(items[items >= 0])
+    explains = (because >= 0) & (because != items) & (items >= 0)
+    # decode only the ids an action can name: the top two, and the ones a bought product explains
+    needed = np.unique(np.concatenate([items[:, :MAX_PRODUCTS].ravel(), items[explains]]))
+    needed = needed[needed >= 0]
     names = dict(zip(needed.tolist(), np.asarray(products["product_id"][needed]).astype(str).tolist(), strict=True)) \
         if needed.size else {}
-    top = [tuple(names[j] for j in row if j >= 0) for row in items.tolist()]
-    explained = [tuple(names[j] for j, b in zip(row, brow, strict=True) if j >= 0 and b >= 0 and b != j)
-                 for row, brow in zip(items.tolist(), because.tolist(), strict=True)]
+    top = [tuple(names[j] for j in row[:MAX_PRODUCTS] if j >= 0) for row in items.tolist()]
+    explained = [tuple(names[j] for j, e in zip(row, erow, strict=True) if e)[:MAX_PRODUCTS]
+                 for row, erow in zip(items.tolist(), explains.tolist(), strict=True)]
     return top, explained
 
 
