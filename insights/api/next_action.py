@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from insights.api.recommendations import unique_ints
 from insights.snapshot.reader import Snapshot
 
 __all__ = ["CustomerState", "next_best_action", "actions_for_rows", "ACTIONS", "AT_RISK", "VALUABLE"]
@@ -121,7 +122,7 @@ def _top_products(snapshot: Snapshot, ids: list[str], width: int = 4
         because[found] = np.asarray(recs["rec_because"][pos[found], :width])
     explains = (because >= 0) & (because != items) & (items >= 0)
     # decode only the ids an action can name: the top two, and the ones a bought product explains
-    needed = np.unique(np.concatenate([items[:, :MAX_PRODUCTS].ravel(), items[explains]]))
+    needed = unique_ints(np.concatenate([items[:, :MAX_PRODUCTS].ravel(), items[explains]]))
     needed = needed[needed >= 0]
     names = dict(zip(needed.tolist(), np.asarray(products["product_id"][needed]).astype(str).tolist(), strict=True)) \
         if needed.size else {}

@@ -15,9 +15,15 @@ from insights.api.jsonable import json_number
 from insights.errors import InvalidRequest, NotFound
 from insights.snapshot.reader import ColumnTable, Snapshot
 
-__all__ = ["recommendations", "customer_products", "backtest_summary", "RecommendedProduct"]
+__all__ = ["recommendations", "customer_products", "backtest_summary", "unique_ints", "RecommendedProduct"]
 
 RecommendedProduct = dict[str, Any]
+
+
+def unique_ints(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (np.unique imports a numpy submodule the API package leaves out)."""
+    values = np.sort(np.asarray(values, dtype=np.int64).ravel())
+    return values[np.r_[True, values[1:] != values[:-1]]] if values.size else values
 
 
 def recommendations(snapshot: Snapshot, *, customer_id: str | None = None, product_id: str | None = None,
@@ -57,7 +63,7 @@ def customer_products(snapshot: Snapshot, rows: np.ndarray, limit: int) -> list[
     items = np.asarray(table["rec_product"][rows, :width], dtype=np.int64)
     because = np.asarray(table["rec_because"][rows, :width], dtype=np.int64)
     scores = np.asarray(table["rec_score"][rows, :width], dtype=np.float64)
-    needed = np.unique(np.concatenate([items[items >= 0], because[because >= 0]]))
+    needed = unique_ints(np.concatenate([items[items >= 0], because[because >= 0]]))
     info = _product_info(products, needed)
     out = []
     for r in range(rows.size):
@@ -92,7 +98,7 @@ def _together(snapshot: Snapshot, product_id: str, limit: int) -> list[Recommend
     both = np.asarray(products["together_customers"][row, :width], dtype=np.int64)
     keep = items >= 0
     items, scores, both = items[keep], scores[keep], both[keep]
-    info = _product_info(products, np.unique(np.append(items, row)))
+    info = _product_info(products, unique_ints(np.append(items, row)))
     buyers = info[row][2]
     return [{"product_id": info[int(i)][0], "score": json_number(s, 4),
              "reason": f"{int(n):,} of the {buyers:,} customers who bought {product_id} also bought it",
