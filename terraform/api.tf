@@ -15,10 +15,19 @@ locals {
     "POST ${local.api_base}/churn"                  = true
     "GET ${local.api_base}/at-risk-customers"       = true
     "GET ${local.api_base}/quality"                 = true
+    "GET ${local.api_base}/overview"                = true
     "GET ${local.api_base}/customers/{customer_id}" = true
     "POST ${local.api_base}/recommendations"        = true
     "GET ${local.api_base}/health"                  = false
     "GET ${local.api_base}/openapi.json"            = false
+    # the dashboard's page and files: public (they hold no data; the page asks for a token for every answer)
+    "GET ${local.api_base}/dashboard"                   = false
+    "GET ${local.api_base}/dashboard/dashboard.js"      = false
+    "GET ${local.api_base}/dashboard/views.js"          = false
+    "GET ${local.api_base}/dashboard/dashboard.css"     = false
+    "GET ${local.api_base}/dashboard/uPlot.iife.min.js" = false
+    "GET ${local.api_base}/dashboard/uPlot.min.css"     = false
+    "GET ${local.api_base}/dashboard/uPlot.LICENSE"     = false
   }
 
   access_log_group = "/aws/apigateway/${var.name_prefix}-api"
@@ -65,7 +74,7 @@ resource "aws_apigatewayv2_authorizer" "jwt" {
 
 resource "aws_apigatewayv2_route" "this" {
   for_each = local.routes
-  #checkov:skip=CKV_AWS_309:health and openapi.json are public on purpose; every insight route is authorized by the function's own JWT check (and by the gateway's JWT authorizer when an OIDC issuer is configured).
+  #checkov:skip=CKV_AWS_309:health, openapi.json and the dashboard's page and files are public on purpose (they hold no data); every insight route is authorized by the function's own JWT check (and by the gateway's JWT authorizer when an OIDC issuer is configured).
 
   api_id    = aws_apigatewayv2_api.this.id
   route_key = each.key

@@ -208,6 +208,8 @@ def score_customers(models: CustomerModels, features: pd.DataFrame, as_of: date)
             "feature_medians": {c: float(np.nanmedian(X_churn[c])) if n and X_churn[c].notna().any() else None
                                 for c in X_churn.columns},
             "mean_churn_probability": float(churn.mean()) if n else None,
+            # the dashboard's overview: what customers spent in the 90 days before as_of (the API has no lake)
+            "totals": {"revenue_90d": float(frame["spend_90d"].sum()) if n and "spend_90d" in frame else None},
             "clv_segment_thresholds": {"quantiles": {"Medium": CLV_SEGMENT_QUANTILES[0],
                                                      "High": CLV_SEGMENT_QUANTILES[1]},
                                        "Medium": clv_thresholds[0], "High": clv_thresholds[1]},

@@ -116,8 +116,8 @@ run "plan_lists_every_resource" {
     error_message = "Each package is uploaded from its own file to its own key of the artifacts bucket."
   }
   assert {
-    condition     = length(aws_apigatewayv2_route.this) == 12 && aws_apigatewayv2_api.this.protocol_type == "HTTP"
-    error_message = "Expected an HTTP API with ten routes."
+    condition     = length(aws_apigatewayv2_route.this) == 20 && aws_apigatewayv2_api.this.protocol_type == "HTTP"
+    error_message = "Expected an HTTP API with 20 routes (13 answers, the dashboard's page and its 6 files)."
   }
   assert {
     condition     = toset(keys(aws_scheduler_schedule.this)) == toset(["refresh", "retrain"])
@@ -222,8 +222,11 @@ run "every_route_reaches_the_api_function" {
       "GET /demand-insights/segments", "POST /demand-insights/forecast", "POST /demand-insights/price-elasticity",
       "POST /demand-insights/price-optimization", "POST /demand-insights/clv", "POST /demand-insights/churn",
       "GET /demand-insights/at-risk-customers", "GET /demand-insights/quality", "GET /demand-insights/health",
-      "GET /demand-insights/openapi.json", "GET /demand-insights/customers/{customer_id}",
-      "POST /demand-insights/recommendations",
+      "GET /demand-insights/openapi.json", "GET /demand-insights/overview", "GET /demand-insights/dashboard",
+      "GET /demand-insights/dashboard/dashboard.js", "GET /demand-insights/dashboard/views.js",
+      "GET /demand-insights/dashboard/dashboard.css", "GET /demand-insights/dashboard/uPlot.iife.min.js",
+      "GET /demand-insights/dashboard/uPlot.min.css", "GET /demand-insights/dashboard/uPlot.LICENSE",
+      "GET /demand-insights/customers/{customer_id}", "POST /demand-insights/recommendations",
     ])
     error_message = "The routes must be exactly those of the API."
   }
@@ -464,11 +467,11 @@ run "an_oidc_issuer_puts_a_jwt_authorizer_in_front" {
   }
   assert {
     condition = alltrue([for k, r in aws_apigatewayv2_route.this : (
-      strcontains(k, "/health") || strcontains(k, "/openapi.json")
+      strcontains(k, "/health") || strcontains(k, "/openapi.json") || strcontains(k, "/dashboard")
       ? r.authorization_type == "NONE"
       : r.authorization_type == "JWT" && r.authorizer_id == aws_apigatewayv2_authorizer.jwt[0].id && r.authorization_scopes == toset(["insights:read"])
     )])
-    error_message = "Insight routes need the JWT authorizer; health and openapi.json stay open."
+    error_message = "Insight routes need the JWT authorizer; health, openapi.json and the dashboard's files stay open."
   }
   assert {
     condition     = aws_lambda_function.this["api"].environment[0].variables["INSIGHTS_JWT_JWKS_URL"] == "https://idp.example.com/.well-known/jwks.json"

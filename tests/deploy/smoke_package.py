@@ -37,6 +37,7 @@ import contextlib
 import json
 import os
 import pickle
+import re
 import sys
 import time
 from pathlib import Path
@@ -472,7 +473,8 @@ def check_api(package: Path, boto3_dir: Path, fixture: Path, moto_dir: Path | No
     health = client.call(_http_event("GET", f"{P}/health"), 200)
     assert health["snapshot"]["version"] == version, f"health does not report the published snapshot: {health}"
     openapi = client.call(_http_event("GET", f"{P}/openapi.json"), 200)
-    assert {path for _, path in handler.api.routes if path != f"{P}/openapi.json"} <= set(openapi["paths"]), openapi
+    assert {path for _, path in handler.api.routes if path != f"{P}/openapi.json"  # the dashboard's HTML/JS: not
+            and not path.startswith(f"{P}/dashboard")} <= set(openapi["paths"]), openapi  # JSON, not in the doc
     client.call(_http_event("GET", f"{P}/segments"), 401)
     assert client.call(_http_event("GET", f"{P}/segments", token=token, query={"n_clusters": 3}), 200)
     client.call(_http_event("GET", f"{P}/segments", token=token, query={"n_clusters": 42}), 422)
@@ -510,6 +512,9 @@ def check_api(package: Path, boto3_dir: Path, fixture: Path, moto_dir: Path | No
     client.call(_http_event("POST", f"{P}/price-optimization", token=token,  # far outside what it sold at
                             body={"product_id": priced, "current_price": price * 1000, "current_quantity": 100,
                                   "cost_per_unit": 1.0}), 422)
+    overview = client.call(_http_event("GET", f"{P}/overview", token=token), 200)
+    assert overview["customers"] > 0 and overview["churn_histogram"]["counts"], overview
+    _check_dashboard(handler, client)
     rest = json.loads((fixture / "apigw_v1_get_at_risk.json").read_text())
     rest["headers"]["Authorization"] = rest["multiValueHeaders"]["Authorization"][0] = f"Bearer {token}"
     client.call(rest, 200)
@@ -531,6 +536,25 @@ def check_api(package: Path, boto3_dir: Path, fixture: Path, moto_dir: Path | No
         _check_api_on_s3(handler, client, moto_dir, boto3_dir, snapshots, version, token, product)
     print("api.zip: smoke test passed")
     return 0
+
+
+def _check_dashboard(handler, client: _Client) -> None:
+    """The dashboard's page and every file it loads are in the package and served, public, with their types."""
+    from insights.api.events import DASHBOARD
+
+    def get(path: str) -> dict:
+        with contextlib.redirect_stdout(client.log):
+            response = handler.lambda_handler(_http_event("GET", path), _Context("api"))
+        assert response["statusCode"] == 200, (path, response["statusCode"], response.get("body", "")[:300])
+        client.routes.add(("GET", path))
+        return response
+
+    page = get(DASHBOARD)
+    assert page["headers"]["Content-Type"].startswith("text/html"), page["headers"]
+    files = re.findall(r'(?:src|href)="([^"?]+)\?v=', page["body"])
+    sizes = {path: len(get(path)["body"].encode()) for path in files}
+    total = len(page["body"].encode()) + sum(sizes.values())
+    print(f"  GET {DASHBOARD} and its {len(files)} files: {total / 1024:.0f} KB, no token needed")
 
 
 def _findable(util, name: str) -> bool:

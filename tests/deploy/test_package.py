@@ -29,6 +29,8 @@ API_PROJECT = {"handler.py", "insights/__init__.py", "insights/config.py", "insi
                "models/__init__.py", "models/pricing.py", "models/_pricing_kernels.py",
                *(p.relative_to(REPO).as_posix() for d in ("insights/snapshot", "insights/api")
                  for p in (REPO / d).rglob("*.py"))}
+# The dashboard's page and files ship as they are (insights/api/static/; tests/handler/test_dashboard.py serves them).
+API_STATIC = {p.relative_to(REPO).as_posix() for p in (REPO / "insights/api/static").rglob("*") if p.is_file()}
 # numpy submodules build.sh leaves out of the api package.
 NUMPY_DROPPED = ("random", "fft", "polynomial", "ma", "testing", "typing", "f2py", "lib.recfunctions")
 # What build.sh drops from both packages (parts of Powertools and pydantic no code here uses) and from the
@@ -175,7 +177,7 @@ def test_each_package_fits_its_target(packages: dict[str, Path], name: str) -> N
 
 def test_api_package_holds_the_api_code_and_nothing_else_of_the_project(api: zipfile.ZipFile) -> None:
     project = {n for n in api.namelist() if n.split("/", 1)[0] in ("handler.pyc", "insights", "models", "athena")}
-    assert project == {p.removesuffix(".py") + ".pyc" for p in API_PROJECT}
+    assert project == {p.removesuffix(".py") + ".pyc" for p in API_PROJECT} | API_STATIC
 
 
 def test_api_package_holds_no_ml_library_and_nothing_the_runtime_provides(api: zipfile.ZipFile) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 
-from insights.api.routes import core, customer360
+from insights.api.routes import core, customer360, dashboard
 from insights.api.routes.kit import SECURITY, Recording
 from insights.api.runtime import ApiRuntime
 
@@ -21,4 +21,5 @@ def register_routes(resolver: ApiGatewayResolver, runtime: ApiRuntime) -> frozen
     app = Recording(resolver)
     core.register(app, runtime)
     customer360.register(app, runtime)
+    dashboard.register(app, runtime)
     return frozenset(app.seen)
