@@ -158,6 +158,12 @@ def _write_recommendations(folder: Path, rng: np.random.Generator, ids: np.ndarr
                                               "method": "item-item co-occurrence", "backtest": None})
 
 
+def _mcp(event: dict) -> dict:
+    """An MCP request event: the protocol version the SDK's clients send after initialize."""
+    event["headers"]["mcp-protocol-version"] = "2025-11-25"
+    return event
+
+
 def _dir_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
@@ -215,6 +221,16 @@ def warm_latency(root: Path, n_customers: int, n_products: int, calls: int, seed
                                                           body={"customer_id": cids(1)[0]}, token=token),
         "POST recommendations (product, 50)": lambda: v2("POST", f"{P}/recommendations",
                                                          body={"product_id": pid(), "limit": 50}, token=token),
+        "POST mcp tools/list": lambda: _mcp(v2("POST", f"{P}/mcp", token=token,
+                                               body={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})),
+        "POST mcp tools/call predict_churn (100 ids)": lambda: _mcp(v2("POST", f"{P}/mcp", token=token, body={
+            "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+            "params": {"name": "predict_churn", "arguments": {"customer_ids": cids(100)}}})),
+        "POST experiments/sample-size (mean)": lambda: v2("POST", f"{P}/experiments/sample-size", token=token, body={
+            "baseline_mean": 40.0, "baseline_sd": float(rng.uniform(5, 20)), "minimum_detectable_effect": 0.05}),
+        "POST experiments/analyze (3 arms)": lambda: v2("POST", f"{P}/experiments/analyze", token=token, body={
+            "arms": [{"name": n, "visitors": 50_000, "conversions": int(rng.integers(1900, 2300))}
+                     for n in ("A", "B", "C")]}),
         "GET health (no auth)": lambda: v2("GET", f"{P}/health"),
         "401 missing token": lambda: v2("GET", f"{P}/segments"),
         "422 validation error": lambda: v2("GET", f"{P}/segments", query={"n_clusters": "42"}, token=token),

@@ -196,7 +196,8 @@ def optimize_price(*, current_price: float, current_quantity: float, cost_per_un
     rec_price = best if action in ("increase", "decrease") else p0
     effect, reasons = impact(best, p0, q0, b, cost, gain)
     prices = np.sort(np.concatenate([np.linspace(g["lower"], g["upper"], CURVE_POINTS), [p0, best]]))
-    prices = prices[np.r_[True, np.diff(prices) > 0]]  # unique without np.unique (on floats it imports a numpy submodule the api package drops)
+    # unique without np.unique: on floats it imports a numpy submodule the api package drops
+    prices = prices[np.r_[True, np.diff(prices) > 0]]
     return PriceOptimization(
         **base, optimal_price=num(best), recommended_price=num(rec_price),
         price_change_pct=num((rec_price / p0 - 1) * 100, 4) or 0.0, action=action,

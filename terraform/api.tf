@@ -7,19 +7,23 @@ locals {
 
   # route key -> needs a token
   routes = {
-    "GET ${local.api_base}/segments"                = true
-    "POST ${local.api_base}/forecast"               = true
-    "POST ${local.api_base}/price-elasticity"       = true
-    "POST ${local.api_base}/price-optimization"     = true
-    "POST ${local.api_base}/clv"                    = true
-    "POST ${local.api_base}/churn"                  = true
-    "GET ${local.api_base}/at-risk-customers"       = true
-    "GET ${local.api_base}/quality"                 = true
-    "GET ${local.api_base}/overview"                = true
-    "GET ${local.api_base}/customers/{customer_id}" = true
-    "POST ${local.api_base}/recommendations"        = true
-    "GET ${local.api_base}/health"                  = false
-    "GET ${local.api_base}/openapi.json"            = false
+    "GET ${local.api_base}/segments"                 = true
+    "POST ${local.api_base}/forecast"                = true
+    "POST ${local.api_base}/price-elasticity"        = true
+    "POST ${local.api_base}/price-optimization"      = true
+    "POST ${local.api_base}/clv"                     = true
+    "POST ${local.api_base}/churn"                   = true
+    "GET ${local.api_base}/at-risk-customers"        = true
+    "GET ${local.api_base}/quality"                  = true
+    "GET ${local.api_base}/overview"                 = true
+    "GET ${local.api_base}/customers/{customer_id}"  = true
+    "POST ${local.api_base}/recommendations"         = true
+    "POST ${local.api_base}/mcp"                     = true
+    "POST ${local.api_base}/experiments/sample-size" = true
+    "POST ${local.api_base}/experiments/analyze"     = true
+    "GET ${local.api_base}/segments/traits"          = true
+    "GET ${local.api_base}/health"                   = false
+    "GET ${local.api_base}/openapi.json"             = false
     # the dashboard's page and files: public (they hold no data; the page asks for a token for every answer)
     "GET ${local.api_base}/dashboard"                   = false
     "GET ${local.api_base}/dashboard/dashboard.js"      = false
@@ -43,7 +47,7 @@ resource "aws_apigatewayv2_api" "this" {
     content {
       allow_origins = var.cors_allow_origins
       allow_methods = ["GET", "POST", "OPTIONS"]
-      allow_headers = ["authorization", "content-type", "x-correlation-id"]
+      allow_headers = ["authorization", "content-type", "x-correlation-id", "mcp-protocol-version"]
       max_age       = 3600
     }
   }

@@ -23,6 +23,7 @@ from insights.refresh.analyst import customer_scores_frame
 from insights.refresh.customer_quality import with_drift
 from insights.refresh.customer_training import CustomerModels, train_customer_models
 from insights.refresh.side import SideOutput, code_fingerprint, holdout_metrics, jsonable
+from insights.snapshot.traits import trait_columns, traits_document
 from models.churn import RISK_LEVELS, RISK_THRESHOLDS, risk_levels
 from models.clv import CLV_SEGMENT_QUANTILES, clv_segments, simple_clv
 from models.features import feature_matrix, fit_bgnbd, fit_gamma_gamma, with_bgnbd_features, with_season
@@ -63,7 +64,9 @@ class CustomerSide:
                                  "insights.refresh.training_slices"))
 
     def extract(self, engine: QueryEngine, as_of: date) -> pd.DataFrame:
-        return engine.query("customer_features", {"cutoff": as_of.isoformat()})
+        features = engine.query("customer_features", {"cutoff": as_of.isoformat()})
+        categories = engine.query("customer_categories", {"cutoff": as_of.isoformat()})  # the traits' affinity
+        return features.merge(categories, on="customer_id", how="left", validate="one_to_one")
 
     def gate(self, frame: pd.DataFrame) -> str | None:
         n = len(frame)
@@ -89,9 +92,13 @@ class CustomerSide:
 
     def score(self, models: CustomerModels, frame: pd.DataFrame, as_of: date) -> SideOutput:
         scores = score_customers(models, frame, as_of)
+        traits = trait_columns(frame.sort_values("customer_id", kind="stable").reset_index(drop=True),
+                               scores.columns["predicted_clv"], scores.columns["monetary_total"])
+        docs = {**scores.docs, "traits": jsonable(traits_document(traits))}
         return SideOutput(
-            tables={"customers": scores.columns, "at_risk": {"order": np.asarray(scores.at_risk_order, "int32")}},
-            table_keys={"customers": "customer_id"}, docs=dict(scores.docs),
+            tables={"customers": scores.columns, "at_risk": {"order": np.asarray(scores.at_risk_order, "int32")},
+                    "customer_traits": traits},
+            table_keys={"customers": "customer_id", "customer_traits": "customer_id"}, docs=docs,
             scores={"customer_scores": customer_scores_frame(scores.columns)},
             quality=holdout_metrics(models.metadata),
         )

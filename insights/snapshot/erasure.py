@@ -22,6 +22,7 @@ import numpy as np
 
 from insights.snapshot.reader import Snapshot
 from insights.snapshot.schema import DOCUMENTS, TABLES
+from insights.snapshot.traits import traits_document
 from insights.snapshot.writer import finalize_build, version_created_at, write_doc, write_table
 
 __all__ = ["CannotRewrite", "VersionErasure", "rows_to_erase", "rewrite_version", "AGGREGATES"]
@@ -190,4 +191,5 @@ def _customer_models(doc: dict[str, Any], customers: Mapping[str, np.ndarray]) -
 AGGREGATES: dict[str, Callable[[dict[str, Any], Mapping[str, np.ndarray]], dict[str, Any]]] = {
     "segments": _segments,
     "customer_models": _customer_models,
+    "traits": lambda doc, traits: traits_document(traits),
 }

@@ -81,6 +81,17 @@ _ELASTICITY = Table("elasticity", key="product_id", side="products", columns=(
            "price_min", "price_max", "price_mean", "reference_quantity"),
 ))
 
+# behavioural traits (insights/snapshot/traits.py): a label and a strength per axis, the axis's measure, and the
+# customer's CLV and spend (so the traits document can be recomputed from this table alone after an erasure)
+_TRAIT_AXES = ("category_affinity", "cadence", "tenure", "returns", "discount_sensitivity")
+_CUSTOMER_TRAITS = Table("customer_traits", key="customer_id", side="customers", customer_column="customer_id",
+                         columns=(
+    *_cols("text", "customer_id", "affinity_category", *(f"{a}_label" for a in _TRAIT_AXES)),
+    *_cols("float32", *(f"{a}_strength" for a in _TRAIT_AXES), "top_category_share", "gap_cv", "customer_age_days",
+           "return_rate", "promo_unit_share"),
+    *_cols("float64", "predicted_clv", "monetary_total"),
+))
+
 # recommendations (insights/refresh/recommendations.py): product indices are rows of rec_products (-1 pads)
 _RECOMMENDATIONS = Table("recommendations", key="customer_id", side="recommendations", customer_column="customer_id",
                          columns=(
@@ -96,14 +107,16 @@ _REC_PRODUCTS = Table("rec_products", key="product_id", side="recommendations", 
     *_cols("float32", "together_score", dims=2),
 ))
 
-TABLES: Mapping[str, Table] = {t.name: t for t in (_CUSTOMERS, _AT_RISK, _FORECAST, _ELASTICITY, _RECOMMENDATIONS,
-                                                   _REC_PRODUCTS)}
+TABLES: Mapping[str, Table] = {t.name: t for t in (_CUSTOMERS, _AT_RISK, _FORECAST, _ELASTICITY, _CUSTOMER_TRAITS,
+                                                   _RECOMMENDATIONS, _REC_PRODUCTS)}
 
 DOCUMENTS: Mapping[str, Document] = {d.name: d for d in (
     Document("segments", "customers", ("auto_k", "elbow", "solutions"), aggregates="customers"),
     Document("customer_models", "customers", ("churn", "clv"), aggregates="customers"),
     # the model cards: holdout metrics of ours and the BG/NBD + Gamma-Gamma anchor, gates, drift
     Document("quality", "customers", ("families", "gates", "drift")),
+    # each trait axis's distribution and the most common trait combinations (archetypes)
+    Document("traits", "customers", ("axes", "archetypes", "unavailable"), aggregates="customer_traits"),
     Document("forecast_meta", "products", ("level", "model", "feature_importance", "whatif_price_multipliers")),
     # the recommender's parameters, category names, replenishable rule and next-basket backtest
     Document("recommendation_meta", "recommendations", ("categories", "top_n", "backtest", "replenishable_rule")),

@@ -116,8 +116,8 @@ run "plan_lists_every_resource" {
     error_message = "Each package is uploaded from its own file to its own key of the artifacts bucket."
   }
   assert {
-    condition     = length(aws_apigatewayv2_route.this) == 20 && aws_apigatewayv2_api.this.protocol_type == "HTTP"
-    error_message = "Expected an HTTP API with 20 routes (13 answers, the dashboard's page and its 6 files)."
+    condition     = length(aws_apigatewayv2_route.this) == 24 && aws_apigatewayv2_api.this.protocol_type == "HTTP"
+    error_message = "Expected an HTTP API with 24 routes (17 answers, the dashboard's page and its 6 files)."
   }
   assert {
     condition     = toset(keys(aws_scheduler_schedule.this)) == toset(["refresh", "retrain"])
@@ -227,6 +227,8 @@ run "every_route_reaches_the_api_function" {
       "GET /demand-insights/dashboard/dashboard.css", "GET /demand-insights/dashboard/uPlot.iife.min.js",
       "GET /demand-insights/dashboard/uPlot.min.css", "GET /demand-insights/dashboard/uPlot.LICENSE",
       "GET /demand-insights/customers/{customer_id}", "POST /demand-insights/recommendations",
+      "POST /demand-insights/mcp", "POST /demand-insights/experiments/sample-size",
+      "POST /demand-insights/experiments/analyze", "GET /demand-insights/segments/traits",
     ])
     error_message = "The routes must be exactly those of the API."
   }

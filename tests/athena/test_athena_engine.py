@@ -18,6 +18,7 @@ from insights.config import Settings
 REGION = "us-east-1"
 PARAMS = {
     "customer_features": {"cutoff": CUTOFF},
+    "customer_categories": {"cutoff": CUTOFF},
     "customer_labels": {"cutoff": CUTOFF, "horizon_days": 60},
     "daily_sales": {"start": "2024-02-01", "end": "2024-03-02"},
     "lake_summary": {"cutoff": CUTOFF},

@@ -49,7 +49,9 @@ ML_MODULES = ("pandas", "sklearn", "scipy", "xgboost", "lightgbm", "pyathena", "
 # What the api package must not even contain: the other process's code and the numpy submodules build.sh drops.
 NOT_IN_API = (*ML_MODULES, "insights.refresh", "insights.data", "insights.cli", "athena", "models.churn",
               "models.forecast", "numpy.random", "numpy.fft", "numpy.polynomial", "numpy.ma", "numpy.testing",
-              "numpy.f2py", "aws_xray_sdk", "pydantic.v1")
+              "numpy.f2py", "aws_xray_sdk", "pydantic.v1",
+              # the MCP SDK's server stack: the endpoint runs on its wire types (mcp_types) alone
+              "mcp", "starlette", "uvicorn", "anyio", "httpx2", "sse_starlette", "jsonschema")
 SECRET = "smoke-test-secret-of-at-least-32-bytes!"
 
 
@@ -486,6 +488,20 @@ def check_api(package: Path, boto3_dir: Path, fixture: Path, moto_dir: Path | No
                                     body={"customer_ids": [*ids, "NO-SUCH-CUSTOMER"]}), 200)
     assert "NO-SUCH-CUSTOMER" in json.dumps(churn.get("not_found")), f"unknown id not listed: {churn}"
     client.call(_http_event("POST", f"{P}/clv", token=token, body={"customer_ids": ids}), 200)
+    traits = client.call(_http_event("GET", f"{P}/segments/traits", token=token), 200)
+    assert traits["archetypes"] and traits["total_customers"] > 0, traits
+    listed = client.call(_http_event("POST", f"{P}/mcp", token=token,
+                                     body={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}), 200)
+    assert any(t["name"] == "predict_churn" for t in listed["result"]["tools"]), listed
+    called = client.call(_http_event("POST", f"{P}/mcp", token=token, body={
+        "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "predict_churn", "arguments": {"customer_ids": ids}}}), 200)
+    assert not called["result"]["isError"] and called["result"]["structuredContent"]["predictions"], called
+    sized = client.call(_http_event("POST", f"{P}/experiments/sample-size", token=token,
+                                    body={"baseline_rate": 0.05, "minimum_detectable_effect": 0.1}), 200)
+    assert sized["total_sample_size"] > 0, sized
+    client.call(_http_event("POST", f"{P}/experiments/analyze", token=token, body={"arms": [
+        {"name": "A", "visitors": 1000, "conversions": 50}, {"name": "B", "visitors": 1000, "conversions": 65}]}), 200)
     cards = client.call(_http_event("GET", f"{P}/quality", token=token), 200)
     assert cards["available"] and set(cards["families"]) == {"clv", "churn"}, f"cards: {json.dumps(cards)[:300]}"
     # Product ids come from the snapshot reader: the compact format stores text as UTF-8 bytes, so a raw

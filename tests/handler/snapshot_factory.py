@@ -177,12 +177,32 @@ def segments_doc(cols: dict[str, np.ndarray]) -> dict[str, Any]:
     return {"auto_k": 4, "elbow": elbow, "solutions": solutions}
 
 
+def traits_parts(cols: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The customer_traits table and traits document, computed by the refresh's own functions from made-up
+    behaviour (insights/snapshot/traits.py)."""
+    from insights.snapshot.traits import trait_columns, traits_document  # numpy only: no pandas in API tests
+
+    n = cols["customer_id"].shape[0]
+    i = np.arange(n)
+    frame = {
+        "customer_id": cols["customer_id"], "frequency": cols["frequency"],
+        "mean_days_between_orders": 20.0 + 5.0 * i, "std_days_between_orders": 4.0 + 3.0 * (i % 5) ** 2,
+        "customer_age_days": 30.0 + 60.0 * i, "return_rate": np.where(i % 3 == 0, 0.0, 0.04 * (i % 4)),
+        "top_category": np.array(["toys", "books", "home"])[i % 3],
+        "top_category_share": 0.3 + 0.06 * i, "promo_unit_share": np.where(i % 4 == 3, np.nan, 0.09 * i),
+    }
+    traits = trait_columns(frame, cols["predicted_clv"], cols["monetary_total"])
+    return traits, traits_document(traits)
+
+
 def snapshot_parts(version: str = VERSION, as_of: str = AS_OF) -> dict[str, Any]:
     cols = customer_columns()
     forecast, elasticity = product_tables()
     recs, rec_products, rec_meta = recommendation_tables()
+    traits, traits_doc = traits_parts(cols)
     tables = {"customers": cols, "at_risk": {"order": at_risk_order(cols)}, "forecast": forecast,
-              "elasticity": elasticity, "recommendations": recs, "rec_products": rec_products}
+              "elasticity": elasticity, "customer_traits": traits, "recommendations": recs,
+              "rec_products": rec_products}
     docs = {
         "segments": segments_doc(cols),
         "forecast_meta": {"level": 0.8, "method": "direct", "model": "lightgbm",
@@ -192,10 +212,11 @@ def snapshot_parts(version: str = VERSION, as_of: str = AS_OF) -> dict[str, Any]
         "customer_models": {"churn": {"horizon_days": 90, "label_window_days": 90}, "clv": {"horizon_days": 365},
                             "feature_medians": {"recency_days": 30.0, "frequency": 3.0},
                             "mean_churn_probability": 0.55},
+        "traits": traits_doc,
         "recommendation_meta": rec_meta,
     }
     keys = {"customers": "customer_id", "forecast": "product_id", "elasticity": "product_id",
-            "recommendations": "customer_id", "rec_products": "product_id"}
+            "customer_traits": "customer_id", "recommendations": "customer_id", "rec_products": "product_id"}
     manifest = {"version": version, "as_of": as_of, "created_at": "2026-11-01T04:00:00Z", "table_keys": keys,
                 "row_counts": {t: int(next(iter(c.values())).shape[0]) for t, c in tables.items()}}
     return {"version": version, "manifest": manifest, "tables": tables, "docs": docs, "keys": keys}

@@ -17,11 +17,14 @@ from insights.api import (
     customer360_responses,
     customer_responses,
     customers,
+    experiment_responses,
+    mcp_responses,
     overview,
     overview_responses,
     product_responses,
     products,
     responses,
+    trait_responses,
 )
 from insights.api.events import DASHBOARD
 
@@ -58,7 +61,8 @@ def test_openapi_documents_every_200_with_its_model(openapi):
         schema = op["responses"]["200"]["content"]["application/json"]["schema"]
         (name,) = _refs(schema)
         model = next((getattr(m, name) for m in (customer_responses, product_responses, responses, overview_responses,
-                                                       customer360_responses)
+                                                 mcp_responses, experiment_responses, trait_responses,
+                                                 customer360_responses)
                       if hasattr(m, name)), None)
         assert model is not None and is_typeddict(model), (method, path, name)
         published = openapi["components"]["schemas"][name]
