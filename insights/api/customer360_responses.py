@@ -12,6 +12,7 @@ from typing_extensions import TypedDict
 
 from insights.api.customer_responses import ChurnFactor, ClvInterval, NextBestAction
 from insights.api.responses import AS_OF, CURRENCY, IsoDate, Money, Probability, bounds
+from insights.api.trait_responses import CustomerTraits
 
 __all__ = ["RecommendedProduct", "RecommendationsResponse", "ProfileResponse",
            "RecommendationRequest"]
@@ -138,5 +139,7 @@ class ProfileResponse(TypedDict):
                                                                          "has no recommendations")]
     recommended_products: Annotated[list[RecommendedProduct], Field(description="the top 5 recommended products")]
     next_best_action: Annotated[NextBestAction, Field(description="what to do next (the documented policy)")]
+    traits: Annotated[CustomerTraits | None, Field(description="behavioural traits beyond RFM (GET segments/traits "
+                                                               "describes the axes); null when the snapshot has none")]
     currency: Annotated[str, Field(description=CURRENCY)]
     as_of: Annotated[str, Field(description=AS_OF)]

@@ -16,6 +16,7 @@ from insights.api import customers
 from insights.api.jsonable import json_number, money
 from insights.api.next_action import actions_for_rows
 from insights.api.recommendations import customer_products
+from insights.api.traits import customer_traits
 from insights.errors import NotFound
 from insights.snapshot.reader import Snapshot
 
@@ -56,6 +57,7 @@ def customer_profile(snapshot: Snapshot, customer_id: str, *, with_pii: bool) ->
         "category_spend_30d": _category_spend(snapshot, customer_id, float(table["spend_30d"][row])),
         "recommended_products": _recommended(snapshot, customer_id),
         "next_best_action": actions_for_rows(snapshot, rows)[0],
+        "traits": _traits(snapshot, customer_id),
         "currency": snapshot.currency,
         "as_of": snapshot.as_of,
     })
@@ -90,6 +92,16 @@ def _category_spend(snapshot: Snapshot, customer_id: str, spend_30d: float) -> l
     if rest > 5e-4:
         out.append({"category": OTHER, "share": json_number(rest, 4), "predicted_spend": money(spend * rest)})
     return out
+
+
+def _traits(snapshot: Snapshot, customer_id: str) -> dict[str, Any] | None:
+    """The behavioural traits (insights/api/traits.py); None when the snapshot has none for this customer."""
+    if "customer_traits" not in snapshot.tables:
+        return None
+    try:
+        return customer_traits(snapshot, customer_id)
+    except NotFound:
+        return None
 
 
 def _recommended(snapshot: Snapshot, customer_id: str) -> list[dict[str, Any]]:
