@@ -16,6 +16,8 @@ locals {
     "GET ${local.api_base}/at-risk-customers"        = true
     "GET ${local.api_base}/quality"                  = true
     "GET ${local.api_base}/overview"                 = true
+    "GET ${local.api_base}/customers/{customer_id}"  = true
+    "POST ${local.api_base}/recommendations"         = true
     "POST ${local.api_base}/mcp"                     = true
     "POST ${local.api_base}/experiments/sample-size" = true
     "POST ${local.api_base}/experiments/analyze"     = true

@@ -83,8 +83,9 @@ class Api:
         cid = correlation_id(event)
         self.logger.set_correlation_id(cid)
         path, method = request_path(event), request_method(event)
-        head = method == "HEAD" and ("GET", path) in self.routes  # HEAD on a GET route: the GET answer, no body
-        route = f"{method} {path}" if head or (method, path) in self.routes else "unmatched"
+        head = method == "HEAD" and self._template("GET", path) is not None  # a GET route's answer, no body
+        template = self._template("GET" if head else method, path)
+        route = f"{method} {template}" if template is not None else "unmatched"
         try:
             # The gate runs before the resolver, so a caller without a valid token learns nothing of the API:
             # it gets 401/403, never a 404 or a validation 422 describing the routes and their fields.
@@ -117,9 +118,21 @@ class Api:
             return error_response(415, "unsupported_media_type", UNSUPPORTED_MEDIA)
         return None
 
+    def _template(self, method: str, path: str) -> str | None:
+        """The registered path (``/customers/<customer_id>`` style) that ``method path`` routes to, else None."""
+        if (method, path) in self.routes:
+            return path
+        parts = path.split("/")
+        for m, p in self.routes:
+            shape = p.split("/")
+            if m == method and "<" in p and len(shape) == len(parts) and all(
+                    a == b or (a.startswith("<") and b) for a, b in zip(shape, parts, strict=True)):
+                return p
+        return None
+
     def _allowed(self, path: str) -> list[str]:
         """The methods a known path answers (GET implies HEAD); empty for an unknown path."""
-        methods = sorted(m for m, p in self.routes if p == path)
+        methods = sorted(m for m in ("DELETE", "GET", "PATCH", "POST", "PUT") if self._template(m, path) is not None)
         return methods + ["HEAD"] if "GET" in methods else methods
 
     # -- errors: mapped once --

@@ -38,8 +38,8 @@ ERROR_CODES: dict[str, ErrorCode] = {e.code: e for e in (
               "get a new token from the issuer; do not retry the same one"),
     ErrorCode(403, "insufficient_scope", "the token lacks the `insights:read` scope",
               "ask the issuer for a token with `insights:read`"),
-    ErrorCode(404, "not_found", "the product is not in the live snapshot; `details.product_id`",
-              "check the id; a new product appears after the next daily refresh"),
+    ErrorCode(404, "not_found", "the product or customer is not in the live snapshot; `details.product_id` or "
+              "`details.customer_id`", "check the id; a new product or customer appears after the next daily refresh"),
     ErrorCode(404, "route_not_found", "no route has this path (after auth)",
               "check the path against /demand-insights/openapi.json"),
     ErrorCode(405, "method_not_allowed", "the path exists but not with this method; `Allow` lists its methods",

@@ -23,6 +23,7 @@ from insights.errors import DataAccessFailed, InvalidRequest
 from insights.refresh.customers import CustomerSide
 from insights.refresh.pipeline import run_refresh
 from insights.refresh.products import ProductSide
+from insights.refresh.recommendations import RecommendationSide
 from insights.refresh.side import Side
 from insights.refresh.stages import MetricsSink, Observer, RefreshPolicy, RefreshResult
 from insights.snapshot.store import SnapshotStore
@@ -155,8 +156,9 @@ def lake_currency(lake: str) -> str | None:
 
 
 def sides_from_settings(settings: Settings) -> list[Side]:
-    """The customer and product sides, configured from the settings."""
-    return [CustomerSide.from_settings(settings), ProductSide.from_settings(settings)]
+    """The customer, product and recommendation sides, configured from the settings."""
+    return [CustomerSide.from_settings(settings), ProductSide.from_settings(settings),
+            RecommendationSide.from_settings(settings)]
 
 
 class RecordingMetricsSink:

@@ -102,7 +102,23 @@ _CUSTOMER_TRAITS = Table("customer_traits", key="customer_id", side="customers",
     *_cols("float64", "predicted_clv", "monetary_total"),
 ))
 
-TABLES: Mapping[str, Table] = {t.name: t for t in (_CUSTOMERS, _AT_RISK, _FORECAST, _ELASTICITY, _CUSTOMER_TRAITS)}
+# recommendations (insights/refresh/recommendations.py): product indices are rows of rec_products (-1 pads)
+_RECOMMENDATIONS = Table("recommendations", key="customer_id", side="recommendations", customer_column="customer_id",
+                         columns=(
+    *_cols("text", "customer_id"),
+    *_cols("int", "rec_product", "rec_because", "category", dims=2),  # category: index into the doc's categories
+    *_cols("float32", "rec_score", "category_share", dims=2),
+))
+_REC_PRODUCTS = Table("rec_products", key="product_id", side="recommendations", columns=(
+    *_cols("text", "product_id", "category"),
+    *_cols("int", "buyers", "replenishable", "popularity_rank"),
+    *_cols("float32", "repeat_rate"),
+    *_cols("int", "together_product", "together_customers", dims=2),
+    *_cols("float32", "together_score", dims=2),
+))
+
+TABLES: Mapping[str, Table] = {t.name: t for t in (_CUSTOMERS, _AT_RISK, _FORECAST, _ELASTICITY, _CUSTOMER_TRAITS,
+                                                   _RECOMMENDATIONS, _REC_PRODUCTS)}
 
 DOCUMENTS: Mapping[str, Document] = {d.name: d for d in (
     Document("segments", "customers", ("auto_k", "elbow", "solutions"), aggregates="customers"),
@@ -119,6 +135,8 @@ DOCUMENTS: Mapping[str, Document] = {d.name: d for d in (
     Document("segment_transitions", "customers", ("available", "transitions", "stayed", "new_customers")),
     Document("growth", "customers", ("available", "measured", "rates", "start", "projection", "by_segment")),
     Document("forecast_meta", "products", ("level", "model", "feature_importance", "whatif_price_multipliers")),
+    # the recommender's parameters, category names, replenishable rule and next-basket backtest
+    Document("recommendation_meta", "recommendations", ("categories", "top_n", "backtest", "replenishable_rule")),
 )}
 
 

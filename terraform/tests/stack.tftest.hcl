@@ -227,6 +227,7 @@ run "every_route_reaches_the_api_function" {
       "GET /demand-insights/dashboard/dashboard.js", "GET /demand-insights/dashboard/views.js",
       "GET /demand-insights/dashboard/dashboard.css", "GET /demand-insights/dashboard/uPlot.iife.min.js",
       "GET /demand-insights/dashboard/uPlot.min.css", "GET /demand-insights/dashboard/uPlot.LICENSE",
+      "GET /demand-insights/customers/{customer_id}", "POST /demand-insights/recommendations",
       "POST /demand-insights/mcp", "POST /demand-insights/experiments/sample-size",
       "POST /demand-insights/experiments/analyze", "GET /demand-insights/segments/traits",
       "GET /demand-insights/churn-outlook", "GET /demand-insights/cohorts",

@@ -24,6 +24,8 @@ PARAMS = {
     "customer_activity_monthly": {"start": "2023-01-01", "end": "2024-06-01"},
     "daily_sales": {"start": "2024-02-01", "end": "2024-03-02"},
     "lake_summary": {"cutoff": CUTOFF},
+    "customer_products": {"cutoff": CUTOFF, "split": "2024-02-01"},
+    "product_categories": {"cutoff": CUTOFF},
 }
 SETTINGS = Settings(athena_database="insights_db", athena_workgroup="insights-wg",
                     athena_output_location="s3://athena-results/queries/", region=REGION)

@@ -152,6 +152,42 @@ def product_tables(horizon: int = 90) -> tuple[dict[str, np.ndarray], dict[str, 
     return forecast, elasticity
 
 
+def recommendation_tables() -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, Any]]:
+    """Three stored recommendations per customer over five products (rows of rec_products: P1..P5).
+
+    C001 bought P2 (so P3 is "often bought with P2") and the replenishable P1 (a rebuy); C012 bought nothing the
+    others did: popularity only (because -1). Categories: C001 spends 70% on home, 30% on toys.
+    """
+    n = N_CUSTOMERS
+    items = np.tile(np.array([[2, 0, 4]], dtype=np.int16), (n, 1))  # P3, P1, P5
+    because = np.tile(np.array([[1, 0, -1]], dtype=np.int16), (n, 1))
+    items[11], because[11] = [0, 1, 2], [-1, -1, -1]
+    scores = np.tile(np.array([[0.8, 0.5, 0.003]], dtype=np.float32), (n, 1))
+    category = np.tile(np.array([[1, 2]], dtype=np.int16), (n, 1))
+    share = np.tile(np.array([[0.7, 0.3]], dtype=np.float32), (n, 1))
+    category[11], share[11] = [0, -1], [1.0, 0.0]
+    recs = {"customer_id": np.array([f"C{i:03d}" for i in range(1, n + 1)]), "rec_product": items,
+            "rec_because": because, "rec_score": scores, "category": category, "category_share": share}
+    products = {
+        "product_id": np.array(["P1", "P2", "P3", "P4", "P5"]),
+        "category": np.array(["home", "home", "toys", "toys", "garden"]),
+        "buyers": np.array([8, 6, 5, 4, 3], dtype=np.int32),
+        "repeat_rate": np.array([0.5, 0.1, 0.0, 0.2, 0.0], dtype=np.float32),
+        "replenishable": np.array([1, 0, 0, 0, 0], dtype=np.int8),
+        "popularity_rank": np.arange(5, dtype=np.int32),
+        "together_product": np.array([[1, 2, -1], [2, 0, -1], [1, 3, 0], [2, -1, -1], [0, -1, -1]], dtype=np.int16),
+        "together_score": np.array([[0.5, 0.25, 0], [0.6, 0.3, 0], [0.7, 0.2, 0.1], [0.4, 0, 0], [0.3, 0, 0]],
+                                   dtype=np.float32),
+        "together_customers": np.array([[4, 2, 0], [4, 2, 0], [4, 1, 1], [2, 0, 0], [1, 0, 0]], dtype=np.int32),
+    }
+    meta = {"method": "item-item co-occurrence", "top_n": 3, "together_k": 3, "categories": ["garden", "home", "toys"],
+            "replenishable_rule": {"min_repeat_rate": 0.3, "min_buyers": 10},
+            "backtest": {"split": "2026-09-02", "k": 10, "model": {"recall_at_k": 0.2, "ndcg_at_k": 0.15,
+                                                                    "n_customers": 40},
+                         "popularity": {"recall_at_k": 0.1, "ndcg_at_k": 0.08, "n_customers": 40}}}
+    return recs, products, meta
+
+
 def segments_doc(cols: dict[str, np.ndarray]) -> dict[str, Any]:
     solutions = {}
     n = cols["customer_id"].shape[0]
@@ -193,9 +229,11 @@ def traits_parts(cols: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], di
 def snapshot_parts(version: str = VERSION, as_of: str = AS_OF) -> dict[str, Any]:
     cols = customer_columns()
     forecast, elasticity = product_tables()
+    recs, rec_products, rec_meta = recommendation_tables()
     traits, traits_doc = traits_parts(cols)
     tables = {"customers": cols, "at_risk": {"order": at_risk_order(cols)}, "forecast": forecast,
-              "elasticity": elasticity, "customer_traits": traits}
+              "elasticity": elasticity, "customer_traits": traits, "recommendations": recs,
+              "rec_products": rec_products}
     docs = {
         "segments": segments_doc(cols),
         "forecast_meta": {"level": 0.8, "method": "direct", "model": "lightgbm",
@@ -206,10 +244,11 @@ def snapshot_parts(version: str = VERSION, as_of: str = AS_OF) -> dict[str, Any]
                             "feature_medians": {"recency_days": 30.0, "frequency": 3.0},
                             "mean_churn_probability": 0.55},
         "traits": traits_doc,
+        "recommendation_meta": rec_meta,
     }
     docs.update(derived_docs())
     keys = {"customers": "customer_id", "forecast": "product_id", "elasticity": "product_id",
-            "customer_traits": "customer_id"}
+            "customer_traits": "customer_id", "recommendations": "customer_id", "rec_products": "product_id"}
     manifest = {"version": version, "as_of": as_of, "created_at": "2026-11-01T04:00:00Z", "table_keys": keys,
                 "row_counts": {t: int(next(iter(c.values())).shape[0]) for t, c in tables.items()}}
     return {"version": version, "manifest": manifest, "tables": tables, "docs": docs, "keys": keys}

@@ -75,6 +75,14 @@ CASES: dict[str, tuple[Any, str, str, dict[str, str] | None, Any, tuple[str, ...
     "wrong_scope": (v2, "GET", f"{P}/segments", None, None, ("other:scope",)),
     "unknown_route": (v2, "GET", f"{P}/nothing", None, None, ("insights:read",)),
     "health": (v2, "GET", f"{P}/health", None, None, None),
+    "profile": (v2, "GET", f"{P}/customers/C001", None, None, ("insights:read",)),
+    "profile_pii": (v1, "GET", f"{P}/customers/C004", None, None, ("insights:read", "customers:pii")),
+    "profile_unknown": (v2, "GET", f"{P}/customers/NOPE", None, None, ("insights:read",)),
+    "recommendations_customer": (v2, "POST", f"{P}/recommendations", None, {"customer_id": "C001", "limit": 2},
+                                 ("insights:read",)),
+    "recommendations_product": (v2, "POST", f"{P}/recommendations", None, {"product_id": "P3"}, ("insights:read",)),
+    "recommendations_both": (v2, "POST", f"{P}/recommendations", None, {"customer_id": "C001", "product_id": "P3"},
+                             ("insights:read",)),
 }
 
 VOLATILE = {"age_seconds"}  # grows with the wall clock

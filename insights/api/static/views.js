@@ -36,7 +36,8 @@
       out.replaceChildren(el("p", { class: "error", role: "alert", text: `No customer ${id} in this snapshot.` }));
       return;
     }
-    const p = profile || {}, c = churn || {}, v = clv || {};
+    // the profile keeps its next purchases apart from its CLV (GET customers/{id}: `purchases`)
+    const p = profile || {}, c = churn || {}, v = Object.assign({}, clv || {}, p.purchases || {});
     const interval = v.clv_interval || {};
     const risk = first(c.risk_level, p.risk_level);
     const action = p.next_best_action || p.recommended_action;
@@ -50,7 +51,7 @@
             "purchase probability " + pct(first(v.purchase_probability_30d, p.purchase_probability_30d)))),
       el("div", { class: "grid" },
         el("div", { class: "card" }, el("h3", { text: "Customer " + id }), facts([
-          ["Segment", p.segment], ["Risk level", risk ? el("span", { class: "badge " + risk, text: risk }) : null],
+          ["Segment", p.segment && typeof p.segment === "object" ? p.segment.name : p.segment], ["Risk level", risk ? el("span", { class: "badge " + risk, text: risk }) : null],
           ["CLV segment", first(v.clv_segment, p.clv_segment)], ["CLV method", first(v.clv_method, p.clv_method)],
           ["Predicted orders", isNum(first(v.predicted_orders, p.predicted_orders)) ? fmtNum(first(v.predicted_orders, p.predicted_orders), 1) : null],
           ["Next order", first(v.next_order_date, p.next_order_date, "none expected")],
