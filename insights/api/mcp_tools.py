@@ -21,8 +21,19 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from insights.api import customers, experiments, lifecycle, overview, products, quality, traits
+from insights.api import (
+    customers,
+    experiments,
+    lifecycle,
+    overview,
+    products,
+    profile,
+    quality,
+    recommendations,
+    traits,
+)
 from insights.api.auth import SCOPE_PII, SCOPE_READ
+from insights.api.customer360_responses import ProfileResponse, RecommendationRequest, RecommendationsResponse
 from insights.api.customer_responses import AtRiskResponse, ChurnResponse, ClvResponse, SegmentsResponse
 from insights.api.events import PREFIX
 from insights.api.experiment_responses import AnalyzeResponse, SampleSizeResponse
@@ -35,7 +46,7 @@ from insights.api.lifecycle_responses import (
 )
 from insights.api.overview_responses import OverviewResponse
 from insights.api.product_responses import ElasticityResponse, ForecastResponse, PriceOptimizationResponse
-from insights.api.pseudonyms import by_store_ids
+from insights.api.pseudonyms import by_store_id, by_store_ids
 from insights.api.responses import QualityResponse
 from insights.api.runtime import ApiRuntime
 from insights.api.schemas import CustomerIdsRequest, ForecastRequest, PriceOptimizationRequest, ProductRequest
@@ -81,6 +92,10 @@ class AtRiskArgs(_Args):
 
 class QualityArgs(_Args):
     family: Annotated[Literal["clv", "churn"] | None, Field(description="one model family; omit for all")] = None
+
+
+class ProfileArgs(_Args):
+    customer_id: Annotated[str, Field(min_length=1, max_length=64, description="the store's customer id")]
 
 
 class CohortsArgs(_Args):
@@ -156,6 +171,17 @@ TOOLS: tuple[McpTool, ...] = (
             "Behavioural traits beyond RFM: how customers split by category affinity, purchase cadence, tenure stage "
             "and return propensity, and the most common trait combinations (archetypes) with their size and value.",
             NoArgs, TraitsResponse, lambda rt, a: traits.segment_traits(rt.snapshot())),
+    McpTool("get_customer_profile", f"GET {PREFIX}/customers/<customer_id>",
+            "Everything about one customer: RFM, segment, CLV with its interval, churn risk with reasons, next "
+            "purchases, 30-day spend per category, recommended products and the next best action.",
+            ProfileArgs, ProfileResponse, lambda rt, a: by_store_id(rt.pseudonyms, a.customer_id, lambda sid: (
+                profile.customer_profile(rt.snapshot(), str(sid), with_pii=_pii(rt))))),
+    McpTool("recommend_products", f"POST {PREFIX}/recommendations",
+            "Products for a customer (not already bought unless replenishable) or bought together with a product, "
+            "each with a score and a reason in words; exactly one of customer_id or product_id.",
+            RecommendationRequest, RecommendationsResponse, lambda rt, a: by_store_id(
+                rt.pseudonyms, a.customer_id, lambda sid: recommendations.recommendations(
+                    rt.snapshot(), customer_id=sid, product_id=a.product_id, limit=a.limit))),
     McpTool("get_churn_outlook", f"GET {PREFIX}/churn-outlook",
             "The churn outlook of the whole customer base: risk-level counts, expected customers lost and revenue at "
             "risk over 30 and 90 days with intervals, overall and by segment.",

@@ -14,7 +14,7 @@ from typing import Any
 
 from insights.pseudonym import Pseudonymizer
 
-__all__ = ["by_store_ids", "stored_id"]
+__all__ = ["by_store_id", "by_store_ids", "stored_id"]
 
 
 def stored_id(pseudonyms: Pseudonymizer | None, customer_id: str) -> str:
@@ -35,3 +35,21 @@ def by_store_ids(pseudonyms: Pseudonymizer | None, ids: Sequence[str],
         row["customer_id"] = back.get(row["customer_id"], row["customer_id"])
     answer["not_found"] = [back.get(i, i) for i in answer.get("not_found", [])]
     return answer
+
+
+def by_store_id(pseudonyms: Pseudonymizer | None, customer_id: str | None,
+                service: Callable[[str | None], dict[str, Any]]) -> dict[str, Any]:
+    """``service(stored id)`` for one customer (a path parameter, say), every ``customer_id`` of its answer that
+    holds the stored id, however deep, echoed back as the store's id."""
+    if pseudonyms is None or customer_id is None:
+        return service(customer_id)
+    sid = pseudonyms.pseudonym(customer_id)
+    return _echo(service(sid), sid, customer_id)  # type: ignore[no-any-return]
+
+
+def _echo(value: Any, sid: str, raw: str) -> Any:
+    if isinstance(value, dict):
+        return {k: (raw if k == "customer_id" and v == sid else _echo(v, sid, raw)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_echo(v, sid, raw) for v in value]
+    return value

@@ -79,6 +79,8 @@ def test_the_sdk_client_lists_the_tools_and_their_answers_equal_the_rest_routes(
             "cohorts": await session.call_tool("get_cohorts", {"metric": "ltv", "acquisition_cost": 40.0}),
             "outlook": await session.call_tool("get_churn_outlook", {}),
             "growth": await session.call_tool("project_growth", {"months": 6, "by": "segment"}),
+            "profile": await session.call_tool("get_customer_profile", {"customer_id": "C001"}),
+            "recs": await session.call_tool("recommend_products", {"customer_id": "C001", "limit": 3}),
         }
         return {"tools": listed.tools, "version": session.protocol_version, **calls}
 
@@ -99,6 +101,8 @@ def test_the_sdk_client_lists_the_tools_and_their_answers_equal_the_rest_routes(
         "cohorts": _rest(server, tok, "GET", "/cohorts?metric=ltv&acquisition_cost=40"),
         "outlook": _rest(server, tok, "GET", "/churn-outlook"),
         "growth": _rest(server, tok, "GET", "/growth-projection?months=6&by=segment"),
+        "profile": _rest(server, tok, "GET", "/customers/C001"),
+        "recs": _rest(server, tok, "POST", "/recommendations", {"customer_id": "C001", "limit": 3}),
     }
     for name, rest in expected.items():
         result = got[name]
@@ -106,7 +110,7 @@ def test_the_sdk_client_lists_the_tools_and_their_answers_equal_the_rest_routes(
         assert result.structured_content == rest, name
         assert json.loads(result.content[0].text) == rest, name
     assert got["churn"].structured_content["not_found"] == ["NOPE"]
-    assert sum(not got[name].is_error for name in expected) >= 8
+    assert sum(not got[name].is_error for name in expected) >= 10
 
 
 def test_the_sdks_high_level_client_probes_the_2026_protocol_then_uses_the_handshake(server, token):

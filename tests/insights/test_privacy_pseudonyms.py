@@ -3,6 +3,8 @@ the lake or the snapshots holds a store id; the API still answers by the store's
 
 from __future__ import annotations
 
+import json
+
 from pathlib import Path
 
 import pandas as pd
@@ -66,6 +68,9 @@ def test_the_routes_answer_by_the_store_id_and_forget_takes_it(pseudonymized):
             status, answer = call(handler, "POST", route, body={"customer_ids": [*scored, "NOPE"]})
             assert status == 200 and [p["customer_id"] for p in answer["predictions"]] == scored
             assert answer["not_found"] == ["NOPE"]
+        status, profile = call(handler, "GET", f"customers/{scored[1]}")
+        assert status == 200 and profile["customer_id"] == scored[1], profile
+        assert "ps_" not in json.dumps(profile)  # no pseudonym anywhere in the answer
         _, risky = call(handler, "GET", "at-risk-customers", query={"threshold": "0", "limit": "5"})
         assert all(r["customer_id"].startswith("ps_") and r["email"] is None for r in risky["at_risk_customers"])
 

@@ -12,6 +12,7 @@ from insights.api.auth import SCOPE_PII
 from insights.api.customer360_responses import ProfileResponse, RecommendationRequest, RecommendationsResponse
 from insights.api.error_codes import ALWAYS, AUTH, BODY
 from insights.api.events import PREFIX
+from insights.api.pseudonyms import by_store_id
 from insights.api.routes.kit import SECURITY, Recording
 from insights.api.routes.kit import answers as _answers
 from insights.api.runtime import ApiRuntime
@@ -34,8 +35,9 @@ def register(app: Recording, runtime: ApiRuntime) -> None:
     def get_customer(customer_id: Annotated[str, Path(min_length=1, max_length=3 * MAX_ID_CHARS)]
                      ) -> ProfileResponse:
         principal = runtime.principal()
-        return cast(ProfileResponse, profile.customer_profile(
-            runtime.snapshot(), customer_id_of(customer_id), with_pii=bool(principal and principal.has(SCOPE_PII))))
+        pii = bool(principal and principal.has(SCOPE_PII))
+        return cast(ProfileResponse, by_store_id(runtime.pseudonyms, customer_id_of(customer_id), lambda sid: (
+            profile.customer_profile(runtime.snapshot(), str(sid), with_pii=pii))))
 
     @app.post(f"{PREFIX}/recommendations", tags=["customers"], security=SECURITY,
               responses=_answers("recommended products with a score and a reason each", *AUTH, *BODY,
@@ -43,8 +45,9 @@ def register(app: Recording, runtime: ApiRuntime) -> None:
               summary="Products for a customer (not already bought unless replenishable) or bought together with "
                       "a product")
     def post_recommendations(body: RecommendationRequest) -> RecommendationsResponse:
-        return cast(RecommendationsResponse, recommendations.recommendations(
-            runtime.snapshot(), customer_id=body.customer_id, product_id=body.product_id, limit=body.limit))
+        return cast(RecommendationsResponse, by_store_id(runtime.pseudonyms, body.customer_id, lambda sid: (
+            recommendations.recommendations(runtime.snapshot(), customer_id=sid, product_id=body.product_id,
+                                            limit=body.limit))))
 
 
 def customer_id_of(raw: str) -> str:
