@@ -89,9 +89,10 @@ def record(out: Path, source: Path) -> int:
     (out / "as_of.txt").write_text(as_of)
     retrain_event, _ = _events(as_of)
     end = (_date(as_of) - _one_day()).isoformat()
-    # 500 customers and 3 products over 500 days: every model family trains (about a minute) and two products
-    # get a reliable price elasticity, so the pricing routes answer 200.
-    write_sample(str(lake), generate(SampleSpec(CUSTOMERS, 3, 500, 7, _date(end)).resolved()))
+    # 500 customers and 3 products over 640 days: every model family trains (about a minute; over 500 days CLV's
+    # oldest training window held fewer than 50 customers for some as_of dates) and two products get a reliable
+    # price elasticity, so the pricing routes answer 200.
+    write_sample(str(lake), generate(SampleSpec(CUSTOMERS, 3, 640, 7, _date(end)).resolved()))
 
     class RecordingEngine:
         def __init__(self, inner):
