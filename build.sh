@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the two Lambda packages, each holding only what its function runs, and smoke-test both:
 #
-#   dist/api.zip      handler.py, insights/{__init__,config,errors}.py, insights/snapshot/, insights/api/ (with the
+#   dist/api.zip      handler.py, insights/{__init__,config,errors,pseudonym}.py, insights/snapshot/, insights/api/ (with the
 #                     dashboard's static/ files),
 #                     models/{__init__,pricing,_pricing_kernels}.py + requirements-api.txt (numpy, powertools, pydantic, PyJWT):
 #                     no ML library. Target: <= 60 MB unzipped (issue 11); the build fails above 61 MB.
@@ -121,7 +121,7 @@ find insights/api/static -type f -exec cp --parents {} "$SRC/" \;
 
 # Each package's project files, relative to $SRC.
 api_sources() {
-    (cd "$SRC" && printf '%s\n' handler.py insights/__init__.py insights/config.py insights/errors.py \
+    (cd "$SRC" && printf '%s\n' handler.py insights/__init__.py insights/config.py insights/errors.py insights/pseudonym.py \
         models/__init__.py models/pricing.py models/_pricing_kernels.py && find insights/snapshot insights/api -type f -name '*.py' \
         && find insights/api/static -type f)
 }
