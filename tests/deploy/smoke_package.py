@@ -488,8 +488,10 @@ def check_api(package: Path, boto3_dir: Path, fixture: Path, moto_dir: Path | No
     health = client.call(_http_event("GET", f"{P}/health"), 200)
     assert health["snapshot"]["version"] == version, f"health does not report the published snapshot: {health}"
     openapi = client.call(_http_event("GET", f"{P}/openapi.json"), 200)
-    assert {path for _, path in handler.api.routes if path != f"{P}/openapi.json"  # the dashboard's HTML/JS: not
-            and not path.startswith(f"{P}/dashboard")} <= set(openapi["paths"]), openapi  # JSON, not in the doc
+    documented = {path.replace("<", "{").replace(">", "}")  # the resolver's <param> is OpenAPI's {param}
+                  for _, path in handler.api.routes if path != f"{P}/openapi.json"  # the dashboard's HTML/JS:
+                  and not path.startswith(f"{P}/dashboard")}  # not JSON, not in the doc
+    assert documented <= set(openapi["paths"]), sorted(documented - set(openapi["paths"]))
     client.call(_http_event("GET", f"{P}/segments"), 401)
     assert client.call(_http_event("GET", f"{P}/segments", token=token, query={"n_clusters": 3}), 200)
     client.call(_http_event("GET", f"{P}/segments", token=token, query={"n_clusters": 42}), 422)
@@ -541,6 +543,22 @@ def check_api(package: Path, boto3_dir: Path, fixture: Path, moto_dir: Path | No
     client.call(_http_event("POST", f"{P}/price-optimization", token=token,  # far outside what it sold at
                             body={"product_id": priced, "current_price": price * 1000, "current_quantity": 100,
                                   "cost_per_unit": 1.0}), 422)
+    profile = client.call(_http_event("GET", f"{P}/customers/{ids[0]}", token=token), 200)
+    assert profile["customer_id"] == ids[0] and profile["next_best_action"], profile
+    client.routes.add(("GET", f"{P}/customers/<customer_id>"))  # the route's template, called with an id
+    client.call(_http_event("GET", f"{P}/customers/NO-SUCH-CUSTOMER", token=token), 404)
+    recs = client.call(_http_event("POST", f"{P}/recommendations", token=token,
+                                   body={"customer_id": ids[0], "limit": 3}), 200)
+    assert len(recs["recommendations"]) <= 3, recs
+    outlook = client.call(_http_event("GET", f"{P}/churn-outlook", token=token), 200)
+    assert outlook["overall"]["customers"] > 0, outlook
+    client.call(_http_event("GET", f"{P}/cohorts", token=token, query={"metric": "ltv"}), 200)
+    client.call(_http_event("GET", f"{P}/growth-projection", token=token, query={"months": 6}), 200)
+    client.call(_http_event("GET", f"{P}/segments/transitions", token=token), 200)
+    client.call(_http_event("GET", f"{P}/exports/customer-scores", token=token), 403)  # needs customers:export
+    exporter = jwt.encode({**claims, "scope": "insights:read customers:export"}, SECRET, algorithm="HS256")
+    export = client.call(_http_event("GET", f"{P}/exports/customer-scores", token=exporter), 200)
+    assert export["url"], export
     overview = client.call(_http_event("GET", f"{P}/overview", token=token), 200)
     assert overview["customers"] > 0 and overview["churn_histogram"]["counts"], overview
     _check_dashboard(handler, client)
