@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 
-__all__ = ["MAX_SHARDS", "shard_of", "shard_sql", "check_shards"]
+__all__ = ["MAX_SHARDS", "shard_of", "shard_sql", "sharded_select", "check_shards"]
 
 MAX_SHARDS = 100  # Athena's UNLOAD writes at most 100 partitions
 
@@ -32,3 +32,12 @@ def shard_sql(column: str, shards: int) -> str:
     """The shard of ``column`` (a string expression) as Trino SQL; DuckDB runs its sqlglot transpilation."""
     check_shards(shards)
     return f"from_base(substr(to_hex(md5(to_utf8(CAST({column} AS varchar)))), 1, 8), 16) % {shards}"
+
+
+def sharded_select(inner_sql: str, key: str, shards: int) -> str:
+    """The rendered ``inner_sql`` with its rows' shard of column ``key`` as a last column ``shard`` (Trino text).
+
+    Both engines' unload wrappers take this SELECT: a partition column must come last in Athena's UNLOAD.
+    """
+    inner = inner_sql.strip().rstrip(";")
+    return f"SELECT q.*, {shard_sql(f'q.{key}', shards)} AS shard FROM ({inner}) AS q"
