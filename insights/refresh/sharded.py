@@ -21,6 +21,7 @@ import json
 import logging
 import pickle
 import tempfile
+import time
 import uuid
 from dataclasses import asdict
 from datetime import UTC, date, datetime
@@ -36,7 +37,7 @@ from insights.refresh.engine import CanonicalEngine
 from insights.refresh.pipeline import _Run
 from insights.refresh.shard_work import WorkArea
 from insights.refresh.side import ShardedSide, Side
-from insights.refresh.stages import Quiet, RefreshPolicy, RefreshResult, StageReport
+from insights.refresh.stages import Quiet, RefreshPolicy, RefreshResult, StageReport, peak_rss_mb
 
 __all__ = ["plan_run", "score_shard", "publish_run", "new_run_id", "read_part", "concat_rows", "incomplete_shards"]
 
@@ -107,6 +108,10 @@ class _ShardedRun(_Run):
             if problems:
                 raise ShardsIncomplete(f"{len(problems)} shard(s) incomplete: {'; '.join(problems[:10])}",
                                        shards=problems[:100])
+            self.extra_fields["sharded"]["tasks"] = {  # per shard: rows, seconds, the scoring process's peak RSS
+                f"{side}/{k}": {f: done.get(f) for f in ("rows_in", "seconds", "peak_rss_mb")}
+                for side, layout in plan["layout"].items() for k in layout
+                for done in [json.loads(self.work.get(f"done/{side}/shard={k}.json"))]}
             self.build = self.store.new_build_dir()
             self.work.download("models", self.build / "models")
             for side in self.active:
@@ -120,6 +125,7 @@ class _ShardedRun(_Run):
                 else:
                     out = side.score(loaded, pickle.loads(self.work.get(f"frames/{side.name}.pkl")), self.as_of)
                 rep.notes.append(f"{side.name}: {self._write_side(side.name, out):,} rows")
+                del out, loaded
                 self.observer.stage_advanced("score", side.name)
             rep.rows = sum(self.written["rows"].values())
         return self._publish()
@@ -150,6 +156,7 @@ def score_shard(work: WorkArea, side: Side, shard: int) -> dict[str, Any]:
     plan = json.loads(work.get("plan.json"))
     files = plan["layout"][side.name][str(shard)]
     assert isinstance(side, ShardedSide), f"side {side.name} is not sharded"
+    started = time.perf_counter()
     part = read_part(work, files)
     tables: dict[str, int] = {}
     if len(part):
@@ -159,7 +166,8 @@ def score_shard(work: WorkArea, side: Side, shard: int) -> dict[str, Any]:
             rows = side.score_part(models, context, part, date.fromisoformat(plan["as_of"]))
         tables = {t: _length(cols) for t, cols in rows.items()}
         work.put(f"parts/{side.name}/shard={shard}.pkl", pickle.dumps(rows))
-    done = {"side": side.name, "shard": shard, "rows_in": len(part), "files": files, "tables": tables}
+    done = {"side": side.name, "shard": shard, "rows_in": len(part), "files": files, "tables": tables,
+            "seconds": round(time.perf_counter() - started, 3), "peak_rss_mb": peak_rss_mb()}
     work.put(f"done/{side.name}/shard={shard}.json", json.dumps(done, sort_keys=True).encode())  # last: complete
     return {"side": side.name, "shard": shard, "rows": len(part)}
 

@@ -65,7 +65,10 @@ def test_the_sharded_refresh_publishes_the_content_of_the_single_run(lake, singl
     assert result.moved and store.latest_version() == result.version
     assert content_hash(result.version) == content_hash(reference.version)
     assert result.manifest["rows"] == reference.manifest["rows"]
-    assert result.manifest["sharded"] == {"shards": shards, "sides": {"customers": "sharded", "products": "whole"}}
+    sharded = result.manifest["sharded"]
+    assert (sharded["shards"], sharded["sides"]) == (shards, {"customers": "sharded", "products": "whole"})
+    assert sorted(sharded["tasks"]) == sorted(f"customers/{k}" for k in range(shards))
+    assert sum(t["rows_in"] for t in sharded["tasks"].values()) == result.manifest["rows"]["customers"]
     assert [s.stage for s in result.stages] == ["extract", "check", "train", "score", "publish"]
     assert not any((tmp_path / "work").iterdir())  # the run's work area is gone once published
 
