@@ -42,6 +42,9 @@ from insights.refresh.stages import Quiet, RefreshPolicy, RefreshResult, StageRe
 __all__ = ["plan_run", "score_shard", "publish_run", "new_run_id", "read_part", "concat_rows", "incomplete_shards"]
 
 
+SCORE_CHUNK_ROWS = 50_000  # a shard is scored this many rows at a time: score_part is per row, so memory is bounded
+
+
 def new_run_id(as_of: date) -> str:
     """A fresh id per run (Athena's UNLOAD needs an empty prefix): as_of, the time, 8 random hex digits."""
     return f"{as_of.isoformat()}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
@@ -163,7 +166,9 @@ def score_shard(work: WorkArea, side: Side, shard: int) -> dict[str, Any]:
         with tempfile.TemporaryDirectory(prefix="insights-shard-") as tmp:
             models = side.load(work.download(f"models/{side.name}", Path(tmp) / side.name))
             context = pickle.loads(work.get(f"context/{side.name}.pkl"))
-            rows = side.score_part(models, context, part, date.fromisoformat(plan["as_of"]))
+            as_of = date.fromisoformat(plan["as_of"])
+            rows = concat_rows([side.score_part(models, context, part.iloc[i:i + SCORE_CHUNK_ROWS], as_of)
+                                for i in range(0, len(part), SCORE_CHUNK_ROWS)], side.shard_key)
         tables = {t: _length(cols) for t, cols in rows.items()}
         work.put(f"parts/{side.name}/shard={shard}.pkl", pickle.dumps(rows))
     done = {"side": side.name, "shard": shard, "rows_in": len(part), "files": files, "tables": tables,

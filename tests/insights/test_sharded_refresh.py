@@ -14,6 +14,7 @@ import pytest
 from athena.duckdb_engine import DuckDBEngine
 from insights.cli.main import main
 from insights.errors import ShardsIncomplete
+from insights.refresh import sharded as sharded_module
 from insights.refresh.customers import CustomerSide
 from insights.refresh.pipeline import run_refresh
 from insights.refresh.products import ProductSide
@@ -59,8 +60,10 @@ def _sharded(lake, store, shards, tmp_path, **kw):
 
 
 @pytest.mark.parametrize(("shards", "workers"), [(1, 1), (7, 2)])
-def test_the_sharded_refresh_publishes_the_content_of_the_single_run(lake, single, tmp_path, shards, workers):
+def test_the_sharded_refresh_publishes_the_content_of_the_single_run(lake, single, tmp_path, monkeypatch, shards,
+                                                                     workers):
     store, reference = single
+    monkeypatch.setattr(sharded_module, "SCORE_CHUNK_ROWS", 100)  # in-process (1 worker): each shard scored in chunks
     result = _sharded(lake, store, shards, tmp_path, workers=workers)
     assert result.moved and store.latest_version() == result.version
     assert content_hash(result.version) == content_hash(reference.version)
