@@ -54,13 +54,13 @@ def run_step(event: Mapping[str, Any], settings: Settings, *, engine: QueryEngin
     common = dict(store=store if store is not None else store_from_settings(settings), sides=sides,
                   policy=RefreshPolicy.from_settings(settings),
                   metrics=metrics if metrics is not None else PowertoolsMetricsSink())
+    engine = engine if engine is not None else engine_from_settings(settings)
     if step == "publish":
-        return publish_run(work=work_area(root, str(event["run_id"]), client=s3), **common).summary()
+        return publish_run(work=work_area(root, str(event["run_id"]), client=s3), engine=engine, **common).summary()
     run = read_scheduled_event(event.get("schedule") or {}, now=now, max_skew_days=settings.max_event_skew_days)
     run_id = new_run_id(run.as_of)
     plan = plan_run(work=work_area(root, run_id, client=s3), shards=int(event.get("shards") or settings.shards),
-                    train_rows=settings.shard_train_rows,
-                    engine=engine if engine is not None else engine_from_settings(settings), as_of=run.as_of,
+                    train_rows=settings.shard_train_rows, engine=engine, as_of=run.as_of,
                     force_retrain=run.action == "retrain", move_latest=run.move_latest,
                     trigger=f"sfn:{run.action}" + (":backfill" if run.backfill else ""),
                     currency=settings.currency or lake_currency(settings.lake) or "USD", **common)

@@ -64,8 +64,7 @@ def run_sharded_refresh(*, shards: int, workers: int = 1, work_root: str = "", t
         for name, error in failures.items():
             log.error(f"shard {name} failed: {error}", extra={"run_id": run_id, "shard": name})
         try:
-            return publish_run(work=work, sides=sides, remove_work=not keep_work,
-                               **{k: v for k, v in parts.items() if k != "engine"})
+            return publish_run(work=work, sides=sides, remove_work=not keep_work, **parts)
         except ShardsIncomplete as exc:
             if failures:
                 exc.add_note("failed shards: " + "; ".join(f"{k}: {v}" for k, v in sorted(failures.items())[:5]))

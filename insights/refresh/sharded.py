@@ -178,10 +178,11 @@ def score_shard(work: WorkArea, side: Side, shard: int) -> dict[str, Any]:
 
 
 def publish_run(*, work: WorkArea, remove_work: bool = True, **parts: Any) -> RefreshResult:
-    """Step 3: check every shard, merge, publish. ``parts`` as :func:`plan_run` (the engine is not used)."""
+    """Step 3: check every shard, merge, publish. ``parts`` as :func:`plan_run` (the engine: for what the written
+    documents may still query, e.g. lake aggregates; none is needed otherwise)."""
     plan = json.loads(work.get("plan.json"))
     given = {k: v for k, v in parts.items() if k not in ("engine", "as_of", "trigger", "move_latest")}
-    run = _run(engine=None, as_of=date.fromisoformat(plan["as_of"]), trigger=plan["trigger"],
+    run = _run(engine=parts.get("engine"), as_of=date.fromisoformat(plan["as_of"]), trigger=plan["trigger"],
                move_latest=plan["move_latest"], **given)
     run.work = work
     try:
