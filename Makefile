@@ -44,7 +44,7 @@ demo-reset:
 # dist/ already holds zips built from the current sources; tests/deploy never skips them. On every core
 # (pytest-xdist); PYTEST_ARGS= runs it in one process.
 PYTEST_ARGS ?= -n auto
-test: packages-current setup $(ASL_VALIDATOR)
+test: packages-current setup chromium $(ASL_VALIDATOR)
 	ASL_VALIDATOR=$(ASL_VALIDATOR) $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 $(ASL_VALIDATOR): .ci/asl-validator/package.json .ci/asl-validator/package-lock.json
@@ -53,6 +53,21 @@ $(ASL_VALIDATOR): .ci/asl-validator/package.json .ci/asl-validator/package-lock.
 
 asl-check: setup $(ASL_VALIDATOR)
 	ASL_VALIDATOR=$(ASL_VALIDATOR) $(BIN)/python -m pytest -q -n 0 tests/deploy/test_asl_validator.py
+
+# The dashboard's browser tests (tests/ui) drive Debian's chromium, headless, through Playwright (pinned in
+# requirements-dev.txt; its own browser download is never used). Installed here when missing: apt-get needs root,
+# which CI is; anywhere else this fails saying what to run (the tests fail the same way rather than skip).
+CHROMIUM ?= chromium
+.PHONY: chromium
+chromium:
+	@command -v $(CHROMIUM) >/dev/null 2>&1 || { \
+	  command -v apt-get >/dev/null 2>&1 || { echo "error: the browser tests need Debian's chromium and there is no \
+	apt-get here: install chromium and run with CHROMIUM=/path/to/it" >&2; exit 2; }; \
+	  [ "$$(id -u)" = 0 ] || { echo "error: the browser tests need Debian's chromium: run \
+	sudo apt-get update && sudo apt-get install -y chromium" >&2; exit 2; }; \
+	  echo "installing Debian's chromium for the browser tests (apt-get update, apt-get install chromium)"; \
+	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+	@command -v $(CHROMIUM) >/dev/null 2>&1 || { echo "error: chromium did not install" >&2; exit 2; }
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/mypy $(MYPY_PATHS)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Build the two Lambda packages, each holding only what its function runs, and smoke-test both:
 #
-#   dist/api.zip      handler.py, insights/{__init__,config,errors}.py, insights/snapshot/, insights/api/,
-#                     models/{__init__,pricing}.py + requirements-api.txt (numpy, powertools, pydantic, PyJWT):
+#   dist/api.zip      handler.py, insights/{__init__,config,errors}.py, insights/snapshot/, insights/api/ (with the
+#                     dashboard's static/ files),
+#                     models/{__init__,pricing,_pricing_kernels}.py + requirements-api.txt (numpy, powertools, pydantic, PyJWT):
 #                     no ML library. Target: <= 60 MB unzipped.
 #   dist/refresh.zip  handler.py, insights/ (without cli/ and data/, which are local only), models/, athena/
 #                     (queries/*.sql, contract.json; not the DuckDB adapter) + requirements.txt (the ML stack).
@@ -113,18 +114,21 @@ mkdir -p "$SRC" "$OUT" "$DIST" "$WHEELS"
 cp handler.py "$SRC/"
 find insights models athena -type f \( -name '*.py' -o -name '*.sql' -o -name '*.json' \) -not -path '*/__pycache__/*' \
     -exec cp --parents {} "$SRC/" \;
+# The dashboard's page and files (HTML, JS, CSS, the vendored uPlot and its licence): served by the api function.
+find insights/api/static -type f -exec cp --parents {} "$SRC/" \;
 
 # Each package's project files, relative to $SRC.
 api_sources() {
     (cd "$SRC" && printf '%s\n' handler.py insights/__init__.py insights/config.py insights/errors.py \
-        models/__init__.py models/pricing.py && find insights/snapshot insights/api -type f -name '*.py')
+        models/__init__.py models/pricing.py models/_pricing_kernels.py && find insights/snapshot insights/api -type f -name '*.py' \
+        && find insights/api/static -type f)
 }
 refresh_sources() {
     # insights/cli and insights/data are local only (argparse, importer, sample data); athena/duckdb_engine.py and
     # athena/dialect.py need duckdb and sqlglot, which stay local (the refresh reaches Athena through PyAthena).
     (cd "$SRC" && echo handler.py && find insights models athena -type f \
         -not -path 'insights/cli/*' -not -path 'insights/data/*' -not -path 'insights/__main__.py' \
-        -not -path 'athena/duckdb_engine.py' -not -path 'athena/dialect.py')
+        -not -path 'insights/api/static/*' -not -path 'athena/duckdb_engine.py' -not -path 'athena/dialect.py')
 }
 
 SMOKE="$BUILD_DIR/smoke"

@@ -17,7 +17,7 @@ from athena.shard import sharded_select
 __all__ = ["DuckDBEngine", "DUCKDB_TYPES"]
 
 DUCKDB_TYPES = {"string": "VARCHAR", "bigint": "BIGINT", "int": "INTEGER", "double": "DOUBLE",
-                "timestamp": "TIMESTAMP", "date": "DATE"}
+                "boolean": "BOOLEAN", "timestamp": "TIMESTAMP", "date": "DATE"}
 
 
 class DuckDBEngine:

@@ -77,6 +77,8 @@ def build_snapshot(root: Path, n_customers: int, n_products: int, seed: int = 0)
     for j in (1, 2, 3):
         cols[f"churn_factor_{j}"] = feats[rng.integers(0, 5, n)]
         cols[f"churn_contrib_{j}"] = rng.normal(0, 0.5, n)
+        cols[f"churn_value_{j}"] = rng.gamma(2, 20, n)
+    cols["clv_lower"], cols["clv_upper"] = clv * 0.5, clv * 1.8  # columns the schema gained since this bench
     for k in range(2, 11):
         cols[f"segment_k{k}"] = rng.integers(0, k, n).astype(np.int8)
     write_table(folder, "customers", cols)
@@ -92,6 +94,9 @@ def build_snapshot(root: Path, n_customers: int, n_products: int, seed: int = 0)
         "product_id": pids, "method": np.where(status == "ok", "model", "tsb"), "status": status,
         "reference_price": rng.uniform(1, 50, m), "last_price": rng.uniform(1, 50, m),
         "predicted_quantity": qty, "confidence_lower": qty * 0.7, "confidence_upper": qty * 1.3,
+        "method_note": np.where(status == "ok", "", "few sale days: TSB method"),
+        **{f"driver_{j}": np.array(["recent_sales", "day_of_week", "price"])[rng.integers(0, 3, m)] for j in (1, 2, 3)},
+        **{f"driver_effect_{j}": rng.normal(0, 1, m).astype(np.float32) for j in (1, 2, 3)},
         # the model's what-if grid (price x multiplier); NaN for fallback products, as the refresh stores it
         "whatif_quantity": np.where((status == "ok")[:, None, None],
                                     qty[:, None, :] * np.asarray(WHATIF, np.float32)[None, :, None] ** -1.2,
@@ -108,6 +113,7 @@ def build_snapshot(root: Path, n_customers: int, n_products: int, seed: int = 0)
         "interpretation": np.array(["Demand responds to price"] * m), "price_min": pmin,
         "price_max": pmin * 1.5, "price_mean": pmin * 1.25, "reference_quantity": level[:, 0]})
 
+    _write_recommendations(folder, rng, ids, pids)
     solutions = {}
     for k in range(2, 11):
         counts = np.bincount(cols[f"segment_k{k}"], minlength=k)
@@ -130,6 +136,32 @@ def build_snapshot(root: Path, n_customers: int, n_products: int, seed: int = 0)
     (folder / "manifest.json").write_text(json.dumps(manifest))
     (root / "latest").write_text(VERSION)
     return folder
+
+
+def _write_recommendations(folder: Path, rng: np.random.Generator, ids: np.ndarray, pids: np.ndarray) -> None:
+    """The recommendation side's tables as the refresh stores them: 20 products and 5 categories a customer."""
+    n, m = ids.size, pids.size
+    write_table(folder, "recommendations", {
+        "customer_id": ids, "rec_product": rng.integers(0, m, (n, 20)).astype(np.int16),
+        "rec_because": np.where(rng.random((n, 20)) < 0.8, rng.integers(0, m, (n, 20)), -1).astype(np.int16),
+        "rec_score": np.sort(rng.random((n, 20)).astype(np.float32), axis=1)[:, ::-1],
+        "category": np.tile(np.arange(5, dtype=np.int16), (n, 1)),
+        "category_share": np.tile(np.array([0.4, 0.3, 0.15, 0.1, 0.05], np.float32), (n, 1))})
+    write_table(folder, "rec_products", {
+        "product_id": pids, "category": np.array([f"cat{i % 12}" for i in range(m)]),
+        "buyers": rng.integers(1, 5000, m).astype(np.int32), "repeat_rate": rng.random(m).astype(np.float32),
+        "replenishable": (rng.random(m) < 0.1).astype(np.int8), "popularity_rank": rng.permutation(m).astype(np.int32),
+        "together_product": rng.integers(0, m, (m, 50)).astype(np.int16),
+        "together_score": np.sort(rng.random((m, 50)).astype(np.float32), axis=1)[:, ::-1],
+        "together_customers": rng.integers(1, 500, (m, 50)).astype(np.int32)})
+    write_doc(folder, "recommendation_meta", {"categories": [f"cat{i}" for i in range(12)], "top_n": 20,
+                                              "method": "item-item co-occurrence", "backtest": None})
+
+
+def _mcp(event: dict) -> dict:
+    """An MCP request event: the protocol version the SDK's clients send after initialize."""
+    event["headers"]["mcp-protocol-version"] = "2025-11-25"
+    return event
 
 
 def _dir_bytes(folder: Path) -> int:
@@ -184,6 +216,21 @@ def warm_latency(root: Path, n_customers: int, n_products: int, calls: int, seed
                                               body={"product_id": pid(), "forecast_days": 90}, token=token),
         "POST price-elasticity": lambda: v2("POST", f"{P}/price-elasticity", body={"product_id": pid()},
                                             token=token),
+        "GET customers/{id} (profile)": lambda: v2("GET", f"{P}/customers/{cids(1)[0]}", token=token),
+        "POST recommendations (customer, 10)": lambda: v2("POST", f"{P}/recommendations",
+                                                          body={"customer_id": cids(1)[0]}, token=token),
+        "POST recommendations (product, 50)": lambda: v2("POST", f"{P}/recommendations",
+                                                         body={"product_id": pid(), "limit": 50}, token=token),
+        "POST mcp tools/list": lambda: _mcp(v2("POST", f"{P}/mcp", token=token,
+                                               body={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})),
+        "POST mcp tools/call predict_churn (100 ids)": lambda: _mcp(v2("POST", f"{P}/mcp", token=token, body={
+            "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+            "params": {"name": "predict_churn", "arguments": {"customer_ids": cids(100)}}})),
+        "POST experiments/sample-size (mean)": lambda: v2("POST", f"{P}/experiments/sample-size", token=token, body={
+            "baseline_mean": 40.0, "baseline_sd": float(rng.uniform(5, 20)), "minimum_detectable_effect": 0.05}),
+        "POST experiments/analyze (3 arms)": lambda: v2("POST", f"{P}/experiments/analyze", token=token, body={
+            "arms": [{"name": n, "visitors": 50_000, "conversions": int(rng.integers(1900, 2300))}
+                     for n in ("A", "B", "C")]}),
         "GET health (no auth)": lambda: v2("GET", f"{P}/health"),
         "401 missing token": lambda: v2("GET", f"{P}/segments"),
         "422 validation error": lambda: v2("GET", f"{P}/segments", query={"n_clusters": "42"}, token=token),
@@ -224,7 +271,7 @@ t0 = time.perf_counter()
 import handler
 t1 = time.perf_counter()
 from api_events import FakeContext, v2
-from insights.api.auth import mint_token
+from insights.cli.tokens import mint_token
 tok = mint_token({secret!r}, issuer="demand-insights-local", audience="demand-insights")
 ev = v2("POST", "/demand-insights/churn", body={{"customer_ids": ["C0000001", "C0500000", "C0999999"]}}, token=tok)
 t2 = time.perf_counter()

@@ -99,11 +99,14 @@ GROCERY_DESIGNS = {"baseline": (4, 0.10), "hard": (8, 0.08)}  # shelf-price spel
 
 
 def grocery_weekly(*, n_stores: int = 60, weeks: int = 104, seed: int = 0, design: str = "baseline",
-                   start: str = "2024-01-04", elasticities: tuple[float, ...] = BRAND_ELASTICITIES
-                   ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+                   start: str = "2024-01-04", elasticities: tuple[float, ...] = BRAND_ELASTICITIES,
+                   store_lines: list[pd.DataFrame] | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Brand x week sales of a chain (and the deal lifts realized) from a store x brand x week simulation.
 
     ``design``: "baseline" (shelf prices re-set every ~4 weeks, sd 10%) or "hard" (every ~8 weeks, sd 8%).
+    ``store_lines``: when a list, one frame per brand of the store-level lines (store, week, brand, units, price,
+    shelf price, deal flag; lines with units > 0) is appended to it: the feed a chain would export
+    (bench/bench_grocery_import.py imports it). The random draws are the same either way.
     """
     spell, shelf_sd = GROCERY_DESIGNS[design]
     rng = np.random.default_rng(seed)
@@ -136,6 +139,10 @@ def grocery_weekly(*, n_stores: int = 60, weeks: int = 104, seed: int = 0, desig
         promo_units = (q * takes).sum(axis=0)
         ok = units > 0
         pid = f"B{j + 1:02d}"
+        if store_lines is not None:
+            s, w = np.nonzero(q > 0)
+            store_lines.append(pd.DataFrame({"store": s + 1, "week": week_dates[w], "brand": pid, "units": q[s, w],
+                                             "price": price[s, w], "shelf_price": shelf[s, w], "deal": takes[s, w]}))
         rows.append(pd.DataFrame({"product_id": pid, "date": week_dates[ok], "quantity": units[ok],
                                   "price": revenue[ok] / units[ok], "promo": promo_units[ok] / units[ok],
                                   "category": "juice"}))

@@ -80,6 +80,14 @@ class Settings:
     shards: int = 16  # the sharded refresh's shard count (1-100; docs/refresh.md, "Past one machine")
     shard_train_rows: int = 1_000_000  # the sharded refresh trains on whole shards up to this many rows
     shard_work: str = ""  # the sharded refresh's work area; default: beside the snapshots (.../work)
+    # privacy (SECURITY.md): pseudonymous ids, emails, retention
+    pseudonymize: bool = False  # customer ids become HMAC-SHA256 pseudonyms at import (insights/pseudonym.py)
+    pseudonym_secret: str | None = None
+    pseudonym_secret_parameter: str | None = None
+    pseudonym_secret_arn: str | None = None
+    keep_emails: bool | None = None  # None: kept unless pseudonymize is on
+    lake_retention_days: int = 0  # order lines older than this leave the lake at refresh time (0 = kept)
+    snapshot_retention_days: int = 0  # versions older than this are purged, besides keep_versions (0 = no age limit)
 
     def with_overrides(self, **overrides: Any) -> Settings:
         """Return a copy with the non-None overrides applied (CLI flags win over the environment).
@@ -94,6 +102,11 @@ class Settings:
                 if name not in given and getattr(self, name) == old[name]:
                     given[name] = new[name]
         return replace(self, **given)
+
+    @property
+    def emails_kept(self) -> bool:
+        """Whether the importer keeps customer emails: INSIGHTS_KEEP_EMAILS, else only without pseudonymization."""
+        return (not self.pseudonymize) if self.keep_emails is None else self.keep_emails
 
     def uses_workspace(self) -> bool:
         """True when both the lake and the snapshots are the workspace's own folders (nothing set explicitly)."""
@@ -122,6 +135,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 def _coerce(name: str, type_name: Any, raw: str) -> Any:
     kind = str(type_name)
+    if kind.startswith("bool"):
+        if raw.strip().lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.strip().lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"INSIGHTS_{name.upper()}={raw!r}: use true or false")
     try:
         if kind.startswith("int"):
             return int(raw)

@@ -9,11 +9,13 @@ with the correlation id.
 
     InsightError (500)
     +-- InvalidRequest (422 invalid_value)        a request the route schema could not catch
+    |   +-- PriceOutsideSupport (422 price_out_of_support)  a price far outside the product's observed prices
     +-- NotFound (404 not_found)                  an unknown product, customer or snapshot version
     +-- InsufficientData (422 insufficient_data)  too little data to answer or to train
     +-- SnapshotUnavailable (503)                 no snapshot, or the live one lacks what was asked
     |   +-- MissingFromSnapshot                   the refresh skipped that table or document
     |   +-- SnapshotDamaged                       a file failed its integrity check
+    |       +-- SnapshotGone                      a file vanished: the version was replaced or pruned under a reader
     +-- AuthError (401 / 403)                     no, bad or expired token; missing scope
     +-- AuthNotConfigured (503)                   the operator configured no key material
     +-- ConfigError (500)                         a setting that cannot be used
@@ -27,9 +29,10 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["InsightError", "InvalidRequest", "NotFound", "InsufficientData", "SnapshotUnavailable",
-           "MissingFromSnapshot", "SnapshotDamaged", "AuthError", "AuthNotConfigured", "ConfigError",
-           "DataAccessFailed", "ImportFailed", "PublishConflict", "ShardsIncomplete"]
+__all__ = ["InsightError", "InvalidRequest", "PriceOutsideSupport", "NotFound", "InsufficientData",
+           "SnapshotUnavailable", "MissingFromSnapshot", "SnapshotDamaged", "SnapshotGone", "AuthError",
+           "AuthNotConfigured", "ConfigError", "DataAccessFailed", "ImportFailed", "PublishConflict",
+           "ShardsIncomplete"]
 
 
 class InsightError(Exception):
@@ -49,6 +52,13 @@ class InvalidRequest(InsightError):
 
     code = "invalid_value"
     status = 422
+
+
+class PriceOutsideSupport(InvalidRequest):
+    """A current or planned price outside the product's observed price range widened by the margin: demand there
+    would be extrapolated. ``details``: field, price, observed_min, observed_max, allowed_min, allowed_max."""
+
+    code = "price_out_of_support"
 
 
 class NotFound(InsightError):
@@ -91,6 +101,13 @@ class MissingFromSnapshot(SnapshotUnavailable):
 
 class SnapshotDamaged(SnapshotUnavailable):
     """A file of the version is missing, truncated or differs from its manifest sha256: the version is refused."""
+
+
+class SnapshotGone(SnapshotDamaged):
+    """A file of the version is gone: an erasure replaced the version, or pruning deleted it, under a reader.
+
+    The API answers the request again from the version ``latest`` names now (insights/api/app.py).
+    """
 
 
 class AuthError(InsightError):

@@ -51,7 +51,7 @@ def with_season(X: pd.DataFrame, cutoff, window_days: int) -> pd.DataFrame:
     a year, the trees learn how the season moves churn and spend, and the scoring window gets its own season
     (a holdout at the yearly peak is then not predicted at the level of off-season training windows)."""
     middle = pd.Timestamp(cutoff) + pd.Timedelta(days=window_days / 2.0)
-    angle = 2.0 * np.pi * (middle.dayofyear - 1) / 365.25
+    angle = 2.0 * np.pi * (middle.day_of_year - 1) / 365.25
     # in place (X is each caller's own fresh matrix): a copy would double a million-row matrix for two columns
     X["window_season_sin"] = round(float(np.sin(angle)), 9)
     X["window_season_cos"] = round(float(np.cos(angle)), 9)

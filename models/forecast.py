@@ -22,8 +22,10 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from models.cadence import weekday
 from models.conformal import HORIZON_BUCKETS, conformal_cells, conformal_table
 from models.forecast_boosters import OBJECTIVES, fit_booster, importance, predict_booster
+from models.forecast_coverage import coverage_by_grain
 from models.forecast_features import FEATURES, SCALE_FLOOR, Panel, build_panel, make_rows
 
 __all__ = ["DemandForecaster", "ForecastResult", "Panel", "build_panel", "FEATURES", "HORIZON_BUCKETS"]
@@ -89,8 +91,13 @@ class DemandForecaster(BaseEstimator):
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fit
-    def fit(self, panel: Panel) -> DemandForecaster:
-        """Fit on every eligible product of ``panel`` (its days are the observed history)."""
+    def fit(self, panel: Panel, *, grain: np.ndarray | None = None,
+            trading: np.ndarray | None = None) -> DemandForecaster:
+        """Fit on every eligible product of ``panel`` (its days are the observed history).
+
+        ``grain`` (per product) and ``trading`` (per product, 7 weekday flags) add ``validation_by_grain_``:
+        the validation coverage by grain on each product's trading days (models/forecast_coverage.py).
+        """
         self._validate_params()
         eligible = self.eligible(panel)
         if not eligible.any():
@@ -116,8 +123,11 @@ class DemandForecaster(BaseEstimator):
         pred_v = predict_booster(self.backend, booster, Xv)
         self.best_iteration_ = int(best_iter)
         self.conformal_ = conformal_table(yv, pred_v, sv, val[2], self.level)
-        self.validation_metrics_ = _metrics(yv * sv, np.maximum(pred_v * sv, 0.0),
-                                            *self._bounds(pred_v, sv, val[2], self.conformal_))
+        lo_v, hi_v = self._bounds(pred_v, sv, val[2], self.conformal_)
+        self.validation_metrics_ = _metrics(yv * sv, np.maximum(pred_v * sv, 0.0), lo_v, hi_v)
+        if grain is not None and trading is not None:
+            day = np.datetime64(panel.start, "D") + (val[1] + val[2]).astype(np.int64)
+            self.validation_by_grain_ = coverage_by_grain(yv * sv, lo_v, hi_v, val[0], weekday(day), grain, trading)
         full, full_w = self._training_rows(panel, eligible, target_end=end, rng=rng)
         Xf, yf, sf = make_rows(panel, *full, realized_price=realized, yearly=self.yearly_)
         self.booster_, _ = fit_booster(self, Xf, np.minimum(yf, cap), sf * full_w, None, None, None,

@@ -195,7 +195,9 @@ def optimize_price(*, current_price: float, current_quantity: float, cost_per_un
     action = "hold" if hold else ("keep" if abs(change) < KEEP_BAND_PCT else ("increase" if change > 0 else "decrease"))
     rec_price = best if action in ("increase", "decrease") else p0
     effect, reasons = impact(best, p0, q0, b, cost, gain)
-    prices = np.unique(np.concatenate([np.linspace(g["lower"], g["upper"], CURVE_POINTS), [p0, best]]))
+    prices = np.sort(np.concatenate([np.linspace(g["lower"], g["upper"], CURVE_POINTS), [p0, best]]))
+    # unique without np.unique: on floats it imports a numpy submodule the api package drops
+    prices = prices[np.r_[True, np.diff(prices) > 0]]
     return PriceOptimization(
         **base, optimal_price=num(best), recommended_price=num(rec_price),
         price_change_pct=num((rec_price / p0 - 1) * 100, 4) or 0.0, action=action,

@@ -7,16 +7,37 @@ locals {
 
   # route key -> needs a token
   routes = {
-    "GET ${local.api_base}/segments"            = true
-    "POST ${local.api_base}/forecast"           = true
-    "POST ${local.api_base}/price-elasticity"   = true
-    "POST ${local.api_base}/price-optimization" = true
-    "POST ${local.api_base}/clv"                = true
-    "POST ${local.api_base}/churn"              = true
-    "GET ${local.api_base}/at-risk-customers"   = true
-    "GET ${local.api_base}/quality"             = true
-    "GET ${local.api_base}/health"              = false
-    "GET ${local.api_base}/openapi.json"        = false
+    "GET ${local.api_base}/segments"                 = true
+    "POST ${local.api_base}/forecast"                = true
+    "POST ${local.api_base}/price-elasticity"        = true
+    "POST ${local.api_base}/price-optimization"      = true
+    "POST ${local.api_base}/clv"                     = true
+    "POST ${local.api_base}/churn"                   = true
+    "GET ${local.api_base}/at-risk-customers"        = true
+    "GET ${local.api_base}/quality"                  = true
+    "GET ${local.api_base}/overview"                 = true
+    "GET ${local.api_base}/customers/{customer_id}"  = true
+    "POST ${local.api_base}/recommendations"         = true
+    "POST ${local.api_base}/mcp"                     = true
+    "POST ${local.api_base}/experiments/sample-size" = true
+    "POST ${local.api_base}/experiments/analyze"     = true
+    "GET ${local.api_base}/segments/traits"          = true
+    "GET ${local.api_base}/health"                   = false
+    "GET ${local.api_base}/openapi.json"             = false
+    # the dashboard's page and files: public (they hold no data; the page asks for a token for every answer)
+    "GET ${local.api_base}/dashboard"                   = false
+    "GET ${local.api_base}/dashboard/dashboard.js"      = false
+    "GET ${local.api_base}/dashboard/views.js"          = false
+    "GET ${local.api_base}/dashboard/dashboard.css"     = false
+    "GET ${local.api_base}/dashboard/uPlot.iife.min.js" = false
+    "GET ${local.api_base}/dashboard/uPlot.min.css"     = false
+    "GET ${local.api_base}/dashboard/uPlot.LICENSE"     = false
+    # the customer base: churn outlook, cohorts, growth projection, segment transitions, the scores export
+    "GET ${local.api_base}/churn-outlook"           = true
+    "GET ${local.api_base}/cohorts"                 = true
+    "GET ${local.api_base}/growth-projection"       = true
+    "GET ${local.api_base}/segments/transitions"    = true
+    "GET ${local.api_base}/exports/customer-scores" = true
   }
 
   access_log_group = "/aws/apigateway/${var.name_prefix}-api"
@@ -32,7 +53,7 @@ resource "aws_apigatewayv2_api" "this" {
     content {
       allow_origins = var.cors_allow_origins
       allow_methods = ["GET", "POST", "OPTIONS"]
-      allow_headers = ["authorization", "content-type", "x-correlation-id"]
+      allow_headers = ["authorization", "content-type", "x-correlation-id", "mcp-protocol-version"]
       max_age       = 3600
     }
   }
@@ -63,7 +84,7 @@ resource "aws_apigatewayv2_authorizer" "jwt" {
 
 resource "aws_apigatewayv2_route" "this" {
   for_each = local.routes
-  #checkov:skip=CKV_AWS_309:health and openapi.json are public on purpose; every insight route is authorized by the function's own JWT check (and by the gateway's JWT authorizer when an OIDC issuer is configured).
+  #checkov:skip=CKV_AWS_309:health, openapi.json and the dashboard's page and files are public on purpose (they hold no data); every insight route is authorized by the function's own JWT check (and by the gateway's JWT authorizer when an OIDC issuer is configured).
 
   api_id    = aws_apigatewayv2_api.this.id
   route_key = each.key

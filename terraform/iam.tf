@@ -10,6 +10,18 @@ locals {
   ssm_parameter_arn = var.jwt_secret_parameter == null ? null : (
     "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter/${trimprefix(var.jwt_secret_parameter, "/")}"
   )
+  # both functions hash customer ids with the pseudonym key (pseudonymize): each may read only that key
+  pseudonym_statements = concat(var.pseudonym_secret_parameter == null ? [] : [{
+    Sid      = "ReadPseudonymKeyParameter"
+    Effect   = "Allow"
+    Action   = ["ssm:GetParameter"]
+    Resource = ["arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter/${trimprefix(var.pseudonym_secret_parameter, "/")}"]
+    }], var.pseudonym_secret_arn == null ? [] : [{
+    Sid      = "ReadPseudonymKey"
+    Effect   = "Allow"
+    Action   = ["secretsmanager:GetSecretValue"]
+    Resource = [var.pseudonym_secret_arn]
+  }])
 
   lambda_trust = jsonencode({
     Version = "2012-10-17"
@@ -61,6 +73,13 @@ locals {
         Resource = ["${local.snapshots_key_prefix}/latest", "${local.snapshots_key_prefix}/versions/*"]
       },
       {
+        # GET /exports/customer-scores presigns GETs of the refresh's score copies with this role
+        Sid      = "PresignScoreExports"
+        Effect   = "Allow"
+        Action   = ["s3:GetObject"]
+        Resource = ["${local.snapshots_key_prefix}/scores/customer_scores/*", "${local.snapshots_key_prefix}/scores/exports/*"]
+      },
+      {
         Sid       = "ListPublishedSnapshots"
         Effect    = "Allow"
         Action    = ["s3:ListBucket"]
@@ -84,7 +103,7 @@ locals {
         Effect   = "Allow"
         Action   = ["secretsmanager:GetSecretValue"]
         Resource = [var.jwt_secret_arn]
-    }])
+    }], local.pseudonym_statements)
   }
 
   refresh_policy = {
@@ -95,6 +114,13 @@ locals {
         Sid      = "ReadLake"
         Effect   = "Allow"
         Action   = ["s3:GetObject"]
+        Resource = ["${local.lake_bucket_arn}/${var.lake_prefix}/*"]
+      },
+      {
+        # Erasure on request and retention rewrite or delete lake files (insights/refresh/erasure.py).
+        Sid      = "EraseAndExpireLake"
+        Effect   = "Allow"
+        Action   = ["s3:PutObject", "s3:DeleteObject"]
         Resource = ["${local.lake_bucket_arn}/${var.lake_prefix}/*"]
       },
       {
@@ -162,7 +188,7 @@ locals {
         Action   = ["sqs:SendMessage"]
         Resource = [local.dlq_arn]
       },
-    ])
+    ], local.pseudonym_statements)
   }
 
   scheduler_policy = {

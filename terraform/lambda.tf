@@ -6,10 +6,13 @@ locals {
   insights_extra = { for k, v in var.insights_settings : "INSIGHTS_${upper(k)}" => v }
 
   common_environment = {
-    INSIGHTS_SNAPSHOTS           = local.snapshots_uri
-    INSIGHTS_LOG_LEVEL           = var.log_level
-    POWERTOOLS_LOG_LEVEL         = var.log_level
-    POWERTOOLS_METRICS_NAMESPACE = "DemandInsights"
+    INSIGHTS_SNAPSHOTS                  = local.snapshots_uri
+    INSIGHTS_LOG_LEVEL                  = var.log_level
+    POWERTOOLS_LOG_LEVEL                = var.log_level
+    POWERTOOLS_METRICS_NAMESPACE        = "DemandInsights"
+    INSIGHTS_PSEUDONYMIZE               = var.pseudonymize ? "true" : "false"
+    INSIGHTS_PSEUDONYM_SECRET_PARAMETER = var.pseudonym_secret_parameter
+    INSIGHTS_PSEUDONYM_SECRET_ARN       = var.pseudonym_secret_arn
   }
 
   api_environment = { for k, v in merge(local.common_environment, {
@@ -25,13 +28,15 @@ locals {
     INSIGHTS_JWT_SECRET_ARN       = var.jwt_secret_arn
   }, local.insights_extra) : k => v if v != null }
 
-  refresh_environment = merge(local.common_environment, {
-    POWERTOOLS_SERVICE_NAME         = "demand-insights-refresh"
-    INSIGHTS_LAKE                   = local.lake_uri
-    INSIGHTS_ATHENA_DATABASE        = aws_glue_catalog_database.this.name
-    INSIGHTS_ATHENA_WORKGROUP       = aws_athena_workgroup.this.name
-    INSIGHTS_ATHENA_OUTPUT_LOCATION = local.athena_output
-  }, local.insights_extra)
+  refresh_environment = { for k, v in merge(local.common_environment, {
+    POWERTOOLS_SERVICE_NAME          = "demand-insights-refresh"
+    INSIGHTS_LAKE                    = local.lake_uri
+    INSIGHTS_ATHENA_DATABASE         = aws_glue_catalog_database.this.name
+    INSIGHTS_ATHENA_WORKGROUP        = aws_athena_workgroup.this.name
+    INSIGHTS_ATHENA_OUTPUT_LOCATION  = local.athena_output
+    INSIGHTS_LAKE_RETENTION_DAYS     = tostring(var.lake_retention_days)
+    INSIGHTS_SNAPSHOT_RETENTION_DAYS = tostring(var.snapshot_retention_days)
+  }, local.insights_extra) : k => v if v != null }
 
   functions = {
     api = {

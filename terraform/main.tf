@@ -39,9 +39,11 @@ locals {
   athena_bucket_arn     = "${local.s3_arn}${local.athena_results_bucket}"
 
   athena_results_prefix = "athena-results"
-  lake_uri              = "s3://${local.lake_bucket}/${var.lake_prefix}"
-  snapshots_uri         = "s3://${local.snapshots_bucket}/${var.snapshots_prefix}"
-  athena_output         = "s3://${local.athena_results_bucket}/${local.athena_results_prefix}/"
+  # the snapshots bucket's lifecycle expires versions and scores this many days after snapshot_retention_days
+  snapshot_expiry_grace_days = 7
+  lake_uri                   = "s3://${local.lake_bucket}/${var.lake_prefix}"
+  snapshots_uri              = "s3://${local.snapshots_bucket}/${var.snapshots_prefix}"
+  athena_output              = "s3://${local.athena_results_bucket}/${local.athena_results_prefix}/"
 
   # --- Functions ---
   api_function_name     = "${var.name_prefix}-api"

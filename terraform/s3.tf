@@ -95,6 +95,38 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     }
   }
 
+  # Retention backstops, matching the refresh's own rules (which act first): order partitions as old as
+  # lake_retention_days (an object is never older than the day it holds), snapshot versions and score partitions
+  # a week past snapshot_retention_days (the refresh never purges the live version; this margin keeps a
+  # stalled refresh from losing it at once).
+  dynamic "rule" {
+    for_each = each.key == "lake" && var.lake_retention_days > 0 ? [1] : []
+    content {
+      id     = "expire-old-order-lines"
+      status = "Enabled"
+      filter {
+        prefix = "${var.lake_prefix}/orders/"
+      }
+      expiration {
+        days = var.lake_retention_days
+      }
+    }
+  }
+
+  dynamic "rule" {
+    for_each = each.key == "snapshots" && var.snapshot_retention_days > 0 ? toset(["versions", "scores"]) : toset([])
+    content {
+      id     = "expire-old-snapshot-${rule.value}"
+      status = "Enabled"
+      filter {
+        prefix = "${var.snapshots_prefix}/${rule.value}/"
+      }
+      expiration {
+        days = var.snapshot_retention_days + local.snapshot_expiry_grace_days
+      }
+    }
+  }
+
   dynamic "rule" {
     for_each = each.key == "athena_results" ? [1] : []
     content {

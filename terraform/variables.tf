@@ -388,6 +388,48 @@ variable "alarm_memory_percent" {
   default     = 90
 }
 
+# -- privacy (SECURITY.md, "Personal data") --
+
+variable "lake_retention_days" {
+  description = "Order lines older than this many days leave the lake at each refresh (0 keeps them all); the lake bucket's lifecycle expires orders/ objects as old as a backstop."
+  type        = number
+  default     = 0
+  validation {
+    condition     = var.lake_retention_days >= 0 && floor(var.lake_retention_days) == var.lake_retention_days
+    error_message = "lake_retention_days: a whole number of days, 0 to keep every line."
+  }
+}
+
+variable "snapshot_retention_days" {
+  description = "Snapshot versions and analyst score partitions whose as_of is older than this are purged after each refresh (0: only keep_versions applies); the snapshots bucket's lifecycle expires versions/ and scores/ objects a week later as a backstop."
+  type        = number
+  default     = 0
+  validation {
+    condition     = var.snapshot_retention_days >= 0 && floor(var.snapshot_retention_days) == var.snapshot_retention_days
+    error_message = "snapshot_retention_days: a whole number of days, 0 for no age limit."
+  }
+}
+
+variable "pseudonymize" {
+  description = "Customer ids are HMAC-SHA256 pseudonyms in the lake and snapshots (INSIGHTS_PSEUDONYMIZE); the API hashes the ids callers send. Needs pseudonym_secret_parameter or pseudonym_secret_arn."
+  type        = bool
+  default     = false
+}
+
+variable "pseudonym_secret_parameter" {
+  description = "Name of an SSM SecureString parameter holding the pseudonym key (both functions may read only this parameter)."
+  type        = string
+  default     = null
+}
+
+variable "pseudonym_secret_arn" {
+  description = "ARN of a Secrets Manager secret holding the pseudonym key (both functions may read only this secret)."
+  type        = string
+  default     = null
+}
+
+# -- the sharded refresh (docs/refresh.md, "Past one machine") --
+
 variable "sharded_refresh" {
   description = "Run the scheduled refresh as the sharded state machine (Athena UNLOAD by shard, a Distributed Map of shard scorers) instead of one function invocation. Switch above about 2 million customers (docs/refresh.md, \"Past one machine\")."
   type        = bool

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -50,6 +51,7 @@ from insights.errors import (
     InsufficientData,
     InvalidRequest,
     NotFound,
+    SnapshotGone,
     SnapshotUnavailable,
 )
 
@@ -70,6 +72,8 @@ class Api:
         self.runtime, self.logger, self.metrics = runtime, logger, metrics
         runtime.metric = lambda name, value: metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
         self.routes: frozenset[tuple[str, str]] = frozenset()
+        # set by the error handler when a route's snapshot version vanished under it (per thread: the local server)
+        self._gone: ContextVar[bool] = ContextVar("snapshot_gone", default=False)
         self.http = self._build(APIGatewayHttpResolver(enable_validation=True))
         self.rest = self._build(APIGatewayRestResolver(enable_validation=True))
 
@@ -79,14 +83,20 @@ class Api:
         cid = correlation_id(event)
         self.logger.set_correlation_id(cid)
         path, method = request_path(event), request_method(event)
-        head = method == "HEAD" and ("GET", path) in self.routes  # HEAD on a GET route: the GET answer, no body
-        route = f"{method} {path}" if head or (method, path) in self.routes else "unmatched"
+        head = method == "HEAD" and self._template("GET", path) is not None  # a GET route's answer, no body
+        template = self._template("GET" if head else method, path)
+        route = f"{method} {template}" if template is not None else "unmatched"
         try:
             # The gate runs before the resolver, so a caller without a valid token learns nothing of the API:
             # it gets 401/403, never a 404 or a validation 422 describing the routes and their fields.
             self.runtime.authorize(event)
-            response = self._refused(event) or (self.http if kind == "http" else self.rest).resolve(
-                as_routed(event, method="GET" if head else None), context)
+            resolver = self.http if kind == "http" else self.rest
+            self._gone.set(False)
+            response = self._refused(event) or resolver.resolve(as_routed(event, method="GET" if head else None),
+                                                                context)
+            if self._gone.get():  # the version was replaced under this request (an erasure): answer from latest, once
+                self.logger.info("snapshot version replaced during the request, answering again")
+                response = resolver.resolve(as_routed(event, method="GET" if head else None), context)
         except InsightError as exc:  # auth failures (the only InsightErrors raised outside the routes)
             response = self._error_dict(exc)
         except Exception:  # the resolver's own failure: still no trace to the client
@@ -108,9 +118,21 @@ class Api:
             return error_response(415, "unsupported_media_type", UNSUPPORTED_MEDIA)
         return None
 
+    def _template(self, method: str, path: str) -> str | None:
+        """The registered path (``/customers/<customer_id>`` style) that ``method path`` routes to, else None."""
+        if (method, path) in self.routes:
+            return path
+        parts = path.split("/")
+        for m, p in self.routes:
+            shape = p.split("/")
+            if m == method and "<" in p and len(shape) == len(parts) and all(
+                    a == b or (a.startswith("<") and b) for a, b in zip(shape, parts, strict=True)):
+                return p
+        return None
+
     def _allowed(self, path: str) -> list[str]:
         """The methods a known path answers (GET implies HEAD); empty for an unknown path."""
-        methods = sorted(m for m, p in self.routes if p == path)
+        methods = sorted(m for m in ("DELETE", "GET", "PATCH", "POST", "PUT") if self._template(m, path) is not None)
         return methods + ["HEAD"] if "GET" in methods else methods
 
     # -- errors: mapped once --
@@ -144,6 +166,8 @@ class Api:
             return Response(raw["statusCode"], "application/json", raw["body"], headers=headers)
 
         def _insight_error(exc: InsightError) -> Response[str]:
+            if isinstance(exc, SnapshotGone):
+                self._gone.set(True)
             return as_response(self._error_dict(exc))
 
         def _invalid(exc: RequestValidationError) -> Response[str]:

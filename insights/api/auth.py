@@ -18,12 +18,13 @@ from insights.config import Settings
 from insights.errors import AuthError, AuthNotConfigured
 
 __all__ = ["Principal", "Authenticator", "authenticator_from_settings", "www_authenticate", "SCOPE_READ",
-           "SCOPE_PII", "MAX_TOKEN_BYTES"]
+           "SCOPE_PII", "SCOPE_EXPORT", "MAX_TOKEN_BYTES"]
 
 log = logging.getLogger(__name__)
 
 SCOPE_READ = "insights:read"
 SCOPE_PII = "customers:pii"
+SCOPE_EXPORT = "customers:export"  # bulk export of every customer's scores (emails only with customers:pii too)
 MAX_TOKEN_BYTES = 8192
 REALM = "demand-insights"
 HMAC_ALGS = frozenset({"HS256", "HS384", "HS512"})

@@ -8,7 +8,8 @@ from typing_extensions import TypedDict
 
 from insights.api.responses import AS_OF, CURRENCY, IsoDate, Money, Probability, bounds
 
-__all__ = ["SegmentsResponse", "ClvResponse", "ChurnResponse", "AtRiskResponse", "ChurnFactor"]
+__all__ = ["SegmentsResponse", "ClvResponse", "ChurnResponse", "AtRiskResponse", "ChurnFactor", "ClvInterval",
+           "NextBestAction"]
 
 
 # -- segments --
@@ -145,6 +146,15 @@ class ChurnResponse(TypedDict):
 
 
 # -- at-risk customers --
+class NextBestAction(TypedDict):
+    action: Annotated[Literal["win_back", "vip_care", "nurture_second_order", "cross_sell", "do_nothing"], Field(
+        description="the first rule of the policy table that holds (docs/api.md, 'Next best action')")]
+    label: Annotated[str, Field(description="the action in words")]
+    reason: Annotated[str, Field(description="why, in plain words, with the customer's own risk, value and recency")]
+    products: Annotated[list[str], Field(description="product ids to feature (up to 2, from the recommendations); "
+                                                     "empty when the action names none")]
+
+
 class AtRiskCustomer(TypedDict):
     customer_id: Annotated[str, Field(description="the customer's id as asked")]
     email: NotRequired[Annotated[str | None, Field(description="only with the customers:pii scope (absent "
@@ -157,6 +167,8 @@ class AtRiskCustomer(TypedDict):
     predicted_clv: Annotated[Money, Field(description="predicted spend over the CLV horizon")]
     value_at_risk: Annotated[Money, Field(description="churn_probability x predicted_clv")]
     reasons: Annotated[list[ChurnFactor], Field(description="why this customer is at risk, strongest first")]
+    next_best_action: Annotated[NextBestAction, Field(description="what to do next (docs/api.md, 'Next best "
+                                                                  "action')")]
 
 
 class AtRiskResponse(TypedDict):

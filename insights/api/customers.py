@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from insights.api.jsonable import floats, json_number, money, strs
+from insights.api.next_action import actions_for_rows
 from insights.api.quality import card_link
 from insights.api.reasons import base_rate_reason, describe_factor
 from insights.errors import InsufficientData, InvalidRequest
@@ -148,8 +149,10 @@ def at_risk_customers(snapshot: Snapshot, *, threshold: float, limit: int, with_
                   "email": [e or None for e in strs(cols["email"])], **values}
     names = list(values)
     out = [dict(zip(names, row, strict=True)) for row in zip(*values.values(), strict=True)]
-    for row, why in zip(out, churn_reasons(snapshot, table, rows), strict=True):
+    for row, why, action in zip(out, churn_reasons(snapshot, table, rows), actions_for_rows(snapshot, rows),
+                                strict=True):
         row["reasons"] = why
+        row["next_best_action"] = action
     return {
         "at_risk_customers": out,
         "count": len(out),

@@ -38,8 +38,8 @@ ERROR_CODES: dict[str, ErrorCode] = {e.code: e for e in (
               "get a new token from the issuer; do not retry the same one"),
     ErrorCode(403, "insufficient_scope", "the token lacks the `insights:read` scope",
               "ask the issuer for a token with `insights:read`"),
-    ErrorCode(404, "not_found", "the product is not in the live snapshot; `details.product_id`",
-              "check the id; a new product appears after the next daily refresh"),
+    ErrorCode(404, "not_found", "the product or customer is not in the live snapshot; `details.product_id` or "
+              "`details.customer_id`", "check the id; a new product or customer appears after the next daily refresh"),
     ErrorCode(404, "route_not_found", "no route has this path (after auth)",
               "check the path against /demand-insights/openapi.json"),
     ErrorCode(405, "method_not_allowed", "the path exists but not with this method; `Allow` lists its methods",
@@ -53,6 +53,11 @@ ERROR_CODES: dict[str, ErrorCode] = {e.code: e for e in (
               "`details`: [{field, in, rule, message, limit}]", "fix the fields named; do not retry unchanged"),
     ErrorCode(422, "invalid_value", "a value the schema accepts but the model cannot use (for example pricing on "
               "a positive elasticity)", "do not retry unchanged; the message says what is wrong"),
+    ErrorCode(422, "price_out_of_support", "current_price (or a what-if planned_price) lies outside the prices the "
+              "product sold at, widened by the range margin (10%): demand there would be extrapolated; "
+              "`details`: field, price, observed_min, observed_max, allowed_min, allowed_max",
+              "send a price inside allowed_min..allowed_max (the product's observed range); check the currency "
+              "and the unit"),
     ErrorCode(422, "insufficient_data", "too little data to answer: a product without usable history or price "
               "variation, a segment count the snapshot lacks; `details.missing` names what",
               "do not retry unchanged; ask another product or k, or wait for more data"),

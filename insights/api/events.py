@@ -11,13 +11,18 @@ import re
 import uuid
 from typing import Any
 
-__all__ = ["PREFIX", "PUBLIC_PATHS", "CORRELATION_HEADER", "MAX_BODY_BYTES", "event_kind", "request_path",
-           "request_method", "header", "is_json_media_type", "declares_non_json_body", "body_size", "as_routed",
-           "correlation_id", "error_response", "payload_too_large"]
+__all__ = ["PREFIX", "DASHBOARD", "DASHBOARD_FILES", "PUBLIC_PATHS", "CORRELATION_HEADER", "MAX_BODY_BYTES",
+           "event_kind", "request_path", "request_method", "header", "is_json_media_type", "declares_non_json_body",
+           "body_size", "as_routed", "correlation_id", "error_response", "payload_too_large"]
 
 PREFIX = "/demand-insights"
 MAX_BODY_BYTES = 1 << 20  # 1 MiB: 1000 ids of 64 characters are ~70 KB; API Gateway's own limit is 10 MB
-PUBLIC_PATHS = frozenset({f"{PREFIX}/health", f"{PREFIX}/openapi.json"})
+DASHBOARD = f"{PREFIX}/dashboard"
+# The dashboard's page and its files (insights/api/static/): public, since the page itself holds no data and asks
+# for a token; every answer it shows comes from the routes above with the user's bearer token.
+DASHBOARD_FILES = ("dashboard.js", "views.js", "dashboard.css", "uPlot.iife.min.js", "uPlot.min.css", "uPlot.LICENSE")
+PUBLIC_PATHS = frozenset({f"{PREFIX}/health", f"{PREFIX}/openapi.json", DASHBOARD,
+                          *(f"{DASHBOARD}/{name}" for name in DASHBOARD_FILES)})
 CORRELATION_HEADER = "X-Correlation-Id"
 _CID_RE = re.compile(r"^[A-Za-z0-9._:=+/\-]{8,128}$")
 

@@ -17,6 +17,8 @@ class ForecastPoint(TypedDict):
     predicted_quantity: Annotated[float | None, Field(description="expected units sold that day, >= 0")]
     confidence_lower: Annotated[float | None, Field(description="lower bound of the interval_level interval, >= 0")]
     confidence_upper: Annotated[float | None, Field(description="upper bound of the interval_level interval")]
+    trading_day: Annotated[bool, Field(description="false on a weekday the product (or the shop) never trades on: "
+                                                   "then the forecast is 0 with a zero-width interval")]
 
 
 class ForecastDriver(TypedDict):
@@ -62,6 +64,14 @@ class ForecastResponse(TypedDict):
                                              "fallback)")]
     status: Annotated[str, Field(description="ok (model forecast) or fallback (too little history for the model)")]
     model: Annotated[str | None, Field(description="the forecaster's name (lightgbm, xgboost); null if unknown")]
+    grain: Annotated[Literal["daily", "weekly", "irregular"], Field(
+        description="the product's selling grain read from its sales: weekly = one observation a week on one "
+                    "weekday (each week's units are forecast on that day, the date stated), irregular = scattered "
+                    "sales")]
+    trading_weekdays: Annotated[list[int], Field(description="the weekdays the product trades on (Monday = 0); "
+                                                             "other days get no units and no interval")]
+    grain_note: Annotated[str, Field(description="what the grain did to the forecast, in words (empty when the "
+                                                 "product trades every day)")]
     what_if: NotRequired[Annotated[WhatIfModelGrid | WhatIfElasticity, Field(
         discriminator="method", description="only with planned_price: how the forecast was moved to that price")]]
     currency: Annotated[str, Field(description=CURRENCY)]
@@ -91,11 +101,37 @@ class ElasticityResponse(TypedDict):
     confidence_interval: Annotated[ConfidenceInterval, Field(description="the coefficient's 95% interval")]
     p_value: Annotated[float | None, Field(json_schema_extra=bounds(0, 1), description="for H0: elasticity = 0")]
     r_squared: Annotated[float | None, Field(description="deviance R2 of the fit, 0..1")]
-    n_observations: Annotated[int, Field(json_schema_extra=bounds(0), description="days in the fit, zero-sale days "
-                                                                               "included")]
+    n_observations: Annotated[int, Field(json_schema_extra=bounds(0), description="real observations on the "
+                                                                               "product's grain in the fit (days "
+                                                                               "or weeks, see grain)")]
     elasticity_type: Annotated[str, Field(description="Elastic, Inelastic, Unit elastic or Positive: suspect")]
     interpretation: Annotated[str, Field(description="the estimate in one sentence")]
-    price_range: Annotated[PriceRange, Field(description="prices seen in the fit (currency units)")]
+    price_range: Annotated[PriceRange, Field(description="prices seen in the fit (currency units): the observed "
+                                                         "support the optimizer stays inside")]
+    status: Annotated[Literal["answered", "flagged_positive"], Field(
+        description="answered, or flagged_positive: demand seems to rise with price (confounding, not a demand "
+                    "curve); never priced on: price-optimization answers hold")]
+    usable_for_pricing: Annotated[bool, Field(description="false for a flagged estimate")]
+    pooled: Annotated[bool, Field(description="true when the product's own data carry under half of the estimate: "
+                                              "it is mostly its category's (or all products') typical value, with "
+                                              "a wider interval")]
+    own_data_weight: Annotated[float | None, Field(json_schema_extra=bounds(0, 1), description="the weight of the "
+                                                   "product's own fit in the estimate (0: none, 1: all)")]
+    pooled_toward: Annotated[str | None, Field(description="the prior the estimate was shrunk toward: "
+                                                           "category:<name>, population or default")]
+    pooling_note: Annotated[str, Field(description="the pooling in plain words")]
+    own_estimate: Annotated[dict[str, float | None], Field(description="{coefficient, standard_error}: the "
+                                                                       "product's own fit alone; null without a "
+                                                                       "converged fit")]
+    converged: Annotated[bool, Field(description="whether the own fit converged; a fit that did not is never used "
+                                                 "as the estimate")]
+    fit_status: Annotated[str | None, Field(description="converged, not_converged, separated, collinear, "
+                                                        "too_few_observations")]
+    grain: Annotated[Literal["daily", "weekly", "irregular"], Field(description="the grain the own fit ran on: "
+                                                                                "n_observations counts its periods")]
+    period_days: Annotated[int, Field(description="days in one observation period (1 daily, 7 weekly/irregular)")]
+    reason: Annotated[str | None, Field(description="why the estimate is pooled or flagged, in words; null "
+                                                    "otherwise")]
     currency: Annotated[str, Field(description=CURRENCY)]
     as_of: Annotated[str, Field(description=AS_OF)]
 
@@ -161,5 +197,7 @@ class PriceOptimizationResponse(TypedDict):
     optimal_price_range: Annotated[dict[str, Any], Field(description="the optimum at both ends of the elasticity's "
                                                                      "interval (min, max, at_elasticity_lower/upper)")]
     note: Annotated[str, Field(description="how the answer came about, in one paragraph")]
+    elasticity_status: Annotated[Literal["answered", "flagged_positive"], Field(
+        description="the elasticity's status (price-elasticity): a flagged one always gives hold")]
     currency: Annotated[str, Field(description=CURRENCY)]
     as_of: Annotated[str, Field(description=AS_OF)]

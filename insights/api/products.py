@@ -11,6 +11,13 @@ from typing import Any
 import numpy as np
 
 from insights.api.jsonable import json_number
+from insights.api.pricing_answers import (
+    elasticity_fields,
+    grain_fields,
+    pricing_call,
+    stored_elasticity,
+    trading_days,
+)
 from insights.api.reasons import describe_driver
 from insights.errors import InsufficientData, InvalidRequest, NotFound
 from insights.snapshot.reader import ColumnTable, Snapshot
@@ -22,7 +29,7 @@ MAX_FORECAST_DAYS = 90
 
 
 def forecast(snapshot: Snapshot, *, product_id: str, forecast_days: int,
-             planned_price: float | None = None) -> dict[str, Any]:
+             planned_price: float | None = None, range_margin: float = 0.1) -> dict[str, Any]:
     """The stored daily forecast for the next ``forecast_days`` days, optionally under a planned price."""
     if not 1 <= forecast_days <= MAX_FORECAST_DAYS:
         raise InvalidRequest(f"forecast_days must be between 1 and {MAX_FORECAST_DAYS}, got {forecast_days}")
@@ -45,13 +52,15 @@ def forecast(snapshot: Snapshot, *, product_id: str, forecast_days: int,
     what_if = None
     if planned_price is not None:
         qty, lower, upper, what_if = _apply_planned_price(snapshot, table, row, product_id, planned_price,
-                                                          qty, lower, upper)
+                                                          qty, lower, upper, range_margin)
     start = date.fromisoformat(snapshot.as_of) if snapshot.as_of else None
     dates = [(start + timedelta(days=d)).isoformat() if start else None for d in range(forecast_days)]
+    grain = grain_fields(table, row)
+    trading = trading_days(grain["trading_weekdays"], start, forecast_days)
     points = [
-        {"date": day, "predicted_quantity": q, "confidence_lower": lo, "confidence_upper": hi}
-        for day, q, lo, hi in zip(dates, np.round(qty, 3).tolist(), np.round(lower, 3).tolist(),
-                                  np.round(upper, 3).tolist(), strict=True)
+        {"date": day, "predicted_quantity": q, "confidence_lower": lo, "confidence_upper": hi, "trading_day": t}
+        for day, q, lo, hi, t in zip(dates, np.round(qty, 3).tolist(), np.round(lower, 3).tolist(),
+                                     np.round(upper, 3).tolist(), trading, strict=True)
     ]
     out: dict[str, Any] = {
         "product_id": product_id,
@@ -64,6 +73,7 @@ def forecast(snapshot: Snapshot, *, product_id: str, forecast_days: int,
         "method": str(table["method"][row]),
         "status": status,
         "model": meta.get("model"),
+        **grain,
         "currency": snapshot.currency,
         "as_of": snapshot.as_of,
     }
@@ -73,7 +83,7 @@ def forecast(snapshot: Snapshot, *, product_id: str, forecast_days: int,
 
 
 def price_elasticity(snapshot: Snapshot, *, product_id: str) -> dict[str, Any]:
-    """The stored log-log elasticity estimate of ``product_id`` with its interval and price range."""
+    """The stored pooled elasticity of ``product_id``: its interval, grain, pooling and whether to price on it."""
     table = snapshot.table("elasticity")
     row = _row(table, product_id)
     _require_elasticity(table, row, product_id)
@@ -90,6 +100,7 @@ def price_elasticity(snapshot: Snapshot, *, product_id: str) -> dict[str, Any]:
         "interpretation": str(table["interpretation"][row]),
         "price_range": {"min": json_number(table["price_min"][row], 4), "max": json_number(table["price_max"][row], 4),
                         "mean": json_number(table["price_mean"][row], 4)},
+        **elasticity_fields(table, row),
         "currency": snapshot.currency,
         "as_of": snapshot.as_of,
     }
@@ -97,30 +108,32 @@ def price_elasticity(snapshot: Snapshot, *, product_id: str) -> dict[str, Any]:
 
 def price_optimization(snapshot: Snapshot, *, product_id: str, current_price: float, current_quantity: float,
                        cost_per_unit: float | None, max_change: float, range_margin: float) -> dict[str, Any]:
-    """The profit-maximizing price (revenue without a cost) from the stored elasticity, within the guardrails."""
+    """The guarded profit-maximizing price (revenue without a cost); a flagged elasticity gives "hold"."""
     table = snapshot.table("elasticity")
     row = _row(table, product_id)
     _require_elasticity(table, row, product_id)
-    try:
-        result = optimize_price(
-            current_price=float(current_price),
-            current_quantity=float(current_quantity),
-            cost_per_unit=None if cost_per_unit is None else float(cost_per_unit),
-            elasticity=float(table["elasticity_coefficient"][row]),
-            elasticity_ci=(float(table["ci_lower"][row]), float(table["ci_upper"][row])),
-            price_min=float(table["price_min"][row]),
-            price_max=float(table["price_max"][row]),
-            max_change=float(max_change),
-            range_margin=float(range_margin),
-        )
-    except ValueError as exc:  # the estimate cannot be priced on (for example a positive elasticity)
-        raise InvalidRequest(str(exc)) from exc
-    return {"product_id": product_id, **result.to_dict(), "currency": snapshot.currency, "as_of": snapshot.as_of}
+    el = stored_elasticity(table, row)
+    result = pricing_call(
+        optimize_price,
+        current_price=float(current_price),
+        current_quantity=float(current_quantity),
+        cost_per_unit=None if cost_per_unit is None else float(cost_per_unit),
+        elasticity=el.coefficient,
+        elasticity_ci=el.interval,
+        price_min=el.price_min,
+        price_max=el.price_max,
+        max_change=float(max_change),
+        range_margin=float(range_margin),
+        usable_for_pricing=el.usable,
+    )
+    return {"product_id": product_id, **result.to_dict(), "elasticity_status": el.answer_status,
+            "currency": snapshot.currency, "as_of": snapshot.as_of}
 
 
 def _apply_planned_price(snapshot: Snapshot, forecast_table: ColumnTable, row: int, product_id: str,
                          planned_price: float, qty: np.ndarray, lower: np.ndarray,
-                         upper: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+                         upper: np.ndarray, range_margin: float
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
     """The forecast under a planned price: the model's own what-if grid when stored (interpolated in log price),
     else the product's constant-elasticity response. The interval keeps its calibrated width around the new point.
     """
@@ -139,8 +152,9 @@ def _apply_planned_price(snapshot: Snapshot, forecast_table: ColumnTable, row: i
     else:
         el = snapshot.table("elasticity")
         erow = int(el.positions([product_id])[0])
-        if erow < 0 or str(el["status"][erow]) != "ok":
-            reason = "" if erow < 0 else str(el["reason"][erow])
+        stored = None if erow < 0 else stored_elasticity(el, erow)
+        if stored is None or not stored.usable:
+            reason = "" if stored is None else stored.reason
             raise InsufficientData(f"no usable price elasticity for product {product_id!r}, so a planned price "
                                    f"cannot be applied" + (f": {reason}" if reason else ""),
                                    missing="price_elasticity", product_id=product_id)
@@ -149,8 +163,10 @@ def _apply_planned_price(snapshot: Snapshot, forecast_table: ColumnTable, row: i
             float(forecast_table["reference_price"][row])
         if not np.isfinite(base_price) or base_price <= 0:
             base_price = float(el["price_mean"][erow])
-        elasticity = float(el["elasticity_coefficient"][erow])
-        new = what_if_quantity(qty, base_price=base_price, planned_price=planned_price, elasticity=elasticity)
+        elasticity = stored.coefficient
+        new = pricing_call(what_if_quantity, qty, base_price=base_price, planned_price=planned_price,
+                           elasticity=elasticity, price_range=(stored.price_min, stored.price_max),
+                           range_margin=range_margin)
         info = {"planned_price": planned_price, "base_price": round(base_price, 4), "method": "constant_elasticity",
                 "elasticity": round(elasticity, 4)}
     shift = new - qty
@@ -177,7 +193,8 @@ def _row(table: ColumnTable, product_id: str) -> int:
 
 
 def _require_elasticity(table: ColumnTable, row: int, product_id: str) -> None:
-    if str(table["status"][row]) != "ok":
+    """Refused (the price never changed) is the only estimate without an answer."""
+    if str(table["status"][row]) == "refused" or not np.isfinite(float(table["elasticity_coefficient"][row])):
         reason = str(table["reason"][row]) or "the estimate was refused"
         raise InsufficientData(f"no reliable price elasticity for product {product_id!r}: {reason}",
                                missing="price_variation_or_observations", product_id=product_id, reason=reason,

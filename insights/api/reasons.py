@@ -30,6 +30,11 @@ def _num(v: float) -> str:
     return f"{v:,.1f}"
 
 
+def _every(days: float) -> str:
+    """'every day', 'every 21 days': the usual gap between orders as a shop owner says it."""
+    return "every day" if _num(days) == "1" else f"every {_num(days)} days"
+
+
 def _pct(v: float) -> str:
     return f"{100 * v:.0f}%"
 
@@ -55,14 +60,14 @@ def _recency(c: _Ctx) -> str:
 def _gap(c: _Ctx) -> str:
     if not math.isfinite(c.v):
         return "Only one order so far, so there is no habit of returning yet"
-    return f"Usually orders every {_num(c.v)} days" + c.typical(_num, "a typical repeat customer every {} days")
+    return f"Usually orders {_every(c.v)}" + c.typical(_every, "a typical repeat customer {}")
 
 
 def _overdue(c: _Ctx) -> str:
     if not math.isfinite(c.v) or c.v <= 0 or c.recency is None:
         return "Only one order so far, so there is no usual gap between orders to compare with"
     usual = c.recency / c.v
-    return (f"{_num(c.recency)} days since the last order; this customer usually orders every {_num(usual)} days "
+    return (f"{_num(c.recency)} days since the last order; this customer usually orders {_every(usual)} "
             f"({c.v:.1f} times the usual gap)")
 
 
@@ -121,9 +126,9 @@ TEMPLATES: Mapping[str, Callable[[_Ctx], str]] = {
                                    + c.typical(_num, "typically {}"),
     "last_order_value": lambda c: f"A last order of {c.money(c.v)}" + c.typical(c.money, "the typical one is {}"),
     "max_order_value": lambda c: f"A largest order of {c.money(c.v)}" + c.typical(c.money, "the typical one is {}"),
-    "first_basket_share": lambda c: f"The first order was {c.v:.1f} times their average order"
+    "first_basket_share": lambda c: f"The first day's orders came to {c.v:.1f} times their average order"
                                     + c.typical(lambda m: f"{m:.1f}", "typically {}"),
-    "last_basket_ratio": lambda c: f"The last order was {c.v:.1f} times their average order"
+    "last_basket_ratio": lambda c: f"The last day's orders came to {c.v:.1f} times their average order"
                                    + c.typical(lambda m: f"{m:.1f}", "typically {}"),
     "gg_expected_value": lambda c: f"Their orders are expected to be worth {c.money(c.v)} each"
                                    + c.typical(c.money, "typically {}"),

@@ -10,6 +10,7 @@ from insights.api.auth import SCOPE_READ, Authenticator, Principal, authenticato
 from insights.api.cache import SnapshotCache, SnapshotSource
 from insights.api.events import PUBLIC_PATHS, header, request_path
 from insights.config import Settings
+from insights.pseudonym import Pseudonymizer, pseudonymizer_from_settings
 from insights.snapshot.reader import Snapshot
 
 __all__ = ["ApiRuntime"]
@@ -31,6 +32,14 @@ class ApiRuntime:
         self.cache = SnapshotCache(store, recheck_s=settings.snapshot_recheck_s) if store is not None else \
             SnapshotCache(factory=lambda: _store(settings), recheck_s=settings.snapshot_recheck_s)
         self._auth = authenticator
+        self._pseudonyms: tuple[Pseudonymizer | None] | None = None
+
+    @property
+    def pseudonyms(self) -> Pseudonymizer | None:
+        """The deployment's pseudonymizer (INSIGHTS_PSEUDONYMIZE), None when ids are stored as they are."""
+        if self._pseudonyms is None:
+            self._pseudonyms = (pseudonymizer_from_settings(self.settings),)
+        return self._pseudonyms[0]
 
     @property
     def authenticator(self) -> Authenticator:

@@ -14,11 +14,13 @@ from pathlib import Path
 from athena.duckdb_engine import DuckDBEngine
 from athena.engine import DataAccessError, query_names, query_parameters
 from insights.cli.hints import fail, insights_command, located, location_flags, missing_lake_message
+from insights.cli.main import IMPORT_THRESHOLDS
 from insights.config import DEFAULT_WORKSPACE, Settings, check_workspace
-from insights.data.importer import PRESETS, format_report, import_files, parse_maps
+from insights.data.importer import PRESETS, format_report, import_files, parse_maps, pseudonymize_ids
 from insights.data.rules import ImportRules
 from insights.data.sample import SampleSpec, generate, write_sample
 from insights.errors import ImportFailed
+from insights.pseudonym import pseudonymizer_from_settings
 
 __all__ = ["sample", "import_orders", "query", "import_workspace", "parse_query_params"]
 
@@ -37,6 +39,12 @@ def sample(args: argparse.Namespace, settings: Settings) -> int:
         return fail(str(exc))
     started = time.perf_counter()
     sample = generate(spec)
+    pseudonyms = pseudonymizer_from_settings(settings)
+    if pseudonyms is not None:  # INSIGHTS_PSEUDONYMIZE: the sample's ids are stored as pseudonyms too
+        for frame in (sample.orders, sample.customers, sample.truth.customers):
+            pseudonymize_ids(frame, "customer_id", pseudonyms)
+    if not settings.emails_kept:
+        sample.customers["email"] = None
     generated = time.perf_counter()
     write_sample(settings.lake, sample)
     c = sample.truth.meta["counts"]
@@ -73,11 +81,14 @@ def import_orders(args: argparse.Namespace, settings: Settings) -> int:
         return fail("import writes a local lake folder; import locally, then copy it to S3 (the layout is the same)")
     try:
         chosen_rules = None
-        if args.timezone or args.keep_duplicates:
+        given = {name: getattr(args, name) for name in IMPORT_THRESHOLDS if getattr(args, name, None) is not None}
+        if args.timezone or args.keep_duplicates or given:
             base = PRESETS[args.preset].rules if args.preset else ImportRules()
-            chosen_rules = replace(base, timezone=args.timezone or base.timezone, keep_duplicates=args.keep_duplicates)
+            chosen_rules = replace(base, timezone=args.timezone or base.timezone,
+                                   keep_duplicates=args.keep_duplicates or base.keep_duplicates, **given)
         report = import_files(args.orders_file, lake=settings.lake, customers_file=args.customers_file,
-                              preset=args.preset, maps=parse_maps(args.map), rules=chosen_rules)
+                              preset=args.preset, maps=parse_maps(args.map), rules=chosen_rules,
+                              pseudonyms=pseudonymizer_from_settings(settings), keep_emails=settings.emails_kept)
     except ImportFailed as exc:
         return fail(str(exc))
     except OSError as exc:

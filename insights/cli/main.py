@@ -1,4 +1,4 @@
-"""``python -m insights sample|import|query|refresh|rollback|serve|token``: the local entry points.
+"""``python -m insights sample|import|query|refresh|rollback|forget|serve|token``: the local entry points.
 
 Every option says what it does and its default (``--help``); a mistake ends in one ``error:`` line on stderr and
 exit status 2, never a traceback. Each data set lives in its own workspace, ``./data/<workspace>/{lake,snapshots}``
@@ -27,10 +27,21 @@ COMMANDS: dict[str, str] = {
     "query": "insights.cli.data:query",
     "refresh": "insights.cli.refresh:refresh_command",
     "rollback": "insights.cli.refresh:rollback_command",
+    "forget": "insights.cli.privacy:forget_command",
     "serve": "insights.cli.serve:serve_command",
     "token": "insights.cli.serve:token_command",
 }
 PRESET_NAMES = ("online-retail",)  # insights.data.rules.PRESETS, named here so `--help` needs no pandas
+# The import thresholds: ImportRules fields and their defaults, named here so `--help` needs no pandas (a test
+# checks they equal ImportRules'); docs/importer.md says what each does.
+IMPORT_THRESHOLDS: dict[str, tuple[str, object, str]] = {
+    "quantity_mads": ("K", 5.0, "absurd_quantity: MAD multiple above the product's median log quantity"),
+    "quantity_min_ratio": ("R", 2000.0, "absurd_quantity: never below R times the product's median quantity"),
+    "price_mads": ("K", 5.0, "absurd_price: MAD multiple above the product's median log unit price"),
+    "price_min_ratio": ("R", 500.0, "absurd_price: never below R times the product's median unit price"),
+    "min_product_lines": ("N", 20, "products with fewer lines are judged against the population"),
+    "min_date": ("YYYY-MM-DD", "1990-01-01", "date_too_old: lines before this day"),
+}
 
 
 def command_function(name: str) -> Callable[[argparse.Namespace, Settings], int]:
@@ -73,6 +84,34 @@ def _shard_count(text: str) -> int:
     if value > 100:
         raise argparse.ArgumentTypeError(f"{value} shards: at most 100 (Athena's UNLOAD writes at most 100 partitions)")
     return value
+
+
+def _above(least: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not value > least:  # also refuses nan
+            raise argparse.ArgumentTypeError(f"{text} must be above {least:g}")
+        return value
+    return parse
+
+
+def _day(text: str) -> str:
+    import datetime as dt
+
+    try:
+        if len(text) != 10:
+            raise ValueError(text)
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
+
+
+_THRESHOLD_TYPES: dict[str, Callable[[str], Any]] = {
+    "quantity_mads": _above(0), "quantity_min_ratio": _above(1), "price_mads": _above(0),
+    "price_min_ratio": _above(1), "min_product_lines": _positive, "min_date": _day}
 
 
 def _port(text: str) -> int:
@@ -134,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--timezone", metavar="ZONE", help="zone of timestamps without an offset (default: the preset's, "
                                                       "else UTC)")
     i.add_argument("--keep-duplicates", action="store_true", help="keep exact duplicate lines (default: set aside)")
+    for name, (metavar, default, text) in IMPORT_THRESHOLDS.items():
+        i.add_argument("--" + name.replace("_", "-"), dest=name, type=_THRESHOLD_TYPES[name], metavar=metavar,
+                       help=f"{text} (default: {default})")
     _where(i, snapshots=False, workspace_help="the workspace to create or replace: ./data/NAME/lake (default: "
                                               "INSIGHTS_WORKSPACE if set, else named after --preset or the file)")
 
@@ -163,6 +205,11 @@ def build_parser() -> argparse.ArgumentParser:
     rb = command("rollback", "point `latest` at an earlier snapshot version")
     rb.add_argument("version", nargs="?", help="the version to serve (default: the one before the live one)")
     _where(rb, lake=False)
+
+    fg = command("forget", "erase customers from the lake, the score tables and every kept snapshot version")
+    fg.add_argument("ids", nargs="+", metavar="ID", help="the store's customer ids (hashed first when "
+                                                         "INSIGHTS_PSEUDONYMIZE is on)")
+    _where(fg)
 
     sv = command("serve", "serve the API on 127.0.0.1 from a workspace's snapshots")
     sv.add_argument("--port", type=_port, default=8000, help="TCP port (0 picks a free one)")

@@ -71,6 +71,11 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
         example = mint_token(settings.jwt_secret, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
                              ttl_s=3600)
         token = insights_command("token", location_flags(settings, lake=False))
+        # the token rides in the fragment: the browser never sends it, so no server or proxy log records it; it
+        # lasts a working day (the page explains an expired one and asks for a fresh token)
+        page = mint_token(settings.jwt_secret, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
+                          ttl_s=8 * 3600)
+        print(f"dashboard: {url}/dashboard#token={page}", flush=True)
         print(f"curl -s -H 'Authorization: Bearer {example}' '{url}/segments'", flush=True)
         print(f"(a fresh token: TOKEN=$({token}); add --scope customers:pii for emails)", flush=True)
     print(f"health: curl -s {url}/health    (Ctrl-C stops)", flush=True)

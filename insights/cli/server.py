@@ -239,6 +239,6 @@ def _read_chunked(rfile: Any) -> bytes:
             return b"".join(parts)
         total += size
         if total > MAX_BODY_BYTES:
-            raise _BodyError(payload_too_large(total), unread=size)
+            raise _BodyError(payload_too_large(total), unread=_DRAIN_BYTES)  # the rest of the stream, bounded
         parts.append(rfile.read(size))
         rfile.readline(1024)  # the CRLF after each chunk

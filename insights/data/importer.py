@@ -19,7 +19,7 @@ import pandas as pd
 
 from insights.data.rules import (
     CUSTOMER_COLUMNS,
-    ORDER_COLUMNS,
+    MAPPABLE_ORDER_COLUMNS,
     PRESETS,
     REASONS,
     REQUIRED,
@@ -31,9 +31,10 @@ from insights.data.rules import (
 )
 from insights.data.sources import Source, read_source
 from insights.errors import ImportFailed
+from insights.pseudonym import Pseudonymizer
 
 __all__ = ["PRESETS", "REASONS", "import_files", "format_report", "parse_maps",
-           "resolve_mapping"]
+           "resolve_mapping", "pseudonymize_ids"]
 
 
 def resolve_mapping(columns: Sequence[str], contract: Sequence[str], preset: Mapping[str, Sequence[str]],
@@ -90,10 +91,13 @@ def _set_aside_frame(source: Source, reasons: pd.Series) -> pd.DataFrame:
 def import_files(orders_file: str | Path, *, lake: str | Path, customers_file: str | Path | None = None,
                  preset: str | None = None, maps: Mapping[str, str] | None = None,
                  rules: ImportRules | None = None, now: datetime | None = None,
-                 currency: str | None = None) -> dict[str, Any]:
+                 currency: str | None = None, pseudonyms: Pseudonymizer | None = None,
+                 keep_emails: bool = True) -> dict[str, Any]:
     """Import ``orders_file`` (and ``customers_file``) into a new lake at ``lake``; returns the report.
 
     ``currency`` (ISO 4217, default: the preset's) is recorded in the report, where the refresh finds it.
+    ``pseudonyms`` (INSIGHTS_PSEUDONYMIZE): every customer id written, set-aside lines included, is its
+    pseudonym; ``keep_emails`` False writes no email at all (SECURITY.md, "Pseudonymous ids").
 
     Raises :class:`ImportFailed` (and leaves any existing lake untouched) when a file cannot be read or the
     mapping names a column that is not there.
@@ -112,16 +116,16 @@ def import_files(orders_file: str | Path, *, lake: str | Path, customers_file: s
     orders_src = read_source(orders_file)
     customers_src = read_source(customers_file) if customers_file else None
     known = set(orders_src.columns) | set(customers_src.columns if customers_src else [])
-    unknown_dest = sorted({d for d in maps.values() if d not in ORDER_COLUMNS and d not in CUSTOMER_COLUMNS})
+    unknown_dest = sorted({d for d in maps.values() if d not in MAPPABLE_ORDER_COLUMNS and d not in CUSTOMER_COLUMNS})
     if unknown_dest:
         raise ImportFailed(f"--map destination(s) not in the data contract: {', '.join(unknown_dest)} "
-                           f"(orders: {', '.join(ORDER_COLUMNS)}; customers: {', '.join(CUSTOMER_COLUMNS)})")
+                           f"(orders: {', '.join(MAPPABLE_ORDER_COLUMNS)}; customers: {', '.join(CUSTOMER_COLUMNS)})")
     absent = sorted(s for s in maps if s not in known)
     if absent:
         raise ImportFailed(f"--map names column(s) in neither input file: {', '.join(absent)} "
                            f"(orders columns: {', '.join(orders_src.columns)})")
-    order_maps = {s: d for s, d in maps.items() if s in orders_src.columns and d in ORDER_COLUMNS}
-    mapping = resolve_mapping(orders_src.columns, ORDER_COLUMNS, chosen.mapping if chosen else {}, order_maps,
+    order_maps = {s: d for s, d in maps.items() if s in orders_src.columns and d in MAPPABLE_ORDER_COLUMNS}
+    mapping = resolve_mapping(orders_src.columns, MAPPABLE_ORDER_COLUMNS, chosen.mapping if chosen else {}, order_maps,
                               required=REQUIRED, what=str(orders_file))
     orders = clean_orders(orders_src.frame, mapping, rules, now=now)
     if orders.kept.empty:
@@ -136,6 +140,7 @@ def import_files(orders_file: str | Path, *, lake: str | Path, customers_file: s
         "currency": (currency or (chosen.currency if chosen else None) or "").upper() or None,
         "orders": {**_counts(orders.reasons, len(orders_src.malformed),
                              len(orders_src.frame) + len(orders_src.malformed)), **orders.notes},
+        "outliers": orders.outliers,
     }
     report["in_file"] = _in_file(orders_src.frame, mapping)
     report["kept"] = _summary(orders.kept)
@@ -152,6 +157,16 @@ def import_files(orders_file: str | Path, *, lake: str | Path, customers_file: s
                                               len(customers_src.frame) + len(customers_src.malformed)),
                                     **cleaned.notes}
     aside = _set_aside_frame(orders_src, orders.reasons)
+    if pseudonyms is not None:
+        pseudonymize_ids(orders.kept, "customer_id", pseudonyms)
+        if "customer_id" in mapping and mapping["customer_id"] in aside:
+            pseudonymize_ids(aside, mapping["customer_id"], pseudonyms)
+        if customers is not None:
+            pseudonymize_ids(customers, "customer_id", pseudonyms)
+        report["pseudonymized"] = True
+    if customers is not None and not keep_emails and "email" in customers:
+        customers = customers.drop(columns=["email"])
+    report["emails_kept"] = keep_emails and customers is not None and "email" in customers
 
     def extra(folder: Path) -> None:
         (folder / "_set_aside").mkdir()
@@ -162,6 +177,13 @@ def import_files(orders_file: str | Path, *, lake: str | Path, customers_file: s
     report["lake"] = str(lake)
     write_lake(lake, orders.kept, customers, extra=extra)
     return report
+
+
+def pseudonymize_ids(frame: pd.DataFrame, column: str, pseudonyms: Pseudonymizer) -> None:
+    """Replace ``frame[column]``'s ids by their pseudonyms in place (nulls, guest lines, stay null)."""
+    ids = frame[column]
+    known = ids.notna()
+    frame[column] = ids.astype("object").where(~known, ids[known].astype(str).map(pseudonyms.pseudonym))
 
 
 def _in_file(frame: pd.DataFrame, mapping: Mapping[str, str]) -> dict[str, int | None]:
@@ -183,7 +205,9 @@ def _summary(kept: pd.DataFrame) -> dict[str, Any]:
         "countries": int(kept["country"].nunique()) if "country" in kept else None,
         "first_order_ts": ts.min().isoformat() if len(kept) else None,
         "last_order_ts": ts.max().isoformat() if len(kept) else None,
-        "days": int(ts.dt.date.nunique()) if len(kept) else 0,
+        # calendar days from the first order's day to the last's, both included; days_with_orders those with lines
+        "days": (ts.max().date() - ts.min().date()).days + 1 if len(kept) else 0,
+        "days_with_orders": int(ts.dt.date.nunique()) if len(kept) else 0,
     }
 
 
@@ -202,13 +226,35 @@ def format_report(report: Mapping[str, Any]) -> str:
     lines.append(f"kept: {k['order_lines']:,} lines, {k['orders']:,} orders, {k['customers']:,} customers, "
                  f"{k['products']:,} products, {k['countries'] or 0:,} countries, "
                  f"{k['guest_lines']:,} guest lines, {k['return_lines']:,} return lines, "
-                 f"{k['first_order_ts']} .. {k['last_order_ts']} UTC ({k['days']} days)")
+                 f"{k['first_order_ts']} .. {k['last_order_ts']} UTC ({k['days']:,} calendar days, "
+                 f"{k['days_with_orders']:,} with orders)")
+    lines += _threshold_lines(report)
     if "customers_file" in report:
         c = report["customers_file"]
         lines.append(f"customers file: {c['rows_read']:,} read, {c['rows_kept']:,} kept, set aside {c['set_aside']}")
     if report.get("seconds") is not None:
         lines.append(f"in {report['seconds']:.1f} s; report saved as {report['lake']}/_import_report.json")
     return "\n".join(lines)
+
+
+def _threshold_lines(report: Mapping[str, Any]) -> list[str]:
+    """The thresholds the relative rules used and how the products were judged (docs/importer.md)."""
+    r, out = report["rules"], []
+    for key, reason in (("quantity", "absurd_quantity"), ("price", "absurd_price")):
+        o = report.get("outliers", {}).get("quantity" if key == "quantity" else "unit_price", {})
+        limit = o.get("population_limit")
+        out.append(f"{reason} (--{key}-mads {r[f'{key}_mads']:g}, --{key}-min-ratio {r[f'{key}_min_ratio']:g}, "
+                   f"--min-product-lines {r['min_product_lines']}): above the product's median x "
+                   f"max(exp({r[f'{key}_mads']:g} MAD), {r[f'{key}_min_ratio']:g}); "
+                   f"{o.get('products_judged_on_own_lines', 0):,} products judged on their own lines, "
+                   f"{o.get('products_judged_on_population', 0):,} on the population (limit "
+                   f"{'none' if limit is None else f'{limit:,.6g}'}); set aside {o.get('set_aside', 0):,}")
+    out.append(f"date_too_old (--min-date {r['min_date']}): lines before that day")
+    prefixes = ("promotion_", "list_price_", "on_promotion_", "discount_")
+    notes = {k: v for k, v in report["orders"].items() if k.startswith(prefixes)}
+    if notes:
+        out.append("promotions: " + ", ".join(f"{k} {v:,}" for k, v in notes.items()))
+    return out
 
 
 def parse_maps(items: Sequence[str]) -> dict[str, str]:

@@ -26,6 +26,8 @@ def conform(frame: pd.DataFrame, table: str) -> pd.DataFrame:
             out[col.name] = values.astype("int64")
         elif col.type == "double":
             out[col.name] = values.astype("float64")
+        elif col.type == "boolean":
+            out[col.name] = values.astype("boolean")  # nullable: null = unknown
         elif col.type == "timestamp":
             ts = pd.to_datetime(values, utc=True)
             out[col.name] = ts.dt.tz_localize(None).astype("datetime64[us]")

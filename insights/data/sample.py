@@ -18,6 +18,7 @@ from insights.data.sample_process import (
     CATEGORIES,
     COUNTRIES,
     COUNTRY_P,
+    DESCRIPTION,
     PROCESS,
     calendar,
     customers_process,
@@ -83,7 +84,8 @@ def generate(spec: SampleSpec) -> Sample:
     season, k = cal["season"], np.arange(days)
     cust = customers_process(rng_c, spec.customers, cal)
     prod = products_process(rng_p, spec.products, days)
-    price, promo = prices(rng_p, prod, cal)
+    price, promo, list_price = prices(rng_p, prod, cal)
+    lift = np.where(promo, prod["promo_lift"][:, None], 1.0)
     q0, m0 = p["quantity_extra_mean"], p["basket_mean_lines"]
 
     def active_sum(values: np.ndarray) -> np.ndarray:
@@ -103,7 +105,7 @@ def generate(spec: SampleSpec) -> Sample:
         prod["base"][i] = target / (1 - target) * float(np.median(regular_total / shape[i]))
     launched = k[None, :] >= prod["launch"][:, None]
     basket, share, clipped = demand(prod["base"][:, None] * shape, launched, price, prod["ref"], prod["elasticity"],
-                                     m0)
+                                     m0, lift)
     # Scale the purchase rates so that a customer has about target_lines_per_customer lines (the baskets are
     # known now), then draw the repeat orders; guests add guest_order_share of the orders.
     repeat_lines = float((season * active_sum(cust["rate"])) @ basket)
@@ -119,13 +121,14 @@ def generate(spec: SampleSpec) -> Sample:
                    + np.bincount(cust["acq"][in_period], unit_weight[in_period], days))
     expected_units = unit_orders[None, :] * basket[None, :] * share
 
-    lines, directory, counts = _lines(rng_o, spec, start, cal, cust, prod, guest_rate, basket, share, price)
+    lines, directory, counts = _lines(rng_o, spec, start, cal, cust, prod, guest_rate, basket, share,
+                                      (price, list_price, promo))
     counts["basket_clipped_days"] = int(clipped.sum())  # the elasticity is inexact on those days (none so far)
-    truth = _truth(spec, start, cal, cust, prod, price, promo, expected_units, counts)
+    truth = _truth(spec, start, cal, cust, prod, (price, list_price, promo, lift), expected_units, counts)
     return Sample(orders=lines, customers=directory, truth=truth)
 
 
-def _lines(rng, spec, start, cal, cust, prod, guest_rate, basket, share, price):
+def _lines(rng, spec, start, cal, cust, prod, guest_rate, basket, share, pricing):
     """Orders (repeat, acquisition, guest), their lines, returns; then the contract-shaped tables."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -181,7 +184,9 @@ def _lines(rng, spec, start, cal, cust, prod, guest_rate, basket, share, price):
     line_country = o_country[np.concatenate([l_order, l_order[r_line]])]
     line_prod = np.concatenate([l_prod, l_prod[r_line]])
     line_qty = np.concatenate([l_qty, r_qty])
-    line_price = price[line_prod, np.concatenate([l_day, l_day[r_line]])]
+    price, list_price, promo = pricing
+    line_days = np.concatenate([l_day, l_day[r_line]])  # a return carries its purchase's prices
+    line_price, line_list, line_promo = (m[line_prod, line_days] for m in (price, list_price, promo))
     order = np.argsort(seconds, kind="stable")
     counts = {"lines": int(order.shape[0]), "purchase_orders": int(n_orders), "return_orders": int(r_orders.shape[0]),
               "return_lines": int(r_line.shape[0]), "guest_lines": int((l_cust < 0).sum())}
@@ -200,6 +205,8 @@ def _lines(rng, spec, start, cal, cust, prod, guest_rate, basket, share, price):
         "unit_price": line_price[order],
         "category": _strings(pa.array(np.asarray(CATEGORIES)[prod["category"]]).take(pa.array(line_prod[order]))),
         "country": _strings(pa.array(np.asarray(COUNTRIES)).take(pa.array(line_country[order]))),
+        "list_price": line_list[order],
+        "on_promotion": line_promo[order],
     })
     emails = pc.binary_join_element_wise(pc.utf8_lower(customer_ids), "@example.com", "")
     has_email = rng.random(n) >= 0.05
@@ -211,12 +218,13 @@ def _lines(rng, spec, start, cal, cust, prod, guest_rate, basket, share, price):
     return lines, directory, counts
 
 
-def _truth(spec, start, cal, cust, prod, price, promo, expected_units, counts) -> Truth:
+def _truth(spec, start, cal, cust, prod, pricing, expected_units, counts) -> Truth:
     import pyarrow as pa
 
+    price, list_price, promo, lift = pricing
     n_products, days = price.shape
     product_ids = [f"P{i:04d}" for i in range(1, n_products + 1)]
-    at_ref = expected_units / (price / prod["ref"][:, None]) ** prod["elasticity"][:, None]
+    at_ref = expected_units / (price / prod["ref"][:, None]) ** prod["elasticity"][:, None] / lift
     launched = np.arange(days)[None, :] >= prod["launch"][:, None]
     base_units = (at_ref * launched).sum(axis=1) / np.maximum(launched.sum(axis=1), 1)
     start64 = np.datetime64(start, "D")
@@ -229,6 +237,7 @@ def _truth(spec, start, cal, cust, prod, price, promo, expected_units, counts) -
         "launch_date": pd.array(pa.array(start64 + prod["launch"]), dtype=pd.ArrowDtype(pa.date32())),
         "intermittent": prod["intermittent"],
         "promo_days": promo.sum(axis=1).astype(np.int64),
+        "promo_lift": prod["promo_lift"],  # units x this on a promotion day, beyond the price's own effect
     })
     customers = pd.DataFrame({
         "customer_id": pd.array([f"C{i:0{max(7, len(str(spec.customers)))}d}" for i in range(1, spec.customers + 1)],
@@ -242,6 +251,7 @@ def _truth(spec, start, cal, cust, prod, price, promo, expected_units, counts) -
         "date": pd.array(pa.array(np.repeat(cal["dates"], n_products)), dtype=pd.ArrowDtype(pa.date32())),
         "product_id": pd.array(np.tile(np.asarray(product_ids), days), dtype="string"),
         "price": price.T.ravel(),
+        "list_price": list_price.T.ravel(),
         "promo": promo.T.ravel(),
         "expected_units": expected_units.T.ravel(),
     })
@@ -254,26 +264,6 @@ def _truth(spec, start, cal, cust, prod, price, promo, expected_units, counts) -
     }
     return Truth(products=products, customers=customers, daily_prices=daily, meta=meta)
 
-
-DESCRIPTION = (
-    "Global seasonality s(t) = weekly(dow) * (1 + A cos(2 pi (doy - peak) / 365.25)) * exp(trend * t), mean 1. "
-    "Customers: acquisition day ~ s(t) inside the period (a share before it, uniform), lifetime ~ Exponential with "
-    "a gamma-distributed dropout rate, churn_date = acquisition + 1 + floor(lifetime) (the first day with no "
-    "purchase); an acquisition order on the acquisition day, then repeat orders on [acquisition, churn) as a "
-    "Poisson process with intensity purchase_rate_per_day * s(t) (rates gamma, scaled to about 10 lines a "
-    "customer); guest orders at a few percent without customer_id. Products: lam_ref(p,t) = base * "
-    "exp(growth t) * yearly(t)^gamma * [t >= launch]; lam = lam_ref * (price / reference_price)^elasticity. "
-    "An order has 1 + Poisson(m0 * sum lam / sum lam_ref - 1) lines; each line picks product p with probability "
-    "lam / sum lam and has quantity 1 + Poisson(q0 * spend_level). Hence expected_units(p,t) = U(t) * m0 * "
-    "lam(p,t) / sum_q lam_ref(q,t) (the sum counts every product as launched, so launches take no demand from "
-    "others), where U(t) is the expected units-weighted order count of the drawn population: the own-price "
-    "elasticity is exactly true_elasticity, with no cross-price effect. Prices: list price = "
-    "reference * random steps * (1 + surcharge in high-season months); promotions cut 10-30% for 3-10 days, "
-    "timed mostly in the low season; promotions act on demand only through the price. Returns: a few percent of "
-    "customer purchase lines come back (part of the quantity, as a negative line in an R order) some days later, "
-    "while the customer is still active. expected_units is conditional on the drawn customers and prices, "
-    "before the Poisson noise, returns excluded."
-)
 
 
 def write_sample(lake: str | Path, sample: Sample) -> Path:

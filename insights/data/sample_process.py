@@ -12,8 +12,8 @@ import numpy as np
 
 from insights.data.truth import raw_seasonality
 
-__all__ = ["CATEGORIES", "COUNTRIES", "COUNTRY_P", "PROCESS", "calendar", "draw_days", "customers_process",
-           "products_process", "prices", "demand"]
+__all__ = ["CATEGORIES", "COUNTRIES", "COUNTRY_P", "PROCESS", "DESCRIPTION", "calendar", "draw_days",
+           "customers_process", "products_process", "prices", "demand"]
 
 CATEGORIES = ("home", "kitchen", "garden", "toys", "stationery", "party", "lighting", "gifts")
 COUNTRIES = ("United Kingdom", "Germany", "France", "Ireland", "Netherlands", "Spain", "Belgium")
@@ -30,7 +30,8 @@ PROCESS: dict[str, Any] = {
     "return_delay_p": 0.15, "new_product_share": 0.08, "new_product_window_days": 60,
     "intermittent_share": 0.10, "intermittent_lines_per_day": [0.05, 0.4], "elasticity_range": [-3.0, -0.5],
     "list_changes_per_year": 1.5, "list_step_sigma": 0.07, "high_season_surcharge": [0.04, 0.15],
-    "promos_per_year": 5.0, "promo_days": [3, 10], "promo_cut": [0.10, 0.30],
+    "promos_per_year": 5.0, "promo_days": [3, 21], "promo_cut": [0.10, 0.35],
+    "promo_product_share": 0.7, "promo_lift": [1.2, 1.8],
 }
 
 
@@ -82,11 +83,15 @@ def products_process(rng: np.random.Generator, n: int, days: int) -> dict[str, n
     return {"category": category, "elasticity": elasticity, "ref": ref, "launch": launch,
             "new": new, "intermittent": intermittent, "base": rng.lognormal(0.0, 1.0, n),
             "gamma": rng.uniform(0.0, 1.5, n), "growth": rng.normal(0.0, 0.15, n),
-            "lines_target": rng.uniform(*p["intermittent_lines_per_day"], n)}
+            "lines_target": rng.uniform(*p["intermittent_lines_per_day"], n),
+            # deals: which products run them, and the lift a deal adds beyond its price cut (display, mailing)
+            "runs_promotions": rng.random(n) < p["promo_product_share"],
+            "promo_lift": rng.uniform(*p["promo_lift"], n)}
 
 
 def prices(rng: np.random.Generator, prod: dict[str, np.ndarray], cal: dict[str, np.ndarray]):
-    """List prices with a few steps and a high-season surcharge, plus promotions timed in the low season."""
+    """List prices with a few steps and a high-season surcharge, plus promotions timed in the low season (only for
+    the products that run them): (price, on promotion, list price), each product x day."""
     p, days, n = PROCESS, cal["season"].shape[0], prod["ref"].shape[0]
     yearly = cal["yearly"]
     _, month = np.unique(cal["dates"].astype("datetime64[M]"), return_inverse=True)
@@ -94,24 +99,25 @@ def prices(rng: np.random.Generator, prod: dict[str, np.ndarray], cal: dict[str,
     high = np.clip((month_mean[month] - 1) / p["yearly_amplitude"], 0, 1)  # 0 in low months, up to 1 at the peak
     promo_weight = yearly.max() - yearly + 0.1 * p["yearly_amplitude"]
     promo_cdf = np.concatenate([[0.0], np.cumsum(promo_weight)])
-    price, cut = np.empty((n, days)), np.zeros((n, days))
+    price, cut, listed = np.empty((n, days)), np.zeros((n, days)), np.empty((n, days))
     k = np.arange(days)
     for i in range(n):
         changes = np.sort(rng.integers(1, max(days, 2), rng.poisson(p["list_changes_per_year"] * days / 365) + 1))
         steps = np.exp(np.cumsum(rng.normal(0, p["list_step_sigma"], changes.shape[0] + 1)))
         surcharge = rng.uniform(*p["high_season_surcharge"])
         list_price = prod["ref"][i] * steps[np.searchsorted(changes, k, side="right")] * (1 + surcharge * high)
-        n_promos = rng.poisson(p["promos_per_year"] * days / 365)
+        n_promos = rng.poisson(p["promos_per_year"] * days / 365) if prod["runs_promotions"][i] else 0
         starts = draw_days(rng, promo_cdf, np.zeros(n_promos, np.int64), np.full(n_promos, days, np.int64))
         for s, length, c in zip(starts, rng.integers(p["promo_days"][0], p["promo_days"][1] + 1, n_promos),
                                 rng.uniform(*p["promo_cut"], n_promos), strict=True):
             cut[i, s:s + length] = np.maximum(cut[i, s:s + length], c)
+        listed[i] = np.maximum(np.round(list_price, 2), 0.01)
         price[i] = np.maximum(np.round(list_price * (1 - cut[i]), 2), 0.01)
-    return price, cut > 0
+    return price, cut > 0, listed
 
 
 def demand(lam_ref: np.ndarray, launched: np.ndarray, price: np.ndarray, ref: np.ndarray, elasticity: np.ndarray,
-            m0: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            m0: float, lift: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Expected lines an order (per day) and product choice probabilities (product x day).
 
     Lines pick a product with probability lam / sum(lam), and an order has 1 + Poisson(m0 * sum(lam) / norm - 1)
@@ -120,6 +126,32 @@ def demand(lam_ref: np.ndarray, launched: np.ndarray, price: np.ndarray, ref: np
     launched and has no price in it, so a launch adds demand and takes none from the others.
     """
     lam = lam_ref * launched * (price / ref[:, None]) ** elasticity[:, None]
+    if lift is not None:  # a promotion's lift beyond its price (product x day; 1 off promotion)
+        lam = lam * lift
     norm, total = lam_ref.sum(axis=0), lam.sum(axis=0)
     basket = m0 * total / norm
     return np.maximum(basket, 1.0), lam / np.where(total > 0, total, 1.0), basket < 1.0
+
+
+DESCRIPTION = (
+    "Global seasonality s(t) = weekly(dow) * (1 + A cos(2 pi (doy - peak) / 365.25)) * exp(trend * t), mean 1. "
+    "Customers: acquisition day ~ s(t) inside the period (a share before it, uniform), lifetime ~ Exponential with "
+    "a gamma-distributed dropout rate, churn_date = acquisition + 1 + floor(lifetime) (the first day with no "
+    "purchase); an acquisition order on the acquisition day, then repeat orders on [acquisition, churn) as a "
+    "Poisson process with intensity purchase_rate_per_day * s(t) (rates gamma, scaled to about 10 lines a "
+    "customer); guest orders at a few percent without customer_id. Products: lam_ref(p,t) = base * "
+    "exp(growth t) * yearly(t)^gamma * [t >= launch]; lam = lam_ref * (price / reference_price)^elasticity "
+    "* promo_lift^[on promotion]. "
+    "An order has 1 + Poisson(m0 * sum lam / sum lam_ref - 1) lines; each line picks product p with probability "
+    "lam / sum lam and has quantity 1 + Poisson(q0 * spend_level). Hence expected_units(p,t) = U(t) * m0 * "
+    "lam(p,t) / sum_q lam_ref(q,t) (the sum counts every product as launched, so launches take no demand from "
+    "others), where U(t) is the expected units-weighted order count of the drawn population: the own-price "
+    "elasticity is exactly true_elasticity (at a given promotion status), with no cross-price effect. Prices: "
+    "list price = reference * random steps * (1 + surcharge in high-season months); 70% of the products run promotions "
+    "that cut 10-35% for 3-21 days, timed mostly in the low season; a promotion multiplies lam by the "
+    "product's promo_lift (1.2-1.8) beyond its price effect. Lines carry list_price and on_promotion. "
+    "Returns: a few percent of "
+    "customer purchase lines come back (part of the quantity, as a negative line in an R order) some days later, "
+    "while the customer is still active. expected_units is conditional on the drawn customers and prices, "
+    "before the Poisson noise, returns excluded."
+)

@@ -159,6 +159,8 @@ def score_customer_rows(models: CustomerModels, context: dict[str, Any], feature
     cols["spend_30d"] = consistent_spend(spend_raw, cols["purchase_probability_30d"], frame["avg_order_value"],
                                          typical=context["typical_aov"])
     cols["value_at_risk"] = (cols["churn_probability"] * cols["predicted_clv"]).astype("float64")
+    if "spend_90d" in frame:  # the totals document's revenue (finish_customers sums it)
+        cols["spend_90d"] = frame["spend_90d"].to_numpy("float64", na_value=np.nan)
     return cols
 
 
@@ -190,6 +192,9 @@ def finish_customers(models: CustomerModels, context: dict[str, Any], rows: dict
             "risk_thresholds": {lvl: lo for lvl, lo in zip(RISK_LEVELS, (0.0, *RISK_THRESHOLDS), strict=True)},
             "feature_medians": context["feature_medians"],
             "mean_churn_probability": float(churn.mean()) if n else None,
+            # the dashboard's overview: what customers spent in the 90 days before as_of (the API has no lake)
+            "totals": {"revenue_90d": float(pd.Series(rows["spend_90d"]).sum()) if n and "spend_90d" in rows
+                       else None},
             "clv_segment_thresholds": {"quantiles": {"Medium": CLV_SEGMENT_QUANTILES[0],
                                                      "High": CLV_SEGMENT_QUANTILES[1]},
                                        "Medium": clv_thresholds[0], "High": clv_thresholds[1]},

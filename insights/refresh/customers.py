@@ -1,10 +1,11 @@
 """The customer side of the refresh: segments, churn, CLV and next-order scores for every customer.
 
 :class:`CustomerSide` is what the pipeline runs (insights/refresh/side.py): it extracts ``customer_features``
-as of ``as_of`` once, trains on it (insights/refresh/customer_training.py queries only the past cutoffs), and
-:func:`score_customers` turns the models and that frame into the ``customers`` and ``at_risk`` tables and the
-``segments`` and ``customer_models`` documents (insights/snapshot/schema.py). No query reads an order on or
-after ``as_of``.
+joined with ``customer_categories`` (the traits' inputs) as of ``as_of`` once, trains on it
+(insights/refresh/customer_training.py queries only the past cutoffs), and scores it in the sharded refresh's
+three steps (insights/refresh/customer_scoring.py: context, per-row, population-level) into the ``customers``,
+``at_risk`` and ``customer_traits`` tables and the ``segments``, ``customer_models`` and ``traits`` documents
+(insights/snapshot/schema.py, insights/snapshot/traits.py). No query reads an order on or after ``as_of``.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from insights.refresh.customer_scoring import (
     score_customers,
 )
 from insights.refresh.customer_training import CustomerModels, train_customer_models
-from insights.refresh.side import SideOutput, code_fingerprint, holdout_metrics
+from insights.refresh.side import SideOutput, code_fingerprint, holdout_metrics, join_extracts, jsonable
+from insights.snapshot.traits import trait_columns, trait_inputs, traits_document
 
 __all__ = ["CustomerSide", "score_customers", "CustomerScores", "SEGMENT_KS", "CUSTOMER_COLUMNS", "consistent_spend"]
 
@@ -58,11 +60,12 @@ class CustomerSide:
 
     shard_key = "customer_id"  # the sharded refresh (insights/refresh/sharded.py) splits customers by it
 
-    def extract_query(self, as_of: date) -> tuple[str, dict[str, Any]]:
-        return "customer_features", {"cutoff": as_of.isoformat()}
+    def extract_queries(self, as_of: date) -> list[tuple[str, dict[str, Any]]]:
+        cutoff = {"cutoff": as_of.isoformat()}
+        return [("customer_features", cutoff), ("customer_categories", cutoff)]  # the second: the traits' affinity
 
     def extract(self, engine: QueryEngine, as_of: date) -> pd.DataFrame:
-        return engine.query(*self.extract_query(as_of))
+        return join_extracts([engine.query(*q) for q in self.extract_queries(as_of)], self.shard_key)
 
     def gate(self, frame: pd.DataFrame) -> str | None:
         n = len(frame)
@@ -87,7 +90,8 @@ class CustomerSide:
         return dict(models.metadata)
 
     def score(self, models: CustomerModels, frame: pd.DataFrame, as_of: date) -> SideOutput:
-        return self._output(models, score_customers(models, frame, as_of))
+        context = self.context(models, frame, as_of)  # the sharded refresh's three steps on one frame
+        return self.finish(models, context, self.score_part(models, context, frame, as_of), as_of)
 
     # the sharded refresh: population context once, rows per shard, the population-level rest once
     def context(self, models: CustomerModels, frame: pd.DataFrame, as_of: date) -> dict[str, Any]:
@@ -95,16 +99,19 @@ class CustomerSide:
 
     def score_part(self, models: CustomerModels, context: dict[str, Any], part: pd.DataFrame,
                    as_of: date) -> dict[str, dict[str, np.ndarray]]:
-        return {"customers": score_customer_rows(models, context, part, as_of)}
+        traits = trait_inputs(part.sort_values("customer_id", kind="stable").reset_index(drop=True))
+        return {"customers": score_customer_rows(models, context, part, as_of), "trait_inputs": traits}
 
     def finish(self, models: CustomerModels, context: dict[str, Any], rows: dict[str, dict[str, np.ndarray]],
                as_of: date) -> SideOutput:
-        return self._output(models, finish_customers(models, context, rows["customers"], as_of))
-
-    def _output(self, models: CustomerModels, scores: CustomerScores) -> SideOutput:
+        scores = finish_customers(models, context, rows["customers"], as_of)
+        # the traits' category check is population-wide: on every customer's inputs together
+        traits = trait_columns(rows["trait_inputs"], scores.columns["predicted_clv"], scores.columns["monetary_total"])
+        docs = {**scores.docs, "traits": jsonable(traits_document(traits))}
         return SideOutput(
-            tables={"customers": scores.columns, "at_risk": {"order": np.asarray(scores.at_risk_order, "int32")}},
-            table_keys={"customers": "customer_id"}, docs=dict(scores.docs),
+            tables={"customers": scores.columns, "at_risk": {"order": np.asarray(scores.at_risk_order, "int32")},
+                    "customer_traits": traits},
+            table_keys={"customers": "customer_id", "customer_traits": "customer_id"}, docs=docs,
             scores={"customer_scores": customer_scores_frame(scores.columns)},
             quality=holdout_metrics(models.metadata),
         )

@@ -1,9 +1,8 @@
 """The daily refresh as one service function over injected parts: extract, check, train or reuse, score, publish.
 
-``run_refresh`` receives everything it touches: the query engine, the snapshot store and one Side per model
-family (insights/refresh/side.py; customers and products in production, fakes in tests). Each query runs
-once: a side's frame is extracted in the first stage and handed to its training and scoring. A stage that
-raises stops the run before publish: nothing is written to the store and ``latest`` stays where it was. The
+``run_refresh`` receives everything it touches: the query engine, the snapshot store and one Side per model family
+(insights/refresh/side.py). Each query runs once: a side's frame is extracted in the first stage and handed to its
+training and scoring. A stage that raises stops the run before publish: nothing is written and ``latest`` stays; the
 exception propagates (with a note naming the stage) so the Lambda reports an error and the alarm fires.
 docs/refresh.md describes the stages, gates and the retrain rule (insights/refresh/reuse.py).
 """
@@ -26,6 +25,7 @@ import pandas as pd
 from athena.engine import QueryEngine
 from insights.errors import InsufficientData
 from insights.refresh.analyst import score_path, write_score_table
+from insights.refresh.derived import derived_docs
 from insights.refresh.engine import CanonicalEngine
 from insights.refresh.reuse import folder_hash, reusable, write_drift_reference
 from insights.refresh.side import Side, SideOutput, jsonable
@@ -180,8 +180,7 @@ class _Run:
                 rep.notes.append(f"lake ends {str(last)[:10]}: no orders in the last {lag} day(s) before as_of")
         active = []
         for side in self.sides:
-            reason = side.gate(self.frames[side.name])
-            if reason:
+            if reason := side.gate(self.frames[side.name]):
                 self._skip(side, reason, rep)
             else:
                 active.append(side)
@@ -260,11 +259,15 @@ class _Run:
         total = 0
         for table, columns in out.tables.items():
             write_table(self.build, table, columns)
-            rows = int(len(next(iter(columns.values())))) if columns else 0
-            self.written["rows"][table] = rows
+            self.written["rows"][table] = rows = int(len(next(iter(columns.values())))) if columns else 0
             total += rows
             self.metrics.emit("Rows", rows, "Count", {"table": table})
-        for doc, body in out.docs.items():
+        docs = dict(out.docs)
+        if "customers" in out.tables:  # aggregates over the scored customers, the lake, the previous version
+            docs.update(derived_docs(customers=out.tables["customers"], docs=out.docs, engine=self.engine,
+                                     store=self.store, as_of=self.as_of, build=self.build))
+            self.engine.release_memory()  # their lake aggregates grew DuckDB's pool again: hand it back
+        for doc, body in docs.items():
             write_doc(self.build, doc, body)
         self.written["keys"].update(out.table_keys)
         for table, frame in out.scores.items():
@@ -281,8 +284,7 @@ class _Run:
         skipped = [s.name for s in self.sides if s not in self.active]
         fields = {
             "trigger": self.trigger, "previous_version": self.previous, "currency": self.currency, "rows": rows,
-            "table_keys": keys,
-            "lake": self.summary, "models": models, "score_tables": scores,
+            "table_keys": keys, "lake": self.summary, "models": models, "score_tables": scores,
             "sides": {s.name: ("skipped" if s.name in skipped else "ok") for s in self.sides},
             "stage_seconds": {r.stage: r.seconds for r in self.reports},
             "stage_peak_rss_mb": {r.stage: r.peak_rss_mb for r in self.reports},

@@ -22,8 +22,8 @@ from athena.engine import QueryEngine
 from insights.config import Settings
 from insights.refresh.analyst import product_forecasts_frame
 from insights.refresh.persistence import load_forecaster, save_forecaster
+from insights.refresh.pricing import ELASTICITY_METHOD, elasticity_table, forecast_grain
 from insights.refresh.side import SideOutput, code_fingerprint, holdout_metrics
-from models.elasticity import estimate_elasticity
 from models.forecast import DemandForecaster
 from models.forecast_drivers import forecast_drivers
 from models.forecast_features import build_panel
@@ -143,11 +143,14 @@ def fit_product_models(sales: pd.DataFrame, as_of: dt.date, *, horizon_days: int
         meta["skipped"] = (f"{n_eligible} products with {est.min_history_days} days of history and "
                            f"{est.min_sale_days} sale days over {panel.n_days} days: every product gets a fallback")
         return ProductModels(None, {"forecast": meta})
-    est.fit(panel)
+    grain, weekdays, _, _ = forecast_grain(sales, panel.product_ids, as_of, 7)
+    trading = np.array([[str(w) in days.split(",") for w in range(7)] for days in weekdays], dtype=bool)
+    est.fit(panel, grain=grain, trading=trading)
     meta.update({
         "trained_on": {"start": panel.start.isoformat(), "end": as_of.isoformat(),
                        "validation_start": (as_of - dt.timedelta(days=est.validation_days)).isoformat()},
         "holdout": {k: v for k, v in est.validation_metrics_.items()},
+        "holdout_by_grain": getattr(est, "validation_by_grain_", {}),
         "holdout_note": "the validation window (last validation_days before as_of) that also stopped the boosting "
                         "and calibrated the intervals; bench/bench_products.py measures a true holdout",
         "best_iteration": est.best_iteration_, "n_products": est.n_products_fitted_, "n_train_rows": est.n_train_rows_,
@@ -191,15 +194,19 @@ def score_products(models: ProductModels, sales: pd.DataFrame, as_of: dt.date) -
         pred[i], lower[i], upper[i] = f.predicted, f.lower, f.upper
         method[i], status[i] = "tsb", "fallback"
         note[i] = _fallback_note(models.forecaster, int(sale_days[i]), int(panel.n_days - panel.first_index[i]))
+    grain, weekdays, grain_note = _on_trading_days(sales, panel, as_of, pred, lower, upper, whatif)
     ref_price, last_price = _prices(panel)
     forecast = {"product_id": panel.product_ids.astype(str), "method": method.astype(str),
                 "status": status.astype(str), "reference_price": ref_price, "last_price": last_price,
                 "predicted_quantity": pred, "confidence_lower": lower, "confidence_upper": upper,
-                "whatif_quantity": whatif, "method_note": note.astype(str),
+                "whatif_quantity": whatif, "method_note": note.astype(str), "grain": grain,
+                "trading_weekdays": weekdays, "grain_note": grain_note,
                 **{f"driver_{j + 1}": np.where(effects[:, j] != 0, drivers[:, j], "").astype(str) for j in range(3)},
                 **{f"driver_effect_{j + 1}": effects[:, j] for j in range(3)}}
     counts = {s: int((status == s).sum()) for s in ("ok", "fallback", "insufficient_history")}
-    return ProductScores({"forecast": forecast, "elasticity": _elasticity_table(panel)},
+    with np.errstate(all="ignore"):  # the GLM's checks handle a diverging step; numpy's warnings are noise here
+        elasticity = elasticity_table(sales, as_of, _recent_quantity(panel))
+    return ProductScores({"forecast": forecast, "elasticity": elasticity},
                          {"forecast_meta": _forecast_meta(models, level, counts, H)})
 
 
@@ -224,38 +231,51 @@ def _prices(panel) -> tuple[np.ndarray, np.ndarray]:
     return ref.astype(np.float64), panel.price[:, -1].astype(np.float64)
 
 
-def _elasticity_table(panel) -> dict[str, np.ndarray]:
-    dates = np.datetime64(panel.start, "D") + np.arange(panel.n_days)
-    rows = []
-    for i in range(panel.n_products):
-        f = panel.first_index[i]
-        est = estimate_elasticity(dates[f:], panel.quantity[i, f:], panel.price[i, f:])
-        recent = panel.quantity[i, max(f, panel.n_days - 28):]
-        rows.append((est, float(np.mean(recent)) if recent.size else np.nan))
-    num = ("elasticity_coefficient", "standard_error", "ci_lower", "ci_upper", "p_value", "r_squared",
-           "price_min", "price_max", "price_mean")
-    out: dict[str, np.ndarray] = {"product_id": panel.product_ids.astype(str),
-                                  "status": np.array([e.status for e, _ in rows], dtype=str),
-                                  "reason": np.array([e.reason for e, _ in rows], dtype=str)}
-    for col in num:
-        out[col] = np.array([getattr(e, col) for e, _ in rows], dtype=np.float64)
-    out["n_observations"] = np.array([e.n_observations for e, _ in rows], dtype=np.int32)
-    out["elasticity_type"] = np.array([e.elasticity_type for e, _ in rows], dtype=str)
-    out["interpretation"] = np.array([e.interpretation for e, _ in rows], dtype=str)
-    out["reference_quantity"] = np.array([r for _, r in rows], dtype=np.float64)
+def _recent_quantity(panel) -> dict[str, float]:
+    """Mean daily units over each product's last 28 days (the optimizer's default current quantity)."""
+    out = {}
+    for i, pid in enumerate(panel.product_ids.astype(str)):
+        recent = panel.quantity[i, max(int(panel.first_index[i]), panel.n_days - 28):]
+        out[pid] = float(np.mean(recent)) if recent.size else float("nan")
     return out
+
+
+_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _on_trading_days(sales, panel, as_of, pred, lower, upper, whatif) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Zero forecast (and interval) on weekdays a product never trades on, in place; its mass moves to the trading
+    days (scaled by at most 7 / trading weekdays, keeping the horizon's units). Returns grain, weekdays, note."""
+    horizon = pred.shape[1]
+    grain, weekdays, mask, cap = forecast_grain(sales, panel.product_ids, as_of, horizon)
+    note = np.full(grain.size, "", dtype=object)
+    for i in np.flatnonzero(np.isfinite(pred).all(axis=1) & ~mask.all(axis=1)):
+        inside = float(np.sum(pred[i] * mask[i]))
+        scale = min(float(np.sum(pred[i])) / inside, float(cap[i])) if inside > 0 else 1.0
+        for arr in (pred, lower, upper):
+            arr[i] = np.where(mask[i], arr[i] * scale, 0.0)
+        whatif[i] = np.where(mask[i][None, :], whatif[i] * scale, 0.0)
+        open_days = [_DAY_NAMES[int(w)] for w in weekdays[i].split(",") if w]
+        if grain[i] == "weekly":
+            note[i] = (f"sold weekly, on {open_days[0]}s: each week's units are forecast on its {open_days[0]}; "
+                       "other days are 0 with a zero-width interval")
+        else:
+            closed = [d for d in _DAY_NAMES if d not in open_days]
+            note[i] = (f"never sold on {', '.join(closed)}: those days are forecast 0 with a zero-width interval "
+                       "and their units are on the trading days")
+    return grain, weekdays, note.astype(str)
 
 
 def _forecast_meta(models: ProductModels, level: float, counts: dict[str, int], horizon: int) -> dict[str, Any]:
     meta = models.metadata.get("forecast", {})
     return {"level": level, "method": METHOD, "model": meta.get("model", "xgboost"),
             "feature_importance": meta.get("feature_importance", []), "holdout": meta.get("holdout", {}),
+            "holdout_by_grain": meta.get("holdout_by_grain", {}),
             "horizon_days": horizon, "trained_on": meta.get("trained_on"),
             "interval": "split conformal: scaled validation residual quantiles per horizon bucket x volume quartile",
             "fallback": "tsb: Teunter-Syntetos-Babai rate for products without enough history for the model",
             "whatif_price_multipliers": list(WHATIF_MULTIPLIERS), "counts": counts,
-            "elasticity_method": "Poisson pseudo-ML of daily units on log price with day-of-week, yearly Fourier "
-                                 "and trend controls; Newey-West standard errors", "skipped": meta.get("skipped")}
+            "elasticity_method": ELASTICITY_METHOD, "skipped": meta.get("skipped")}
 
 
 def _empty_tables(H: int) -> dict[str, dict[str, np.ndarray]]:
@@ -265,9 +285,7 @@ def _empty_tables(H: int) -> dict[str, dict[str, np.ndarray]]:
                 "predicted_quantity": np.zeros((0, H), np.float32), "confidence_lower": np.zeros((0, H), np.float32),
                 "confidence_upper": np.zeros((0, H), np.float32),
                 "whatif_quantity": np.zeros((0, len(WHATIF_MULTIPLIERS), H), np.float32), "method_note": e,
+                "grain": e, "trading_weekdays": e, "grain_note": e,
                 **{f"driver_{j}": e for j in (1, 2, 3)}, **{f"driver_effect_{j}": f for j in (1, 2, 3)}}
-    el = {c: e for c in ("product_id", "status", "reason", "elasticity_type", "interpretation")}
-    el.update({c: f for c in ("elasticity_coefficient", "standard_error", "ci_lower", "ci_upper", "p_value",
-                              "r_squared", "price_min", "price_max", "price_mean", "reference_quantity")})
-    el["n_observations"] = np.array([], dtype=np.int32)
+    el = elasticity_table(pd.DataFrame(), dt.date(1970, 1, 1))
     return {"forecast": forecast, "elasticity": el}

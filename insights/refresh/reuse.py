@@ -48,6 +48,8 @@ def reusable(store: SnapshotStore, previous: str | None, side: Side, current: Ma
     root = store.fetch_models(previous) if stored else None
     if not stored or root is None or not (root / side.name).is_dir():
         return None, f"no stored {side.name} models"
+    if stored.get("erased_since_training"):  # trained on customers erased since: never reused (SECURITY.md)
+        return None, "customers were erased since these models were trained"
     trained = date.fromisoformat(stored["trained_as_of"])
     age = (as_of - trained).days
     if age < 0:

@@ -51,12 +51,19 @@ def run_step(event: Mapping[str, Any], settings: Settings, *, engine: QueryEngin
             raise InvalidRequest(f"unknown side {event.get('side')!r}")
         return score_shard(work_area(root, str(event["run_id"]), client=s3), by_name[event["side"]],
                            int(event["shard"]))
-    common = dict(store=store if store is not None else store_from_settings(settings), sides=sides,
+    store = store if store is not None else store_from_settings(settings)
+    common = dict(store=store, sides=sides,
                   policy=RefreshPolicy.from_settings(settings),
                   metrics=metrics if metrics is not None else PowertoolsMetricsSink())
     engine = engine if engine is not None else engine_from_settings(settings)
+    from insights.refresh.privacy import after_refresh, before_refresh  # as wiring.refresh does around a run
+
     if step == "publish":
-        return publish_run(work=work_area(root, str(event["run_id"]), client=s3), engine=engine, **common).summary()
+        result = publish_run(work=work_area(root, str(event["run_id"]), client=s3), engine=engine, **common)
+        purged = after_refresh(settings, store)  # snapshot versions (and score partitions) past their age
+        result.privacy = {"purged_versions": purged} if purged else {}
+        return result.summary()
+    privacy = before_refresh(settings, store)  # erasure requests and lake retention before the extract
     run = read_scheduled_event(event.get("schedule") or {}, now=now, max_skew_days=settings.max_event_skew_days)
     run_id = new_run_id(run.as_of)
     plan = plan_run(work=work_area(root, run_id, client=s3), shards=int(event.get("shards") or settings.shards),
@@ -64,4 +71,5 @@ def run_step(event: Mapping[str, Any], settings: Settings, *, engine: QueryEngin
                     force_retrain=run.action == "retrain", move_latest=run.move_latest,
                     trigger=f"sfn:{run.action}" + (":backfill" if run.backfill else ""),
                     currency=settings.currency or lake_currency(settings.lake) or "USD", **common)
-    return {"run_id": run_id, "as_of": plan["as_of"], "shards": plan["shards"], "items": plan["items"]}
+    return {"run_id": run_id, "as_of": plan["as_of"], "shards": plan["shards"], "items": plan["items"],
+            **({"privacy": privacy} if privacy else {})}

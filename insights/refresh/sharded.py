@@ -3,7 +3,7 @@
 The same three functions run in a local process pool (insights/refresh/shard_local.py) and as the Lambda
 tasks of the Step Functions state machine (insights/refresh/shard_lambda.py, terraform/refresh_sfn.tf):
 1. :func:`plan_run`: ``lake_summary``; each :class:`~insights.refresh.side.ShardedSide` unloads its extract
-   query by shard into the run's work area (insights/refresh/shard_work.py), other sides extract whole; the
+   queries by shard into the run's work area (insights/refresh/shard_work.py), other sides extract whole; the
    gates; train or reuse on the training frame (every shard up to ``train_rows`` rows, else the first shards:
    a uniform sample, the key being a hash); each sharded side's population context. Writes ``plan.json``.
 2. :func:`score_shard`: one side's shard, scored with the stored models and context; its part, then a done
@@ -36,7 +36,7 @@ from insights.errors import ShardsIncomplete
 from insights.refresh.engine import CanonicalEngine
 from insights.refresh.pipeline import _Run
 from insights.refresh.shard_work import WorkArea
-from insights.refresh.side import ShardedSide, Side
+from insights.refresh.side import ShardedSide, Side, join_extracts
 from insights.refresh.stages import Quiet, RefreshPolicy, RefreshResult, StageReport, peak_rss_mb
 
 __all__ = ["plan_run", "score_shard", "publish_run", "new_run_id", "read_part", "concat_rows", "incomplete_shards"]
@@ -61,16 +61,18 @@ class _ShardedRun(_Run):
             frame = side.extract(self.engine, self.as_of)
             self.work.put(f"frames/{side.name}.pkl", pickle.dumps(frame))
             return frame
-        name, params = side.extract_query(self.as_of)
-        self.engine.unload(name, params, key=side.shard_key, shards=self.shards,
-                           target=self.work.location(f"extract/{side.name}"))
-        files = {str(k): self.work.keys(f"extract/{side.name}/shard={k}/") for k in range(self.shards)}
+        queries = side.extract_queries(self.as_of)  # each by shard under extract/<side>/q<i>/shard=K/
+        for i, (name, params) in enumerate(queries):
+            self.engine.unload(name, params, key=side.shard_key, shards=self.shards,
+                               target=self.work.location(f"extract/{side.name}/q{i}"))
+        files = {str(k): [f for i in range(len(queries))
+                          for f in self.work.keys(f"extract/{side.name}/q{i}/shard={k}/")] for k in range(self.shards)}
         self.layout[side.name] = files
         parts: list[pd.DataFrame] = []
         for k in range(self.shards):  # the training frame: whole shards until train_rows
             if sum(len(p) for p in parts) >= self.train_rows:
                 break
-            parts.append(read_part(self.work, files[str(k)]))
+            parts.append(read_part(self.work, files[str(k)], side.shard_key))
         frame = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
         return frame.sort_values(side.shard_key, kind="stable").reset_index(drop=True)
 
@@ -160,7 +162,7 @@ def score_shard(work: WorkArea, side: Side, shard: int) -> dict[str, Any]:
     files = plan["layout"][side.name][str(shard)]
     assert isinstance(side, ShardedSide), f"side {side.name} is not sharded"
     started = time.perf_counter()
-    part = read_part(work, files)
+    part = read_part(work, files, side.shard_key)
     tables: dict[str, int] = {}
     if len(part):
         with tempfile.TemporaryDirectory(prefix="insights-shard-") as tmp:
@@ -239,8 +241,22 @@ def concat_rows(parts: list[dict[str, dict[str, np.ndarray]]], key: str) -> dict
     return out
 
 
-def read_part(work: WorkArea, files: list[str]) -> pd.DataFrame:
-    """The rows of one shard's extract files, typed and rounded as the refresh's engine returns a query's."""
+def read_part(work: WorkArea, files: list[str], key: str) -> pd.DataFrame:
+    """The rows of one shard's extract files, typed and rounded as the refresh's engine returns a query's: the
+    first query's (extract/<side>/q0/...) with each further query's columns joined on ``key`` (join_extracts)."""
+    queries: dict[str, list[str]] = {}
+    for name in files:
+        queries.setdefault(name.rsplit("/shard=", 1)[0], []).append(name)
+    if not any(q.endswith("/q0") for q in queries):
+        return pd.DataFrame()  # no row of the main query in this shard
+    return join_extracts([_read_files(work, queries[q]) for q in sorted(queries, key=_query_index)], key)
+
+
+def _query_index(prefix: str) -> int:
+    return int(prefix.rsplit("/q", 1)[1])
+
+
+def _read_files(work: WorkArea, files: list[str]) -> pd.DataFrame:
     import fastparquet  # in the Lambda package (pyarrow is not)
 
     frames = []

@@ -22,7 +22,7 @@ import pandas as pd
 
 from athena.engine import QueryEngine
 
-__all__ = ["Side", "ShardedSide", "SideOutput", "holdout_metrics", "code_fingerprint", "jsonable"]
+__all__ = ["Side", "ShardedSide", "SideOutput", "holdout_metrics", "code_fingerprint", "jsonable", "join_extracts"]
 
 
 @dataclass
@@ -65,7 +65,9 @@ class ShardedSide(Side, Protocol):
 
     shard_key: str  # the extract frame's id column the shards split on
 
-    def extract_query(self, as_of: date) -> tuple[str, dict[str, Any]]: ...  # what extract() runs: (name, params)
+    # what extract() runs, as (name, params): the first query's rows, each further query's columns joined by
+    # join_extracts on shard_key (each query is unloaded by shard and joined shard by shard)
+    def extract_queries(self, as_of: date) -> list[tuple[str, dict[str, Any]]]: ...
     def context(self, models: Any, frame: pd.DataFrame, as_of: date) -> Any: ...
     def score_part(self, models: Any, context: Any, part: pd.DataFrame,
                    as_of: date) -> dict[str, dict[str, np.ndarray]]: ...
@@ -148,3 +150,14 @@ def jsonable(value: Any) -> Any:
     if value is pd.NaT or (not isinstance(value, str | int | float | bool | type(None)) and pd.isna(value)):
         return None
     return value
+
+
+def join_extracts(frames: list[pd.DataFrame], key: str) -> pd.DataFrame:
+    """The first frame's rows with each further frame's columns, left-joined on ``key`` (at most one row per key).
+
+    A further frame without ``key`` (a shard with no row of that query) adds nothing."""
+    frame = frames[0]
+    for extra in frames[1:]:
+        if key in extra.columns and key in frame.columns:
+            frame = frame.merge(extra, on=key, how="left", validate="one_to_one")
+    return frame

@@ -47,6 +47,7 @@ class RefreshResult:
     manifest: dict[str, Any]
     latest_as_of: str | None = None  # the as_of of the version ``latest`` points to after the publish
     move_latest: str = "forward"  # the rule the publish followed: forward (by as_of), always, never (backfill)
+    privacy: dict[str, Any] = field(default_factory=dict)  # erasure requests served, retention applied (privacy.py)
 
     @property
     def moved(self) -> bool:
@@ -74,7 +75,7 @@ class RefreshResult:
                 "backfill": self.move_latest == "never", "note": self.latest_note(),
                 "rows": self.manifest.get("rows", {}),
                 "models": {k: v.get("decision") for k, v in self.manifest.get("models", {}).items()},
-                "stages": [asdict(s) for s in self.stages]}
+                "stages": [asdict(s) for s in self.stages], **({"privacy": self.privacy} if self.privacy else {})}
 
 
 class Observer(Protocol):

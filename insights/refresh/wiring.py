@@ -23,6 +23,7 @@ from insights.errors import DataAccessFailed, InvalidRequest
 from insights.refresh.customers import CustomerSide
 from insights.refresh.pipeline import run_refresh
 from insights.refresh.products import ProductSide
+from insights.refresh.recommendations import RecommendationSide
 from insights.refresh.side import Side
 from insights.refresh.stages import MetricsSink, Observer, RefreshPolicy, RefreshResult
 from insights.snapshot.store import SnapshotStore
@@ -155,8 +156,9 @@ def lake_currency(lake: str) -> str | None:
 
 
 def sides_from_settings(settings: Settings) -> list[Side]:
-    """The customer and product sides, configured from the settings."""
-    return [CustomerSide.from_settings(settings), ProductSide.from_settings(settings)]
+    """The customer, product and recommendation sides, configured from the settings."""
+    return [CustomerSide.from_settings(settings), ProductSide.from_settings(settings),
+            RecommendationSide.from_settings(settings)]
 
 
 class RecordingMetricsSink:
@@ -197,20 +199,27 @@ def refresh(settings: Settings, *, as_of: date, force_retrain: bool = False, tri
     ``shards``: run the sharded refresh (insights/refresh/sharded.py) with that many shards, scored by
     ``workers`` processes; the same content as the single run.
     """
+    from insights.refresh.privacy import after_refresh, before_refresh
+
+    store = store if store is not None else store_from_settings(settings)
+    privacy = before_refresh(settings, store)  # erasure requests and lake retention come before the extract
     parts: dict[str, Any] = dict(
         currency=settings.currency or lake_currency(settings.lake) or "USD",
-        engine=engine if engine is not None else engine_from_settings(settings),
-        store=store if store is not None else store_from_settings(settings),
+        engine=engine if engine is not None else engine_from_settings(settings), store=store,
         sides=sides if sides is not None else sides_from_settings(settings),
         as_of=as_of, policy=RefreshPolicy.from_settings(settings), force_retrain=force_retrain, trigger=trigger,
         observer=observer, metrics=metrics, log=log, move_latest=move_latest)
     if shards is None:
-        return run_refresh(**parts)
-    from insights.refresh.shard_local import run_sharded_refresh
-    from insights.refresh.shard_work import default_work_root
+        result = run_refresh(**parts)
+    else:
+        from insights.refresh.shard_local import run_sharded_refresh
+        from insights.refresh.shard_work import default_work_root
 
-    return run_sharded_refresh(shards=shards, workers=workers, train_rows=settings.shard_train_rows,
-                               work_root=settings.shard_work or default_work_root(settings.snapshots), **parts)
+        result = run_sharded_refresh(shards=shards, workers=workers, train_rows=settings.shard_train_rows,
+                                     work_root=settings.shard_work or default_work_root(settings.snapshots), **parts)
+    purged = after_refresh(settings, store)  # snapshot versions (and score partitions) past their age
+    result.privacy = {**privacy, **({"purged_versions": purged} if purged else {})}
+    return result
 
 
 def run_scheduled(event: dict[str, Any], settings: Settings, *, engine: QueryEngine | None = None,

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NoReturn
 
-from insights.errors import SnapshotDamaged
+from insights.errors import SnapshotDamaged, SnapshotGone
 
 __all__ = ["VersionFiles", "FileMismatch", "sha256_file", "SERVED_PREFIXES"]
 
@@ -102,6 +102,7 @@ class VersionFiles:
         self.damaged = f"{rel} {why}"
         log.error("snapshot file failed its integrity check: the version is refused",
                   extra={"version": self.version, "path": rel, "why": why})
-        raise SnapshotDamaged(f"snapshot {self.version} failed its integrity check and is refused; "
-                              "run the refresh to publish a good version (or roll back)",
-                              reason="snapshot_unreadable", version=self.version, retry_after_s=60)
+        kind = SnapshotGone if why.startswith("is missing") else SnapshotDamaged
+        raise kind(f"snapshot {self.version} failed its integrity check and is refused; "
+                   "run the refresh to publish a good version (or roll back)",
+                   reason="snapshot_unreadable", version=self.version, retry_after_s=60)

@@ -17,6 +17,7 @@ import numpy as np
 from insights.errors import MissingFromSnapshot, SnapshotDamaged
 from insights.snapshot.codec import SCHEMA_FILE, decode_column, encode_table, lookup
 from insights.snapshot.integrity import VersionFiles
+from insights.snapshot.schema import TABLES
 
 __all__ = ["ColumnTable", "Snapshot", "load_local_version", "snapshot_from_manifest", "json_object", "MANIFEST"]
 
@@ -210,12 +211,18 @@ def snapshot_from_manifest(manifest: Mapping[str, Any], fetch: Callable[[str], P
             doc_names.append(parts[1][:-5])
     mode: Literal["r"] | None = "r" if mmap else None
     tables = {
-        t: ColumnTable(_column_loader(files, t, mode), sorted(names), key=keys.get(t),
+        t: ColumnTable(_column_loader(files, t, mode), sorted(names), key=keys.get(t) or _declared_key(t),
                        schema=_schema_loader(files, t) if t in schemas else None)
         for t, names in sorted(columns.items())
     }
     return Snapshot(version=version, manifest=dict(manifest), tables=tables, docs=_Docs(files, sorted(doc_names)),
                     files=files)
+
+
+def _declared_key(table: str) -> str | None:
+    """The key column schema.py declares for ``table`` (a manifest's table_keys may predate the table)."""
+    spec = TABLES.get(table)
+    return spec.key if spec else None
 
 
 def _column_loader(files: VersionFiles, table: str, mode: Literal["r"] | None) -> Callable[[str], np.ndarray]:

@@ -198,6 +198,35 @@ class SnapshotStore(ABC):
         logger.info("snapshot rolled back", extra={"version": target})
         return target
 
+    def replace_version(self, old: str, build_dir: str | Path, new: str) -> None:
+        """Publish the build ``new`` in place of ``old`` (an erasure's rewrite), then delete ``old``.
+
+        ``latest`` moves to ``new`` only if it still points at ``old``; readers that hold ``old`` open find its
+        files gone and reload from ``latest`` (the API retries such a request once: api/app.py).
+        """
+        build_dir = Path(build_dir)
+        check_version_id(old)
+        manifest = _read_build_manifest(build_dir, check_version_id(new))
+        self._write_version(build_dir, new, manifest)
+        self._swap_latest(lambda current: new if current == old else None)
+        self._delete_version(old)
+        logger.info("snapshot version replaced", extra={"version": old, "new_version": new})
+
+    def purge_version(self, version: str) -> None:
+        """Delete ``version`` even if it is live (an erasure that cannot rewrite it); ``latest`` then moves to
+        the newest remaining version by (as_of, id), or stays pointing nowhere when none is left."""
+        check_version_id(version)
+
+        def elsewhere(current: str | None) -> str | None:
+            if current != version:
+                return None
+            rest = sorted((self.as_of(v), v) for v in self.versions() if v != version)
+            return rest[-1][1] if rest else None
+
+        self._swap_latest(elsewhere)
+        self._delete_version(version)
+        logger.warning("snapshot version purged", extra={"version": version})
+
     def prune(self, keep: int | None = None) -> list[str]:
         """Delete all but the ``keep`` newest complete versions (never the live one) and stale partial ones."""
         keep = self.keep_versions if keep is None else keep

@@ -116,8 +116,9 @@ run "plan_lists_every_resource" {
     error_message = "Each package is uploaded from its own file to its own key of the artifacts bucket."
   }
   assert {
-    condition     = length(aws_apigatewayv2_route.this) == 10 && aws_apigatewayv2_api.this.protocol_type == "HTTP"
-    error_message = "Expected an HTTP API with ten routes."
+    # the exact set is pinned by every_route_reaches_the_api_function
+    condition     = length(aws_apigatewayv2_route.this) >= 10 && aws_apigatewayv2_api.this.protocol_type == "HTTP"
+    error_message = "Expected an HTTP API with at least the ten original routes."
   }
   assert {
     condition     = toset(keys(aws_scheduler_schedule.this)) == toset(["refresh", "retrain"])
@@ -222,7 +223,16 @@ run "every_route_reaches_the_api_function" {
       "GET /demand-insights/segments", "POST /demand-insights/forecast", "POST /demand-insights/price-elasticity",
       "POST /demand-insights/price-optimization", "POST /demand-insights/clv", "POST /demand-insights/churn",
       "GET /demand-insights/at-risk-customers", "GET /demand-insights/quality", "GET /demand-insights/health",
-      "GET /demand-insights/openapi.json",
+      "GET /demand-insights/openapi.json", "GET /demand-insights/overview", "GET /demand-insights/dashboard",
+      "GET /demand-insights/dashboard/dashboard.js", "GET /demand-insights/dashboard/views.js",
+      "GET /demand-insights/dashboard/dashboard.css", "GET /demand-insights/dashboard/uPlot.iife.min.js",
+      "GET /demand-insights/dashboard/uPlot.min.css", "GET /demand-insights/dashboard/uPlot.LICENSE",
+      "GET /demand-insights/customers/{customer_id}", "POST /demand-insights/recommendations",
+      "POST /demand-insights/mcp", "POST /demand-insights/experiments/sample-size",
+      "POST /demand-insights/experiments/analyze", "GET /demand-insights/segments/traits",
+      "GET /demand-insights/churn-outlook", "GET /demand-insights/cohorts",
+      "GET /demand-insights/growth-projection", "GET /demand-insights/segments/transitions",
+      "GET /demand-insights/exports/customer-scores",
     ])
     error_message = "The routes must be exactly those of the API."
   }
@@ -299,7 +309,8 @@ run "schedules_reach_the_refresh_function" {
 run "iam_statements_name_only_the_intended_arns" {
   command = apply
 
-  # api: the published snapshots (latest pointer and versions), nothing of the lake, Athena or Glue.
+  # api: the published snapshots (latest pointer and versions), the score copies it presigns for the export route,
+  # nothing of the lake, Athena or Glue.
   assert {
     condition = (
       toset(flatten([for s in jsondecode(aws_iam_role_policy.api.policy).Statement : s.Resource])) == toset([
@@ -307,11 +318,13 @@ run "iam_statements_name_only_the_intended_arns" {
         "*",
         "arn:aws:s3:::demand-insights-snapshots-123456789012-eu-west-1/snapshots/latest",
         "arn:aws:s3:::demand-insights-snapshots-123456789012-eu-west-1/snapshots/versions/*",
+        "arn:aws:s3:::demand-insights-snapshots-123456789012-eu-west-1/snapshots/scores/customer_scores/*",
+        "arn:aws:s3:::demand-insights-snapshots-123456789012-eu-west-1/snapshots/scores/exports/*",
         "arn:aws:s3:::demand-insights-snapshots-123456789012-eu-west-1",
         aws_kms_key.main[0].arn,
       ])
     )
-    error_message = "The api role must name only its log group, the published snapshots and the key."
+    error_message = "The api role must name only its log group, the published snapshots, the score exports and the key."
   }
   assert {
     condition = (
@@ -353,7 +366,7 @@ run "iam_statements_name_only_the_intended_arns" {
     condition = one([
       for s in jsondecode(aws_iam_role_policy.refresh.policy).Statement : s.Action if s.Sid == "ReadLake"
     ]) == ["s3:GetObject"]
-    error_message = "The refresh only reads the lake."
+    error_message = "ReadLake only reads the lake (erasure and retention write through EraseAndExpireLake)."
   }
   assert {
     condition = alltrue([for fn, policy in { api = aws_iam_role_policy.api, refresh = aws_iam_role_policy.refresh } : one([
@@ -463,11 +476,11 @@ run "an_oidc_issuer_puts_a_jwt_authorizer_in_front" {
   }
   assert {
     condition = alltrue([for k, r in aws_apigatewayv2_route.this : (
-      strcontains(k, "/health") || strcontains(k, "/openapi.json")
+      strcontains(k, "/health") || strcontains(k, "/openapi.json") || strcontains(k, "/dashboard")
       ? r.authorization_type == "NONE"
       : r.authorization_type == "JWT" && r.authorizer_id == aws_apigatewayv2_authorizer.jwt[0].id && r.authorization_scopes == toset(["insights:read"])
     )])
-    error_message = "Insight routes need the JWT authorizer; health and openapi.json stay open."
+    error_message = "Insight routes need the JWT authorizer; health, openapi.json and the dashboard's files stay open."
   }
   assert {
     condition     = aws_lambda_function.this["api"].environment[0].variables["INSIGHTS_JWT_JWKS_URL"] == "https://idp.example.com/.well-known/jwks.json"
@@ -475,7 +488,7 @@ run "an_oidc_issuer_puts_a_jwt_authorizer_in_front" {
   }
 }
 
-run "an_existing_lake_bucket_is_only_read" {
+run "an_existing_lake_bucket_is_only_read_and_erased_in_its_prefix" {
   command = apply
 
   variables {
@@ -546,4 +559,58 @@ run "unsafe_settings_are_refused" {
   }
 
   expect_failures = [var.api_timeout_s, var.jwt_algorithms, var.name_prefix]
+}
+
+# Privacy: retention matches the refresh's settings, the refresh may erase in the lake prefix only, and both
+# functions may read the pseudonym key and nothing else of SSM.
+run "retention_and_pseudonyms_are_wired_as_the_refresh_expects" {
+  command = apply
+
+  variables {
+    lake_retention_days        = 400
+    snapshot_retention_days    = 30
+    pseudonymize               = true
+    pseudonym_secret_parameter = "/insights/pseudonym-key"
+  }
+
+  assert {
+    condition = one([
+      for r in aws_s3_bucket_lifecycle_configuration.this["lake"].rule : r if r.id == "expire-old-order-lines"
+      ]).expiration[0].days == 400 && one([
+      for r in aws_s3_bucket_lifecycle_configuration.this["lake"].rule : r if r.id == "expire-old-order-lines"
+    ]).filter[0].prefix == "lake/orders/"
+    error_message = "The lake's orders/ objects expire after lake_retention_days."
+  }
+  assert {
+    condition = toset([
+      for r in aws_s3_bucket_lifecycle_configuration.this["snapshots"].rule : "${r.filter[0].prefix}=${r.expiration[0].days}"
+      if startswith(r.id, "expire-old-snapshot-")
+    ]) == toset(["snapshots/versions/=37", "snapshots/scores/=37"])
+    error_message = "Snapshot versions and score partitions expire a week after snapshot_retention_days."
+  }
+  assert {
+    condition = (
+      aws_lambda_function.this["refresh"].environment[0].variables["INSIGHTS_LAKE_RETENTION_DAYS"] == "400" &&
+      aws_lambda_function.this["refresh"].environment[0].variables["INSIGHTS_SNAPSHOT_RETENTION_DAYS"] == "30" &&
+      alltrue([for fn in ["api", "refresh"] : (
+        aws_lambda_function.this[fn].environment[0].variables["INSIGHTS_PSEUDONYMIZE"] == "true" &&
+        aws_lambda_function.this[fn].environment[0].variables["INSIGHTS_PSEUDONYM_SECRET_PARAMETER"] == "/insights/pseudonym-key"
+      )])
+    )
+    error_message = "The functions get the retention and pseudonym settings."
+  }
+  assert {
+    condition = alltrue([for policy in [aws_iam_role_policy.api, aws_iam_role_policy.refresh] : one([
+      for s in jsondecode(policy.policy).Statement : s.Resource if s.Sid == "ReadPseudonymKeyParameter"
+    ]) == ["arn:aws:ssm:eu-west-1:123456789012:parameter/insights/pseudonym-key"]])
+    error_message = "Both functions may read the pseudonym key parameter, and only it."
+  }
+  assert {
+    condition = one([
+      for s in jsondecode(aws_iam_role_policy.refresh.policy).Statement : s if s.Sid == "EraseAndExpireLake"
+      ]).Resource == ["arn:aws:s3:::demand-insights-lake-123456789012-eu-west-1/lake/*"] && toset(one([
+        for s in jsondecode(aws_iam_role_policy.refresh.policy).Statement : s.Action if s.Sid == "EraseAndExpireLake"
+    ])) == toset(["s3:PutObject", "s3:DeleteObject"])
+    error_message = "The refresh may rewrite and delete lake files in its prefix only."
+  }
 }

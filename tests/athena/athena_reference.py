@@ -95,9 +95,25 @@ def daily_sales(orders: pd.DataFrame, start: str, end: str) -> pd.DataFrame:
     for (day, pid), g in lines.groupby(["day", "product_id"]):
         cats = g["category"].dropna()
         revenue = float(g["amount"].sum())
-        rows.append({"sale_date": day, "product_id": pid, "quantity": int(g["quantity"].sum()), "revenue": revenue,
-                     "price": revenue / int(g["quantity"].sum()), "category": max(cats) if len(cats) else None})
+        units = int(g["quantity"].sum())
+        rows.append({"sale_date": day, "product_id": pid, "quantity": units, "revenue": revenue,
+                     "price": revenue / units, "category": max(cats) if len(cats) else None,
+                     **_promotion(g, units)})
     return pd.DataFrame(rows).sort_values(["product_id", "sale_date"]).reset_index(drop=True)
+
+
+def _promotion(g: pd.DataFrame, units: int) -> dict:
+    """promo_share and list_price of one product-day, line by line (columns absent from an old lake: unknown)."""
+    promo, weighted, known_units = 0.0, 0.0, 0.0
+    for line in g.itertuples():
+        flag, list_price = getattr(line, "on_promotion", None), getattr(line, "list_price", None)
+        known = list_price is not None and not pd.isna(list_price) and list_price > 0
+        if (flag is not None and not pd.isna(flag) and bool(flag)) or (known and line.unit_price < 0.995 * list_price):
+            promo += line.quantity
+        if known:
+            weighted += line.quantity * list_price
+            known_units += line.quantity
+    return {"promo_share": promo / units, "list_price": weighted / known_units if known_units else None}
 
 
 def lake_summary(orders: pd.DataFrame, cutoff: str) -> dict:

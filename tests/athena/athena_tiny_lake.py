@@ -28,6 +28,15 @@ ORDERS = [
     ("o15", "c6", "2024-03-20 10:00", "p2", -1, 10.0, "books"), # a return-only order in the label window
 ]
 
+# The optional promotion columns, by (order_id, product_id): (list_price, on_promotion); other lines know neither.
+PROMOTIONS = {
+    ("o7", "p1"): (6.0, None),    # 5.00 against a list price of 6.00: on promotion by its price
+    ("o12", "p1"): (5.0, True),   # flagged by the source although sold at its list price
+    ("o10", "p3"): (2.5, False),  # at its list price, not flagged
+    ("o11", "p3"): (3.01, False), # 0.33% below its list price: rounding, not a promotion
+    ("o14", "p1"): (None, True),  # flagged, list price unknown
+}
+
 CUSTOMERS = [
     # customer_id, email, created_at
     ("c1", "a@example.com", "2023-06-01"),   # signed up long before the first order: age counts from here
@@ -42,6 +51,9 @@ def orders_frame(rows=ORDERS) -> pd.DataFrame:
                                               "unit_price", "category"])
     frame["order_ts"] = pd.to_datetime(frame["order_ts"], utc=True)
     frame["country"] = "UK"
+    known = [PROMOTIONS.get((o, p), (None, None)) for o, p in zip(frame["order_id"], frame["product_id"], strict=True)]
+    frame["list_price"] = pd.array([lp for lp, _ in known], dtype="Float64")
+    frame["on_promotion"] = pd.array([flag for _, flag in known], dtype="boolean")
     return frame
 
 

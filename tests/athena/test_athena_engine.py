@@ -18,9 +18,14 @@ from insights.config import Settings
 REGION = "us-east-1"
 PARAMS = {
     "customer_features": {"cutoff": CUTOFF},
+    "customer_categories": {"cutoff": CUTOFF},
     "customer_labels": {"cutoff": CUTOFF, "horizon_days": 60},
+    "customer_cohorts": {"period": "month", "start": "2023-01-01", "end": "2024-06-01"},
+    "customer_activity_monthly": {"start": "2023-01-01", "end": "2024-06-01"},
     "daily_sales": {"start": "2024-02-01", "end": "2024-03-02"},
     "lake_summary": {"cutoff": CUTOFF},
+    "customer_products": {"cutoff": CUTOFF, "split": "2024-02-01"},
+    "product_categories": {"cutoff": CUTOFF},
 }
 SETTINGS = Settings(athena_database="insights_db", athena_workgroup="insights-wg",
                     athena_output_location="s3://athena-results/queries/", region=REGION)

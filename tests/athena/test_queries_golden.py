@@ -134,3 +134,77 @@ def test_answers_as_of_a_cutoff_ignore_orders_added_later(tmp_path, tiny_orders,
         pd.testing.assert_frame_equal(duck.query(name, params), grown_engine.query(name, params), obj=name)
     assert not DuckDBEngine.over_lake(grown).query("customer_labels", {"cutoff": CUTOFF, "horizon_days": 60}).equals(
         duck.query("customer_labels", {"cutoff": CUTOFF, "horizon_days": 60}))  # the new rows are visible
+
+
+def test_customer_cohorts_hand_checked_by_month(duck):
+    rows = duck.query("customer_cohorts", {"period": "month", "start": "2023-11-01", "end": "2024-05-01"})
+    got = [(_as_date(c).isoformat(), _as_date(p).isoformat(), n, round(r, 6))
+           for c, p, n, r in rows.itertuples(index=False)]
+    assert got == [
+        # c5's cohort (2023-10) starts before start: left out. c2: o4 in Dec; o5 (Mar) and o6 (Apr, 10 - 8)
+        ("2023-12-01", "2023-12-01", 1, 40.0), ("2023-12-01", "2024-03-01", 1, 12.0),
+        ("2023-12-01", "2024-04-01", 1, 2.0),
+        # c1: o1 in Jan (2 x 5 + 10); Feb: o2 5, the return r1 -10, o3 10
+        ("2024-01-01", "2024-01-01", 1, 20.0), ("2024-01-01", "2024-02-01", 1, 5.0),
+        # c6: bought in Feb; in Mar only a return: revenue, but not active. c4 (only a return) has no cohort
+        ("2024-02-01", "2024-02-01", 1, 5.0), ("2024-02-01", "2024-03-01", 0, -10.0),
+    ]  # c3 (May) is after end: the month holding as_of is never counted
+
+
+def test_customer_cohorts_by_iso_week_start_on_mondays(duck):
+    rows = duck.query("customer_cohorts", {"period": "week", "start": "2024-01-01", "end": "2024-03-04"})
+    weeks = {(_as_date(c), _as_date(p)) for c, p, *_ in rows.itertuples(index=False)}
+    assert all(c.weekday() == 0 and p.weekday() == 0 for c, p in weeks)
+    # c5's Mon 2024-02-05 23:30 and Tue 00:30 orders share a week; c5's cohort is 2023-10 (before start)
+    assert (date(2024, 1, 1), date(2024, 2, 5)) in weeks  # c1's o2 on Sat 2024-02-10 -> week of Mon 02-05
+
+
+def test_customer_activity_monthly_hand_checked(duck):
+    rows = duck.query("customer_activity_monthly", {"start": "2023-11-01", "end": "2024-05-01"})
+    got = [(_as_date(m).isoformat(), a, n) for m, a, n in rows.itertuples(index=False)]
+    # buyer months: c5 Oct and Feb, c2 Dec, Mar and Apr (o6 holds a purchase line), c1 Jan and Feb, c6 Feb (its
+    # March holds only a return). Active = a purchase in the month or the two before; new = first purchase month.
+    assert got == [
+        ("2023-11-01", 1, 0),  # c5 (October) is still active; a month without purchases is still a row
+        ("2023-12-01", 2, 1), ("2024-01-01", 2, 1), ("2024-02-01", 4, 1), ("2024-03-01", 4, 0),
+        ("2024-04-01", 4, 0),
+    ]  # May (c3) is at or after end: never counted
+
+
+def test_daily_sales_promo_share_and_list_price_on_the_tiny_lake(duck):
+    sales = duck.query("daily_sales", {"start": "2024-02-01", "end": "2024-03-02"})
+    sales["sale_date"] = sales["sale_date"].map(_as_date)
+    by_key = sales.set_index(["product_id", "sale_date"])
+    guest = by_key.loc[("p1", date(2024, 2, 20))]  # 5.00 against a list price of 6.00: on promotion by price
+    assert (guest["promo_share"], guest["list_price"]) == (1.0, 6.0)
+    flagged = by_key.loc[("p1", date(2024, 2, 6))]  # flagged by the source at its list price
+    assert (flagged["promo_share"], flagged["list_price"]) == (1.0, 5.0)
+    assert by_key.loc[("p3", date(2024, 2, 5)), "promo_share"] == 0.0  # at list price, not flagged
+    rounding = by_key.loc[("p3", date(2024, 2, 6))]  # 0.33% below the list price: not a promotion
+    assert (rounding["promo_share"], rounding["list_price"]) == (0.0, 3.01)
+    unknown = by_key.loc[("p1", date(2024, 2, 10))]  # neither column known: 0 and null
+    assert unknown["promo_share"] == 0.0 and pd.isna(unknown["list_price"])
+    flag_only = by_key.loc[("p1", date(2024, 2, 28))]
+    assert flag_only["promo_share"] == 1.0 and pd.isna(flag_only["list_price"])
+
+
+def test_daily_sales_promo_share_is_units_weighted(tmp_path):
+    rows = [("a", None, "2024-02-01 10:00", "p1", 3, 4.0, "toys"),   # 20% off: 3 units on promotion
+            ("b", None, "2024-02-01 11:00", "p1", 1, 5.0, "toys")]   # at list price
+    frame = orders_frame(rows)
+    frame["list_price"] = pd.array([5.0, 5.0], dtype="Float64")
+    write_lake(tmp_path / "lake", frame)
+    day = DuckDBEngine.over_lake(tmp_path / "lake").query("daily_sales", {"start": "2024-02-01", "end": "2024-02-02"})
+    assert day["promo_share"].tolist() == [0.75] and day["list_price"].tolist() == [5.0]
+
+
+def test_daily_sales_runs_on_an_old_lake_without_the_promotion_columns(tmp_path, tiny_orders):
+    """A lake written before list_price and on_promotion existed: promo_share 0, list_price null."""
+    old = tiny_orders.drop(columns=["list_price", "on_promotion"])
+    folder = tmp_path / "old" / "orders" / "order_date=2024-02-20"
+    folder.mkdir(parents=True)
+    old[old["order_id"] == "o7"].assign(order_ts=lambda f: f["order_ts"].dt.tz_localize(None)).to_parquet(
+        folder / "part-0.parquet", index=False)
+    sales = DuckDBEngine.over_lake(tmp_path / "old").query("daily_sales", {"start": "2024-02-01", "end": "2024-03-02"})
+    assert sales[["product_id", "quantity", "promo_share"]].values.tolist() == [["p1", 5, 0.0]]
+    assert sales["list_price"].isna().all()

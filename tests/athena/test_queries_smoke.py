@@ -5,7 +5,8 @@ from sqlglot.errors import ErrorLevel
 from athena.dialect import parse_athena
 from athena.engine import load_sql, query_names, render
 
-PARAMS = {"cutoff": "2024-03-01", "horizon_days": 60, "start": "2023-01-01", "end": "2024-12-01"}
+PARAMS = {"cutoff": "2024-03-01", "split": "2024-02-01", "horizon_days": 60, "start": "2023-01-01", "end": "2024-12-01",
+          "period": "month"}
 
 
 def test_every_query_parses_as_athena_sql_after_rendering():

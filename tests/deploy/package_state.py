@@ -29,7 +29,8 @@ STATE_FILE = "packages.json"
 _INPUT_FILES = ("build.sh", "requirements-api.txt", "requirements.txt", "requirements-dev.txt", "handler.py",
                 "tests/deploy/smoke_package.py", "tests/deploy/package_state.py",
                 "tests/events/apigw_v1_get_at_risk.json")
-_INPUT_TREES = (("insights", (".py",)), ("models", (".py",)), ("athena", (".py", ".sql", ".json")))
+_INPUT_TREES = (("insights", (".py",)), ("models", (".py",)), ("athena", (".py", ".sql", ".json")),
+                ("insights/api/static", (".html", ".js", ".css", ".LICENSE")))
 
 
 def input_paths(repo: Path = REPO) -> list[Path]:

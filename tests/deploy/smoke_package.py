@@ -37,6 +37,7 @@ import contextlib
 import json
 import os
 import pickle
+import re
 import sys
 import time
 from pathlib import Path
@@ -48,7 +49,9 @@ ML_MODULES = ("pandas", "sklearn", "scipy", "xgboost", "lightgbm", "pyathena", "
 # What the api package must not even contain: the other process's code and the numpy submodules build.sh drops.
 NOT_IN_API = (*ML_MODULES, "insights.refresh", "insights.data", "insights.cli", "athena", "models.churn",
               "models.forecast", "numpy.random", "numpy.fft", "numpy.polynomial", "numpy.ma", "numpy.testing",
-              "numpy.f2py", "aws_xray_sdk", "pydantic.v1")
+              "numpy.f2py", "aws_xray_sdk", "pydantic.v1",
+              # the MCP SDK's server stack: the endpoint runs on its wire types (mcp_types) alone
+              "mcp", "starlette", "uvicorn", "anyio", "httpx2", "sse_starlette", "jsonschema")
 SECRET = "smoke-test-secret-of-at-least-32-bytes!"
 
 
@@ -472,7 +475,8 @@ def check_api(package: Path, boto3_dir: Path, fixture: Path, moto_dir: Path | No
     health = client.call(_http_event("GET", f"{P}/health"), 200)
     assert health["snapshot"]["version"] == version, f"health does not report the published snapshot: {health}"
     openapi = client.call(_http_event("GET", f"{P}/openapi.json"), 200)
-    assert {path for _, path in handler.api.routes if path != f"{P}/openapi.json"} <= set(openapi["paths"]), openapi
+    assert {path for _, path in handler.api.routes if path != f"{P}/openapi.json"  # the dashboard's HTML/JS: not
+            and not path.startswith(f"{P}/dashboard")} <= set(openapi["paths"]), openapi  # JSON, not in the doc
     client.call(_http_event("GET", f"{P}/segments"), 401)
     assert client.call(_http_event("GET", f"{P}/segments", token=token, query={"n_clusters": 3}), 200)
     client.call(_http_event("GET", f"{P}/segments", token=token, query={"n_clusters": 42}), 422)
@@ -484,6 +488,22 @@ def check_api(package: Path, boto3_dir: Path, fixture: Path, moto_dir: Path | No
                                     body={"customer_ids": [*ids, "NO-SUCH-CUSTOMER"]}), 200)
     assert "NO-SUCH-CUSTOMER" in json.dumps(churn.get("not_found")), f"unknown id not listed: {churn}"
     client.call(_http_event("POST", f"{P}/clv", token=token, body={"customer_ids": ids}), 200)
+    traits = client.call(_http_event("GET", f"{P}/segments/traits", token=token), 200)
+    assert traits["archetypes"] and traits["total_customers"] > 0, traits
+    listed = client.call(_http_event("POST", f"{P}/mcp", token=token,
+                                     body={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}), 200)
+    assert any(t["name"] == "predict_churn" for t in listed["result"]["tools"]), listed
+    called = client.call(_http_event("POST", f"{P}/mcp", token=token, body={
+        "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "predict_churn", "arguments": {"customer_ids": ids}}}), 200)
+    assert not called["result"]["isError"] and called["result"]["structuredContent"]["predictions"], called
+    sized = client.call(_http_event("POST", f"{P}/experiments/sample-size", token=token,
+                                    body={"baseline_rate": 0.05, "minimum_detectable_effect": 0.1}), 200)
+    assert sized["total_sample_size"] > 0, sized
+    client.call(_http_event("POST", f"{P}/experiments/analyze", token=token, body={"arms": [
+        {"name": "A", "visitors": 1000, "conversions": 50}, {"name": "B", "visitors": 1000, "conversions": 65}]}), 200)
+    cards = client.call(_http_event("GET", f"{P}/quality", token=token), 200)
+    assert cards["available"] and set(cards["families"]) == {"clv", "churn"}, f"cards: {json.dumps(cards)[:300]}"
     # Product ids come from the snapshot reader: the compact format stores text as UTF-8 bytes, so a raw
     # np.load of the column gives b'P0001', which no route knows.
     product = _first_product(snapshot, "forecast")
@@ -498,10 +518,19 @@ def check_api(package: Path, boto3_dir: Path, fixture: Path, moto_dir: Path | No
         priced, expect = str(snapshot.table("elasticity")["product_id"][0]), 422
     else:
         expect = 200
-    client.call(_http_event("POST", f"{P}/price-elasticity", token=token, body={"product_id": priced}), expect)
+    elasticity = client.call(_http_event("POST", f"{P}/price-elasticity", token=token,
+                                         body={"product_id": priced}), expect)
+    observed = elasticity.get("price_range") or {"min": 8.0, "max": 12.0}  # a price the product sold at
+    price = round((observed["min"] + observed["max"]) / 2, 2)
     client.call(_http_event("POST", f"{P}/price-optimization", token=token,
-                            body={"product_id": priced, "current_price": 10.0, "current_quantity": 100,
-                                  "cost_per_unit": 4.0}), expect if expect == 422 else 200)
+                            body={"product_id": priced, "current_price": price, "current_quantity": 100,
+                                  "cost_per_unit": round(price * 0.4, 2)}), expect)
+    client.call(_http_event("POST", f"{P}/price-optimization", token=token,  # far outside what it sold at
+                            body={"product_id": priced, "current_price": price * 1000, "current_quantity": 100,
+                                  "cost_per_unit": 1.0}), 422)
+    overview = client.call(_http_event("GET", f"{P}/overview", token=token), 200)
+    assert overview["customers"] > 0 and overview["churn_histogram"]["counts"], overview
+    _check_dashboard(handler, client)
     rest = json.loads((fixture / "apigw_v1_get_at_risk.json").read_text())
     rest["headers"]["Authorization"] = rest["multiValueHeaders"]["Authorization"][0] = f"Bearer {token}"
     client.call(rest, 200)
@@ -523,6 +552,25 @@ def check_api(package: Path, boto3_dir: Path, fixture: Path, moto_dir: Path | No
         _check_api_on_s3(handler, client, moto_dir, boto3_dir, snapshots, version, token, product)
     print("api.zip: smoke test passed")
     return 0
+
+
+def _check_dashboard(handler, client: _Client) -> None:
+    """The dashboard's page and every file it loads are in the package and served, public, with their types."""
+    from insights.api.events import DASHBOARD
+
+    def get(path: str) -> dict:
+        with contextlib.redirect_stdout(client.log):
+            response = handler.lambda_handler(_http_event("GET", path), _Context("api"))
+        assert response["statusCode"] == 200, (path, response["statusCode"], response.get("body", "")[:300])
+        client.routes.add(("GET", path))
+        return response
+
+    page = get(DASHBOARD)
+    assert page["headers"]["Content-Type"].startswith("text/html"), page["headers"]
+    files = re.findall(r'(?:src|href)="([^"?]+)\?v=', page["body"])
+    sizes = {path: len(get(path)["body"].encode()) for path in files}
+    total = len(page["body"].encode()) + sum(sizes.values())
+    print(f"  GET {DASHBOARD} and its {len(files)} files: {total / 1024:.0f} KB, no token needed")
 
 
 def _findable(util, name: str) -> bool:

@@ -26,9 +26,11 @@ ML_LIBRARIES = ("pandas", "scipy", "scikit-learn", "sklearn", "lightgbm", "xgboo
                 "fastparquet", "pyarrow", "duckdb", "joblib")
 # What the api package holds of the project (build.sh's api_sources), as bytecode.
 API_PROJECT = {"handler.py", "insights/__init__.py", "insights/config.py", "insights/errors.py",
-               "models/__init__.py", "models/pricing.py",
+               "models/__init__.py", "models/pricing.py", "models/_pricing_kernels.py",
                *(p.relative_to(REPO).as_posix() for d in ("insights/snapshot", "insights/api")
-                 for p in (REPO / d).glob("*.py"))}
+                 for p in (REPO / d).rglob("*.py"))}
+# The dashboard's page and files ship as they are (insights/api/static/; tests/handler/test_dashboard.py serves them).
+API_STATIC = {p.relative_to(REPO).as_posix() for p in (REPO / "insights/api/static").rglob("*") if p.is_file()}
 # numpy submodules build.sh leaves out of the api package.
 NUMPY_DROPPED = ("random", "fft", "polynomial", "ma", "testing", "typing", "f2py", "lib.recfunctions")
 # What build.sh drops from both packages (parts of Powertools and pydantic no code here uses) and from the
@@ -67,7 +69,8 @@ def test_every_runtime_requirement_is_pinned_and_both_files_agree() -> None:
 
 def test_api_requirements_hold_no_ml_library_and_no_xray_sdk() -> None:
     api = _requirements("requirements-api.txt")
-    assert set(api) == {"aws-lambda-powertools", "pydantic", "pyjwt", "cryptography", "numpy"}
+    assert set(api) == {"aws-lambda-powertools", "pydantic", "pyjwt", "cryptography", "numpy", "mcp-types"}
+    assert "mcp" not in api, "the MCP SDK's server stack (Starlette, uvicorn, anyio, httpx: 7 MB) does not fit"
     assert not set(api) & set(ML_LIBRARIES)
     assert "[tracer]" not in api["aws-lambda-powertools"], "the api function runs without the X-Ray SDK"
     assert "[crypto]" in api["pyjwt"], "RS256/ES256 tokens need cryptography"
@@ -106,8 +109,8 @@ def _imports(path: Path) -> list[tuple[str, bool]]:
 
 def test_the_api_code_imports_only_what_api_zip_holds() -> None:
     """Every import in the api package's project files resolves inside it (or the runtime's boto3)."""
-    allowed_roots = {"numpy", "aws_lambda_powertools", "pydantic", "jwt", "boto3", "botocore", "insights", "models",
-                     *sys.stdlib_module_names}
+    allowed_roots = {"numpy", "aws_lambda_powertools", "pydantic", "typing_extensions", "jwt", "mcp_types", "boto3",
+                     "botocore", "insights", "models", *sys.stdlib_module_names}
     api_modules = {p.removesuffix(".py").removesuffix("/__init__").replace("/", ".") for p in API_PROJECT}
     bad = []
     for rel in sorted(API_PROJECT):
@@ -175,14 +178,15 @@ def test_each_package_fits_its_target(packages: dict[str, Path], name: str) -> N
 
 def test_api_package_holds_the_api_code_and_nothing_else_of_the_project(api: zipfile.ZipFile) -> None:
     project = {n for n in api.namelist() if n.split("/", 1)[0] in ("handler.pyc", "insights", "models", "athena")}
-    assert project == {p.removesuffix(".py") + ".pyc" for p in API_PROJECT}
+    assert project == {p.removesuffix(".py") + ".pyc" for p in API_PROJECT} | API_STATIC
 
 
 def test_api_package_holds_no_ml_library_and_nothing_the_runtime_provides(api: zipfile.ZipFile) -> None:
     tops = _tops(api)
     assert not tops & {n.replace("-", "_") for n in ML_LIBRARIES}
     assert not tops & {"boto3", "botocore", "s3transfer", "urllib3", "dateutil", "aws_xray_sdk", "moto", "pytest"}
-    assert {"numpy", "aws_lambda_powertools", "pydantic", "pydantic_core", "jwt", "cryptography"} <= tops
+    assert {"numpy", "aws_lambda_powertools", "pydantic", "pydantic_core", "jwt", "cryptography", "mcp_types"} <= tops
+    assert not tops & {"mcp", "starlette", "uvicorn", "anyio", "httpx2", "jsonschema"}, "the MCP SDK's server stack"
     names = api.namelist()
     for sub in NUMPY_DROPPED:
         prefix = "numpy/" + sub.replace(".", "/")

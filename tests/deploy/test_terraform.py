@@ -193,7 +193,8 @@ def _terraform_routes() -> dict[tuple[str, str], bool]:
     text = (TERRAFORM_DIR / "api.tf").read_text()
     base = re.search(r'api_base\s*=\s*"([^"]+)"', text).group(1)
     rows = re.findall(r'"(GET|POST|PUT|PATCH|DELETE) \$\{local\.api_base\}(/[^"]*)"\s*=\s*(true|false)', text)
-    return {(m, base + p): auth == "true" for m, p, auth in rows}
+    # a gateway path variable {name} is the handler's <name>
+    return {(m, base + re.sub(r"\{(\w+)\}", r"<\1>", p)): auth == "true" for m, p, auth in rows}
 
 
 def test_terraform_routes_are_exactly_the_handlers_routes() -> None:
@@ -228,3 +229,15 @@ def test_scheduled_inputs_are_understood_by_the_handler_and_the_refresh() -> Non
     for action, payload in inputs.items():
         assert event_kind(payload) == "scheduled"
         assert parse_scheduled_event(payload, today=date(2030, 1, 1)) == (action, date(2026, 11, 21))
+
+
+def test_every_setting_terraform_passes_is_one_the_engine_reads() -> None:
+    """The retention and pseudonym variables reach the functions under the names insights/config.py reads."""
+    from dataclasses import fields
+
+    from insights.config import Settings
+
+    passed = set(re.findall(r"\bINSIGHTS_([A-Z0-9_]+)\s*=", (TERRAFORM_DIR / "lambda.tf").read_text()))
+    assert {"LAKE_RETENTION_DAYS", "SNAPSHOT_RETENTION_DAYS", "PSEUDONYMIZE", "PSEUDONYM_SECRET_PARAMETER",
+            "PSEUDONYM_SECRET_ARN"} <= passed
+    assert passed <= {f.name.upper() for f in fields(Settings)}

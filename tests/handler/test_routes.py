@@ -33,7 +33,7 @@ def test_v2_forecast_event_slices_the_stored_forecast(invoke, token):
     body = body_of(r)
     assert body["forecast_days"] == 30 and len(body["forecast"]) == 30
     assert body["forecast"][0] == {"date": "2026-11-01", "predicted_quantity": 10.0, "confidence_lower": 7.0,
-                                   "confidence_upper": 13.0}
+                                   "confidence_upper": 13.0, "trading_day": True}
     assert body["forecast"][29]["date"] == "2026-11-30"
     assert [d["driver"] for d in body["drivers"]] == ["recent_sales", "day_of_week"]  # the product's own drivers
     assert body["drivers"][0]["description"] == \

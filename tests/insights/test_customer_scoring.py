@@ -287,3 +287,14 @@ def test_the_quality_card_holds_ours_and_the_anchor_on_the_same_validation_slice
     assert set(doc["drift"]["standardized_mean_shift"]) == {"recency_days", "frequency", "monetary_total",
                                                             "avg_order_value"}
     json.dumps(doc, allow_nan=False)
+
+
+def test_the_overview_revenue_is_customers_spend_in_the_90_days_before_as_of(trained, orders):
+    _, features, scores = trained
+    lines = orders[orders["customer_id"].notna()]
+    day = lines["order_ts"].dt.tz_convert("UTC").dt.date
+    window = (day >= AS_OF - dt.timedelta(90)) & (day < AS_OF)
+    expected = float((lines["quantity"] * lines["unit_price"])[window].sum())
+    revenue = scores.docs["customer_models"]["totals"]["revenue_90d"]
+    assert revenue == pytest.approx(float(features["spend_90d"].sum()))
+    assert revenue == pytest.approx(expected, rel=1e-9) and revenue > 0

@@ -94,7 +94,7 @@ def test_at_risk_orders_by_value_at_risk_and_filters_by_threshold(snap):
     assert all(c["churn_probability"] >= 0.6 for c in out["at_risk_customers"])
     assert set(out["at_risk_customers"][0]) == {"customer_id", "churn_probability", "risk_level", "recency_days",
                                                 "frequency", "monetary_total", "predicted_clv", "value_at_risk",
-                                                "reasons"}
+                                                "reasons", "next_best_action"}
     assert all(r["reasons"] and r["reasons"][0]["direction"] == "increases_risk" for r in out["at_risk_customers"])
     assert out["currency"] == "USD" and out["horizon_days"] == 90
 

@@ -5,6 +5,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -50,7 +51,7 @@ DIRTY = (
     "536375,22146,THING,1.5,2011-06-01 08:38:00,1.00,16446.0,United Kingdom\n"                   # unparseable_quantity
     "536376,22147,THING,1,2011-06-01 08:39:00,abc,16446.0,United Kingdom\n"                      # unparseable_price
     '536376,22147,THING,1,2011-06-01 08:39:00,"2,55",16446.0,United Kingdom\n'                   # unparseable_price
-    '536385,22155,THING,2,2011-06-01 08:39:00,"1,250.00",16446.0,United Kingdom\n'               # kept: 1250.0
+    '536385,22155,THING,2,2011-06-01 08:39:00,"1,250.00",16446.0,United Kingdom\n'               # absurd_price
     ",22148,THING,1,2011-06-01 08:40:00,1.00,16446.0,United Kingdom\n"                           # missing_order_id
     "536377,,THING,1,2011-06-01 08:41:00,1.00,16446.0,United Kingdom\n"                          # missing_product_id
     "536378,22149,THING,1,2013-01-01 08:42:00,1.00,16446.0,United Kingdom\n"                     # future_date
@@ -62,7 +63,7 @@ DIRTY = (
     '536384,22154,"TWO\nLINES, QUOTED",2,12/31/2011 23:30,1.00,12583.0,France\n'                 # kept; m/d/Y; GMT
 )
 EXPECTED_ASIDE = {"non_product_code": 2, "nonpositive_price": 2, "zero_quantity": 1, "absurd_quantity": 1,
-                  "absurd_price": 1, "unparseable_date": 1, "unparseable_quantity": 2, "unparseable_price": 2,
+                  "absurd_price": 2, "unparseable_date": 1, "unparseable_quantity": 2, "unparseable_price": 2,
                   "missing_order_id": 1, "missing_product_id": 1, "future_date": 1, "date_too_old": 1,
                   "malformed_line": 1, "duplicate_line": 1}
 
@@ -76,7 +77,7 @@ def test_every_row_is_kept_or_set_aside_with_exactly_one_reason(tmp_path, dirty_
     report = import_files(dirty_csv, lake=tmp_path / "lake", preset="online-retail", now=NOW)
     o = report["orders"]
     assert o["set_aside"] == EXPECTED_ASIDE and set(o["set_aside"]) <= set(REASONS)
-    assert o["rows_read"] == 25 and o["rows_kept"] == 7
+    assert o["rows_read"] == 25 and o["rows_kept"] == 6
     assert o["rows_kept"] + sum(o["set_aside"].values()) == o["rows_read"]
     # the preset's documented currency is recorded where the refresh finds it
     assert json.loads((tmp_path / "lake" / "_import_report.json").read_text())["currency"] == "GBP"
@@ -90,8 +91,7 @@ def test_every_row_is_kept_or_set_aside_with_exactly_one_reason(tmp_path, dirty_
 def test_kept_rows_follow_the_contract(tmp_path, dirty_csv):
     import_files(dirty_csv, lake=tmp_path / "lake", preset="online-retail", now=NOW)
     orders = read_orders(tmp_path / "lake").set_index("order_id")
-    assert sorted(orders.index) == ["536365", "536366", "536382", "536383", "536384", "536385", "C536379"]
-    assert orders.loc["536385", "unit_price"] == 1250.0  # thousands separator; "2,55" was set aside instead
+    assert sorted(orders.index) == ["536365", "536366", "536382", "536383", "536384", "C536379"]
     assert orders.loc["536365", "customer_id"] == "17850"  # the float export artifact '17850.0' is undone
     assert pd.isna(orders.loc["536366", "customer_id"])    # guest line: kept, no customer
     assert orders.loc["C536379", "quantity"] == -2         # cancellation: a return
@@ -107,7 +107,7 @@ def test_the_lake_is_queryable_after_import(tmp_path, dirty_csv):
     import_files(dirty_csv, lake=tmp_path / "lake", preset="online-retail", now=NOW)
     engine = DuckDBEngine.over_lake(tmp_path / "lake")
     summary = engine.query("lake_summary", {"cutoff": "2012-01-01"}).iloc[0]
-    assert (summary["order_lines"], summary["customers"], summary["return_lines"]) == (7, 4, 2)
+    assert (summary["order_lines"], summary["customers"], summary["return_lines"]) == (6, 4, 2)
     features = engine.query("customer_features", {"cutoff": "2012-01-01"})
     assert sorted(features["customer_id"]) == ["12583", "16446", "17850"]  # 99999 only returned
 
@@ -277,14 +277,16 @@ def test_the_real_online_retail_file_imports_and_adds_up(tmp_path):
     # The published figures, counted before any rule: invoices, customers with an id, stock codes, countries.
     assert report["in_file"] == {"orders": 25_900, "customers": 4_372, "products": 4_070, "countries": 38}
     # Measured on the file (docs/importer.md explains each rule); a change here is a change of rules.
-    assert o["set_aside"] == {"non_product_code": 2_950, "nonpositive_price": 2_464, "absurd_quantity": 5,
+    assert o["set_aside"] == {"non_product_code": 2_950, "nonpositive_price": 2_464, "absurd_quantity": 4,
                               "duplicate_line": 5_257}
-    assert (k["customers"], k["guest_lines"], k["return_lines"]) == (4_361, 131_549, 8_666)
+    # 4,362 customers: 13256's only line (12,540 free stickers, 570x the product's median) is no longer set aside
+    # by a fixed 10,000-unit cap; it is a free line, kept for its customer (docs/importer.md)
+    assert (k["customers"], k["guest_lines"], k["return_lines"]) == (4_362, 131_549, 8_666)
     assert k["products"] == 3_811  # 4,070 codes read; non-products gone and 15056bl merged into 15056BL
     assert (k["first_order_ts"], k["last_order_ts"]) == ("2010-12-01T08:26:00+00:00", "2011-12-09T12:50:00+00:00")
     engine = DuckDBEngine.over_lake(lake)
     summary = engine.query("lake_summary", {"cutoff": "2012-01-01"}).iloc[0]
-    assert (summary["order_lines"], summary["customers"], summary["products"]) == (o["rows_kept"], 4_361,
+    assert (summary["order_lines"], summary["customers"], summary["products"]) == (o["rows_kept"], 4_362,
                                                                                     k["products"])
     orders = engine.connection.execute(
         "SELECT order_ts FROM orders WHERE order_id = '556444' AND product_id = '22502'").fetchall()
@@ -375,9 +377,10 @@ def test_random_dirty_rows_never_crash_and_every_kept_row_meets_the_contract(tmp
     kept = read_orders(tmp_path / "lake")
     assert len(kept) == o["rows_kept"] > 0
     assert kept["order_id"].notna().all() and kept["product_id"].notna().all()
-    assert (kept["unit_price"] >= 0).all() and (kept["unit_price"] <= 100_000).all()
+    # no absolute cap any more (a tenth of these rows price at 1e9: judged against their product, not a constant)
+    assert (kept["unit_price"] >= 0).all() and np.isfinite(kept["unit_price"]).all()
     assert kept.loc[kept["unit_price"] == 0, "customer_id"].notna().all()  # free lines belong to a customer
-    assert (kept["quantity"] != 0).all() and (kept["quantity"].abs() <= 10_000).all()
+    assert (kept["quantity"] != 0).all()
     assert (kept["order_ts"] >= pd.Timestamp("1990-01-01")).all() and (kept["order_ts"] <= pd.Timestamp(NOW.replace(
         tzinfo=None))).all()
     assert not kept["product_id"].isin(["POST", "D", "GIFT_0001_10"]).any()

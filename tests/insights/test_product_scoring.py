@@ -112,10 +112,11 @@ def test_elasticity_table_recovers_the_sign_and_refuses_without_variation(scores
     rows = {pid: i for i, pid in enumerate(e["product_id"])}
     for p in range(6):
         i = rows[f"R{p}"]
-        assert e["status"][i] == "ok"
-        assert e["ci_lower"][i] <= -1.5 + 0.6 and e["elasticity_coefficient"][i] < -0.8
-    assert e["status"][rows["NEW"]] == "refused" and e["reason"][rows["NEW"]]
-    assert e["status"][rows["SPARSE"]] == "refused"
+        assert e["answer_status"][i] == "answered" and e["converged"][i] == 1  # six alike: pooled toward "c"
+        assert e["ci_lower"][i] <= -1.5 <= e["ci_upper"][i] and e["elasticity_coefficient"][i] < -0.8
+        assert e["grain"][i] == "daily" and e["usable_for_pricing"][i] == 1
+    for pid in ("NEW", "SPARSE"):  # the price never changed: the only refusal, said in words
+        assert e["answer_status"][rows[pid]] == "refused" and e["reason"][rows[pid]].startswith("no price variation")
     assert e["n_observations"].dtype == np.int32 and e["reference_quantity"][rows["NEW"]] > 0
 
 
@@ -124,6 +125,8 @@ def test_forecast_meta_document(scores):
     assert meta["level"] == 0.8 and meta["model"] == "xgboost" and "direct" in meta["method"]
     assert {d["feature"] for d in meta["feature_importance"]} >= {"price", "dow", "lag_7"}
     assert 0 <= meta["holdout"]["coverage"] <= 1 and meta["holdout"]["wape"] > 0
+    daily = meta["holdout_by_grain"]["daily"]  # coverage per grain, on each product's trading days
+    assert 0 <= daily["coverage"] <= 1 and daily["products"] == 6 and daily["n"] > 0
     assert meta["counts"] == {"ok": 6, "fallback": 2, "insufficient_history": 1}
     assert meta["whatif_price_multipliers"] == list(WHATIF_MULTIPLIERS)
 

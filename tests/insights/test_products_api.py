@@ -139,3 +139,21 @@ def test_price_optimization_of_an_unknown_product_is_not_found(snap):
     with pytest.raises(NotFound):
         products.price_optimization(snap, product_id="NOPE", current_price=2.5, current_quantity=10,
                                     cost_per_unit=None, max_change=0.2, range_margin=0.1)
+
+
+def test_a_snapshot_written_before_the_pooled_columns_keeps_its_meaning():
+    from snapshot_factory import product_tables  # noqa: E402
+
+    from insights.snapshot.reader import Snapshot
+
+    _, el = product_tables()
+    old = {k: el[k] for k in ("product_id", "status", "reason", "elasticity_coefficient", "standard_error", "ci_lower",
+                              "ci_upper", "p_value", "r_squared", "n_observations", "elasticity_type",
+                              "interpretation", "price_min", "price_max", "price_mean", "reference_quantity")}
+    snap = Snapshot.from_memory("old", {"as_of": "2026-11-01"}, {"elasticity": old}, {},
+                                keys={"elasticity": "product_id"})
+    out = products.price_elasticity(snap, product_id="P1")
+    assert out["status"] == "answered" and out["usable_for_pricing"] is True and out["grain"] == "daily"
+    held = products.price_optimization(snap, product_id="P6", current_price=1.2, current_quantity=5,
+                                       cost_per_unit=None, max_change=0.2, range_margin=0.1)
+    assert held["action"] == "hold" and held["elasticity_status"] == "flagged_positive"  # positive: never priced

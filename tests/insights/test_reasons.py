@@ -30,6 +30,9 @@ def test_an_overdue_customer_is_described_with_their_own_usual_gap():
     assert reason["description"] == ("74 days since the last order; this customer usually orders every 21 days "
                                      "(3.5 times the usual gap).")
     assert reason["strength"] == "strong"
+    daily = describe_factor("recency_over_gap", 0.3, 373.0, typical=1.0, recency_days=373.0, window_days=90,
+                            currency="GBP")  # Online Retail 17850: many orders in its first days
+    assert "usually orders every day (373.0 times" in daily["description"]
 
 
 def test_money_is_stated_in_the_snapshot_currency_and_against_the_typical_customer():

@@ -118,10 +118,12 @@ def test_ground_truth_files_have_the_agreed_columns(small_lake):
         "customers.parquet", "daily_prices.parquet", "meta.json", "products.parquet"]
     truth = load_truth(small_lake)
     assert list(truth.products.columns) == ["product_id", "category", "true_elasticity", "reference_price",
-                                            "base_daily_units", "launch_date", "intermittent", "promo_days"]
+                                            "base_daily_units", "launch_date", "intermittent", "promo_days",
+                                            "promo_lift"]
     assert list(truth.customers.columns) == ["customer_id", "acquisition_date", "churn_date",
                                              "purchase_rate_per_day", "spend_level"]
-    assert list(truth.daily_prices.columns) == ["date", "product_id", "price", "promo", "expected_units"]
+    assert list(truth.daily_prices.columns) == ["date", "product_id", "price", "list_price", "promo",
+                                                "expected_units"]
     assert isinstance(truth.products["launch_date"].iloc[0], date)
     assert isinstance(truth.daily_prices["date"].iloc[0], date)
     assert truth.products["intermittent"].dtype == bool and truth.daily_prices["promo"].dtype == bool
@@ -200,10 +202,39 @@ def test_prices_are_confounded_with_the_season_so_naive_regression_is_biased(dai
     assert np.corrcoef(relative, season)[0, 1] > 0.1  # dearer in the high season
     high = season > 0.5
     assert frame.loc[~high, "promo"].mean() > 2 * frame.loc[high, "promo"].mean()  # promotions in the low season
-    # Even on the noise-free truth, log-log OLS of units on price is pulled far above the true elasticity.
+    # Even on the noise-free truth, log-log OLS of units on price is pulled far from the true elasticity: above it
+    # by the season's surcharge, below it by the promotions' lift beyond their price.
     naive = frame.groupby("product_id").apply(lambda g: _slope(np.log(g["price"]), np.log(g["expected_units"]))
                                               - g["true_elasticity"].iloc[0])
-    assert naive.mean() > 0.5
+    assert naive.abs().mean() > 0.5
+    deals = frame.groupby("product_id")["promo"].any()
+    assert naive[~deals].mean() > 0.5 and naive[deals].mean() < naive[~deals].mean()
+
+
+def test_promotions_lift_demand_beyond_their_price_and_the_lake_says_which_lines_were_on_promotion(small, daily):
+    # units the process expects at the reference price: only the lift and the smooth non-price effects remain; a
+    # promotion day against the same weekday a week before and after (both off promotion) shows the lift
+    frame = daily.assign(at_ref=daily["expected_units"] / (daily["price"] / daily["reference_price"])
+                         ** daily["true_elasticity"])
+    at_ref = frame.pivot(index="product_id", columns="date", values="at_ref").to_numpy()
+    promo = frame.pivot(index="product_id", columns="date", values="promo").to_numpy().astype(bool)
+    lift = small.truth.products.set_index("product_id")["promo_lift"].sort_index().to_numpy()
+    # the day's common factor (its customers' orders, acquisitions included) cancels against the products that
+    # never run a deal
+    steady = (~promo.any(axis=1))[:, None] & (at_ref > 0).all(axis=1)[:, None]
+    at_ref = at_ref / np.exp(np.log(np.where(steady, at_ref, 1.0)).sum(axis=0) / steady.sum())
+    p, t = np.nonzero(promo[:, 7:-7])
+    t = t + 7
+    clean = ~promo[p, t - 7] & ~promo[p, t + 7] & (at_ref[p, t - 7] > 0) & (at_ref[p, t + 7] > 0)
+    p, t = p[clean], t[clean]
+    ratio = at_ref[p, t] / np.sqrt(at_ref[p, t - 7] * at_ref[p, t + 7])
+    assert 0.3 < small.truth.products["promo_days"].gt(0).mean() < 0.95 and len(ratio) > 100
+    assert np.allclose(ratio, lift[p], rtol=0.05), np.abs(ratio / lift[p] - 1).max()
+    lines = small.orders
+    cut = lines["unit_price"] < 0.995 * lines["list_price"]
+    assert (cut == lines["on_promotion"]).all() and 0.05 < cut.mean() < 0.4
+    depth = 1 - lines.loc[cut, "unit_price"] / lines.loc[cut, "list_price"]
+    assert depth.between(0.09, 0.36).all()
 
 
 def _slope(x: pd.Series, y: pd.Series) -> float:

@@ -18,6 +18,7 @@ from insights.refresh import sharded as sharded_module
 from insights.refresh.customers import CustomerSide
 from insights.refresh.pipeline import run_refresh
 from insights.refresh.products import ProductSide
+from insights.refresh.recommendations import RecommendationSide
 from insights.refresh.shard_local import map_shards, run_sharded_refresh
 from insights.refresh.shard_work import LocalWork
 from insights.refresh.sharded import new_run_id, plan_run, publish_run
@@ -28,8 +29,9 @@ AS_OF = date(2026, 7, 1)
 
 def _sides():
     # products with 60 days of history: the forecaster is not trained (fallback rates), which keeps this fast;
-    # the product side is not sharded: it exercises the "scored whole in the reduce step" path
-    return [CustomerSide(), ProductSide(history_days=60)]
+    # the product and recommendation sides are not sharded: they exercise the "scored whole in the reduce step"
+    # path; the three families, as the CLI's settings name them (the 16-shard CLI run compares with this run)
+    return [CustomerSide(), ProductSide(history_days=60), RecommendationSide()]
 
 
 def content_hash(version: str) -> str:
@@ -50,7 +52,7 @@ def single(lake, tmp_path_factory):
     """The unsharded refresh: it trains the models every later run reuses."""
     store = LocalSnapshotStore(tmp_path_factory.mktemp("snaps") / "snapshots")
     result = run_refresh(engine=DuckDBEngine.over_lake(lake), store=store, sides=_sides(), as_of=AS_OF)
-    assert result.manifest["sides"] == {"customers": "ok", "products": "ok"}
+    assert result.manifest["sides"] == {"customers": "ok", "products": "ok", "recommendations": "ok"}
     return store, result
 
 
@@ -69,7 +71,8 @@ def test_the_sharded_refresh_publishes_the_content_of_the_single_run(lake, singl
     assert content_hash(result.version) == content_hash(reference.version)
     assert result.manifest["rows"] == reference.manifest["rows"]
     sharded = result.manifest["sharded"]
-    assert (sharded["shards"], sharded["sides"]) == (shards, {"customers": "sharded", "products": "whole"})
+    assert (sharded["shards"], sharded["sides"]) == (shards, {"customers": "sharded", "products": "whole",
+                                                          "recommendations": "whole"})
     assert sorted(sharded["tasks"]) == sorted(f"customers/{k}" for k in range(shards))
     assert sum(t["rows_in"] for t in sharded["tasks"].values()) == result.manifest["rows"]["customers"]
     assert [s.stage for s in result.stages] == ["extract", "check", "train", "score", "publish"]
@@ -101,7 +104,7 @@ class FailingCustomers(CustomerSide):
 def test_a_failing_shard_blocks_publishing_and_latest_stays(lake, single, tmp_path):
     store, _ = single
     before, versions = store.latest_version(), store.versions()
-    sides = [FailingCustomers(), ProductSide(history_days=60)]
+    sides = [FailingCustomers(), ProductSide(history_days=60), RecommendationSide()]
     assert "C0000001" in set(DuckDBEngine.over_lake(lake).query("customer_features", {"cutoff": "2026-07-01"})
                            ["customer_id"])
     with pytest.raises(ShardsIncomplete, match="customers shard .*: not scored") as caught:

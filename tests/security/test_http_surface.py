@@ -13,7 +13,9 @@ from insights.cli.tokens import mint_token
 
 ROUTES = ("/demand-insights/segments", "/demand-insights/clv", "/demand-insights/churn",
           "/demand-insights/at-risk-customers", "/demand-insights/forecast", "/demand-insights/price-elasticity",
-          "/demand-insights/price-optimization", "/demand-insights/health")
+          "/demand-insights/price-optimization", "/demand-insights/health", "/demand-insights/churn-outlook",
+          "/demand-insights/cohorts", "/demand-insights/growth-projection", "/demand-insights/segments/transitions",
+          "/demand-insights/exports/customer-scores")
 TRACE_MARKERS = ("Traceback", 'File "', "/work/", "site-packages", ".py", "KeyError", "Exception")
 
 
@@ -106,4 +108,44 @@ def test_subnormal_price_and_quantity_are_answered_not_a_500(http, token):
     reply = http("POST", "/demand-insights/price-optimization", token=token,
                  body={"product_id": "P1", "current_price": 5e-324, "current_quantity": 5e-324})
     assert reply.status in (200, 422), reply.text
+    _no_trace(reply.text)
+
+
+NEW_ROUTES = (("POST", "/demand-insights/mcp"), ("POST", "/demand-insights/experiments/sample-size"),
+              ("POST", "/demand-insights/experiments/analyze"), ("GET", "/demand-insights/segments/traits"))
+
+
+@pytest.mark.parametrize(("method", "path"), NEW_ROUTES)
+def test_the_issue_14_routes_refuse_bad_tokens_before_reading_anything(http, method, path):
+    import time
+
+    import jwt
+
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "attacker", "scope": "insights:read"}
+    tokens = [None, jwt.encode({**claims, "exp": now - 3600}, SECRET, algorithm="HS256"),
+              jwt.encode({**claims, "exp": now + 600}, "", algorithm="none"),
+              jwt.encode({**claims, "exp": now + 600}, "another-secret-" + "x" * 40, algorithm="HS256"),
+              mint_token(SECRET, issuer=ISSUER, audience=AUDIENCE, scopes=("something:else",))]
+    for bad in tokens:
+        reply = http(method, path, token=bad, body={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+                     if method == "POST" else None)
+        assert reply.status in (401, 403), (path, reply.text)
+        assert "tools" not in reply.text and "result" not in reply.text
+        _no_trace(reply.text)
+
+
+@pytest.mark.parametrize("body", [b"\xff\xfe\x00garbage", b"[" * 5000, b'{"jsonrpc": "2.0", "id": ' + b"[" * 3000,
+                                  json.dumps({"jsonrpc": "2.0", "id": {"x": 1}, "method": "ping"}).encode(),
+                                  json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                                              "params": {"name": "predict_churn", "arguments": [1, 2]}}).encode(),
+                                  json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                                              "params": {"name": "get_segments",
+                                                         "arguments": {"n_clusters": "1; DROP"}}}).encode(),
+                                  json.dumps({"jsonrpc": "1.0", "id": 1, "method": "tools/list"}).encode()])
+def test_hostile_json_rpc_bodies_are_protocol_errors_without_a_trace(http, token, body):
+    reply = http("POST", "/demand-insights/mcp", token=token, body=body)
+    assert reply.status in (200, 400), reply.text
+    answer = reply.json()
+    assert ("error" in answer) or answer["result"].get("isError"), answer
     _no_trace(reply.text)

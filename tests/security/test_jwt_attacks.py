@@ -69,7 +69,10 @@ def send(request, http, invoke):
         event["headers"].update(headers)
         event["multiValueHeaders"].update({k: [v] for k, v in headers.items()})
         raw = invoke(event)
-        return Reply(raw["statusCode"], {k: str(v) for k, v in (raw.get("headers") or {}).items()}, raw["body"])
+        # API Gateway (REST) sends both maps; a route's own error answer carries its headers in multiValueHeaders
+        multi = {k: str(v[-1]) for k, v in (raw.get("multiValueHeaders") or {}).items() if v}
+        return Reply(raw["statusCode"], {**multi, **{k: str(v) for k, v in (raw.get("headers") or {}).items()}},
+                     raw["body"])
 
     call.transport = transport
     return call
@@ -253,6 +256,26 @@ def test_pii_scope_smuggled_in_unverified_claims_is_ignored(send):
                        SECRET, algorithm="HS256", headers={"scope": "customers:pii"})
     reply = send(f"Bearer {token}")
     assert reply.status == 200 and "@" not in reply.text
+
+
+EXPORT = "/demand-insights/exports/customer-scores"
+
+
+@pytest.mark.parametrize("scope", ["insights:read", "insights:read customers:pii", "insights:read customers:exports",
+                                   "insights:read customers:export:all", "customers:export"])
+def test_the_export_needs_its_own_scope_beside_read(send, keys, scope):
+    """No export link without customers:export, and customers:export alone (no insights:read) is not enough."""
+    for token in (hs(scope=scope), rs(keys, scope=scope)):
+        body = assert_rejected(send(f"Bearer {token}", path=EXPORT, query="format=csv"), status=403,
+                               secret_parts=token_parts(token))
+        assert body["error"]["code"] == "insufficient_scope"
+
+
+def test_export_scope_smuggled_in_unverified_claims_is_ignored(send):
+    token = jwt.encode(claims(scope="insights:read", roles=["customers:export"], permissions="customers:export"),
+                       SECRET, algorithm="HS256", headers={"scope": "customers:export"})
+    reply = send(f"Bearer {token}", path=EXPORT, query="format=csv")
+    assert reply.status == 403 and "url" not in reply.text
 
 
 @pytest.mark.parametrize("value", [

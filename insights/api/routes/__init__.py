@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 
-from insights.api.routes import core
+from insights.api.routes import agents, core, customer360, dashboard, experiments, lifecycle, traits
 from insights.api.routes.kit import SECURITY, Recording
 from insights.api.runtime import ApiRuntime
 
@@ -20,4 +20,10 @@ def register_routes(resolver: ApiGatewayResolver, runtime: ApiRuntime) -> frozen
     """Add every route to ``resolver`` (HTTP or REST); returns the (method, path) pairs registered."""
     app = Recording(resolver)
     core.register(app, runtime)
+    customer360.register(app, runtime)
+    dashboard.register(app, runtime)
+    traits.register(app, runtime)
+    experiments.register(app, runtime)
+    agents.register(app, runtime)
+    lifecycle.register(app, runtime)
     return frozenset(app.seen)

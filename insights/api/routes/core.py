@@ -14,6 +14,7 @@ from insights.api.customer_responses import AtRiskResponse, ChurnResponse, ClvRe
 from insights.api.error_codes import ALWAYS, AUTH, BODY, finish_openapi
 from insights.api.events import PREFIX
 from insights.api.product_responses import ElasticityResponse, ForecastResponse, PriceOptimizationResponse
+from insights.api.pseudonyms import by_store_ids
 from insights.api.responses import HealthResponse, QualityResponse
 from insights.api.routes.kit import SECURITY, Recording
 from insights.api.routes.kit import answers as _answers
@@ -42,14 +43,16 @@ def register(app: Recording, runtime: ApiRuntime) -> None:
                                  *ALWAYS),
               summary="Predicted customer lifetime value for up to 1000 customers")
     def post_clv(body: CustomerIdsRequest) -> ClvResponse:
-        return cast(ClvResponse, customers.clv(runtime.snapshot(), body.customer_ids))
+        return cast(ClvResponse, by_store_ids(runtime.pseudonyms, body.customer_ids,
+                                              lambda ids: customers.clv(runtime.snapshot(), ids)))
 
     @app.post(f"{PREFIX}/churn", tags=["customers"], security=SECURITY,
               responses=_answers("the known customers' predictions; unknown ids in not_found", *AUTH, *BODY,
                                  *ALWAYS),
               summary="Churn probability, risk level and factors for up to 1000 customers")
     def post_churn(body: CustomerIdsRequest) -> ChurnResponse:
-        return cast(ChurnResponse, customers.churn(runtime.snapshot(), body.customer_ids))
+        return cast(ChurnResponse, by_store_ids(runtime.pseudonyms, body.customer_ids,
+                                                lambda ids: customers.churn(runtime.snapshot(), ids)))
 
     @app.get(f"{PREFIX}/at-risk-customers", tags=["customers"], security=SECURITY,
              responses=_answers("customers at or above the threshold, up to limit", *AUTH, "validation_error",
@@ -66,24 +69,24 @@ def register(app: Recording, runtime: ApiRuntime) -> None:
 
     @app.post(f"{PREFIX}/forecast", tags=["products"], security=SECURITY,
               responses=_answers("the daily forecast (and the what-if under planned_price)", *AUTH, *BODY,
-                                 "not_found", "insufficient_data", *ALWAYS),
+                                 "not_found", "insufficient_data", "price_out_of_support", *ALWAYS),
               summary="Daily demand forecast with intervals, 1..90 days, optionally under a planned price")
     def post_forecast(body: ForecastRequest) -> ForecastResponse:
         return cast(ForecastResponse, products.forecast(
             runtime.snapshot(), product_id=body.product_id, forecast_days=body.forecast_days,
-            planned_price=body.planned_price))
+            planned_price=body.planned_price, range_margin=runtime.settings.price_range_margin))
 
     @app.post(f"{PREFIX}/price-elasticity", tags=["products"], security=SECURITY,
               responses=_answers("the product's elasticity estimate", *AUTH, *BODY, "not_found",
                                  "insufficient_data", *ALWAYS),
-              summary="Price elasticity of demand (log-log with controls)")
+              summary="Price elasticity of demand (pooled log-log with controls, on the product's grain)")
     def post_price_elasticity(body: ProductRequest) -> ElasticityResponse:
         return cast(ElasticityResponse, products.price_elasticity(runtime.snapshot(),
                                                                            product_id=body.product_id))
 
     @app.post(f"{PREFIX}/price-optimization", tags=["products"], security=SECURITY,
               responses=_answers("the guarded optimal price and its impact", *AUTH, *BODY, "not_found",
-                                 "insufficient_data", "invalid_value", *ALWAYS),
+                                 "insufficient_data", "price_out_of_support", "invalid_value", *ALWAYS),
               summary="Guarded profit-maximizing price from the elasticity")
     def post_price_optimization(body: PriceOptimizationRequest) -> PriceOptimizationResponse:
         s = runtime.settings
