@@ -10,7 +10,6 @@ for reference, plain popularity with nothing skipped. Metrics: recall@10 and NDC
 
 from __future__ import annotations
 
-import time
 from datetime import date, timedelta
 from typing import Any
 
@@ -35,7 +34,6 @@ MODEL_PARAMS: dict[str, Any] = {"top_k": 50, "score_k": 20, "shrink": 5.0, "simi
 def backtest(frame: pd.DataFrame, as_of: date, days: int, *, max_customers: int = 50_000, random_state: int = 0,
              params: dict[str, Any] | None = None) -> dict[str, Any]:
     """recall@10 and NDCG@10 of the model and of popularity on the next basket after as_of - ``days``."""
-    started = time.perf_counter()
     params = dict(MODEL_PARAMS if params is None else params)
     history = build_matrices(frame[frame["days_before_split"] > 0], "days_before_split")
     truth = build_matrices(frame[frame["in_next_basket"]], "in_next_basket")
@@ -56,8 +54,7 @@ def backtest(frame: pd.DataFrame, as_of: date, days: int, *, max_customers: int 
     lift = {m: _relative(ours[m], popular[m]) for m in ("recall_at_k", "ndcg_at_k")}
     return {**out, "model": ours, "popularity": popular, "popularity_nothing_skipped": plain,
             "relative_lift": lift, "goal_relative_lift": 0.2,
-            "goal_met": bool(all(v is not None and v >= 0.2 for v in lift.values())),
-            "seconds": round(time.perf_counter() - started, 2)}
+            "goal_met": bool(all(v is not None and v >= 0.2 for v in lift.values()))}
 
 
 def _relative(ours: float, base: float) -> float | None:

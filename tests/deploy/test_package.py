@@ -26,6 +26,7 @@ ML_LIBRARIES = ("pandas", "scipy", "scikit-learn", "sklearn", "lightgbm", "xgboo
                 "fastparquet", "pyarrow", "duckdb", "joblib")
 # What the api package holds of the project (build.sh's api_sources), as bytecode.
 API_PROJECT = {"handler.py", "insights/__init__.py", "insights/config.py", "insights/errors.py",
+               "insights/pseudonym.py",
                "models/__init__.py", "models/pricing.py", "models/_pricing_kernels.py",
                *(p.relative_to(REPO).as_posix() for d in ("insights/snapshot", "insights/api")
                  for p in (REPO / d).rglob("*.py"))}
