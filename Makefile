@@ -5,7 +5,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 
-.PHONY: setup demo demo-reset test lint mypy-all bench clean
+.PHONY: setup demo demo-reset test lint mypy-all bench clean asl-check
+
+# asl-validator (npm) checks the sharded refresh's state machine (terraform/refresh_sfn.asl.json): installed with
+# `npm ci` from .ci/asl-validator's lockfile (asl-validator 4.0.0 and its dependencies pinned with their hashes).
+ASL_VALIDATOR := .ci/asl-validator/node_modules/.bin/asl-validator
 
 # mypy (settings in pyproject.toml): strict on insights/api and insights/snapshot, plain on the rest named here.
 # `make mypy-all` checks the whole product (models/, athena/, insights/refresh, insights/data too); it joins
@@ -40,8 +44,15 @@ demo-reset:
 # dist/ already holds zips built from the current sources; tests/deploy never skips them. On every core
 # (pytest-xdist); PYTEST_ARGS= runs it in one process.
 PYTEST_ARGS ?= -n auto
-test: packages-current setup chromium
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+test: packages-current setup chromium $(ASL_VALIDATOR)
+	ASL_VALIDATOR=$(ASL_VALIDATOR) $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+$(ASL_VALIDATOR): .ci/asl-validator/package.json .ci/asl-validator/package-lock.json
+	npm ci --prefix .ci/asl-validator --no-audit --no-fund --ignore-scripts --silent
+	touch $@
+
+asl-check: setup $(ASL_VALIDATOR)
+	ASL_VALIDATOR=$(ASL_VALIDATOR) $(BIN)/python -m pytest -q -n 0 tests/deploy/test_asl_validator.py
 
 # The dashboard's browser tests (tests/ui) drive Debian's chromium, headless, through Playwright (pinned in
 # requirements-dev.txt; its own browser download is never used). Installed here when missing: apt-get needs root,

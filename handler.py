@@ -1,4 +1,5 @@
-"""The Lambda entry point: API Gateway events -> insights.api, scheduled events -> insights.refresh.
+"""The Lambda entry point: API Gateway events -> insights.api, scheduled events and the sharded refresh's
+steps (``{"refresh_step": ...}``) -> insights.refresh.
 
 It wires and dispatches, nothing else. The API function's package holds no ML library; the refresh is
 imported only in the scheduled branch, so a request never pays for it (a test checks the import time).
@@ -36,6 +37,11 @@ def configure(settings: Settings, **kwargs: Any) -> None:
 
 @metrics.log_metrics(capture_cold_start_metric=True)
 def _dispatch(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    if isinstance(event, dict) and "refresh_step" in event:  # a task of the sharded refresh's state machine
+        from insights.refresh.shard_lambda import run_step
+
+        metrics.add_metric(name="RefreshSteps", unit=MetricUnit.Count, value=1)
+        return run_step(event, runtime.settings)
     kind = event_kind(event)
     if kind in ("http", "rest"):
         return api.handle(event, context, kind=kind)

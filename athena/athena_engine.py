@@ -9,7 +9,8 @@ from typing import Any
 
 import pandas as pd
 
-from athena.engine import DataAccessError, load_sql
+from athena.engine import DataAccessError, load_sql, render
+from athena.shard import sharded_select
 
 __all__ = ["AthenaEngine"]
 
@@ -75,10 +76,31 @@ class AthenaEngine:
     def query(self, name: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
         """Run query ``name`` and return its rows."""
         sql = load_sql(name, self.dialect)
+        return self._with_retries(name, lambda: self._run_once(name, sql, params))
+
+    def unload_sql(self, name: str, params: Mapping[str, Any] | None, *, key: str, shards: int, target: str) -> str:
+        """The UNLOAD statement :meth:`unload` sends: the shared query, rendered, as the inner SELECT."""
+        if not target.startswith("s3://"):
+            raise DataAccessError(f"Athena unloads to an s3:// prefix, not {target!r}", query=name)
+        select = sharded_select(render(load_sql(name, self.dialect), params), key, shards)
+        target = target.rstrip("/") + "/"
+        return (f"UNLOAD ({select}) TO '{target}' "
+                "WITH (format = 'PARQUET', compression = 'SNAPPY', partitioned_by = ARRAY['shard'])")
+
+    def unload(self, name: str, params: Mapping[str, Any] | None, *, key: str, shards: int, target: str) -> None:
+        """Write query ``name``'s rows as Parquet under ``target``/shard=K/ (K = the shard of column ``key``).
+
+        Athena refuses a non-empty target prefix and writes at most 100 partitions: the caller gives each run a
+        fresh prefix (its run id) and athena.shard caps ``shards``. Retries as :meth:`query` does.
+        """
+        sql = self.unload_sql(name, params, key=key, shards=shards, target=target)
+        self._with_retries(name, lambda: self._run_once(name, sql, None, fetch=False))
+
+    def _with_retries(self, name: str, run: Callable[[], Any]) -> Any:
         attempt = 0
         while True:
             try:
-                return self._run_once(name, sql, params)
+                return run()
             except DataAccessError as exc:
                 if not exc.retryable or attempt >= self.max_retries:
                     raise
@@ -90,7 +112,7 @@ class AthenaEngine:
                 self._sleep(delay)
                 attempt += 1
 
-    def _run_once(self, name: str, sql: str, params: Mapping[str, Any] | None) -> pd.DataFrame:
+    def _run_once(self, name: str, sql: str, params: Mapping[str, Any] | None, fetch: bool = True) -> Any:
         last: dict[str, Any] = {}
         started = self._clock()
 
@@ -99,8 +121,16 @@ class AthenaEngine:
             if execution.state not in ("SUCCEEDED", "FAILED", "CANCELLED") and self._clock() - started > self.timeout_s:
                 raise _Timeout()
 
-        cursor = self._connection.cursor(on_poll=on_poll)
+        if fetch:
+            cursor = self._connection.cursor(on_poll=on_poll)
+        else:  # a plain cursor: the pandas one would look for a CSV result an UNLOAD does not write
+            from pyathena.cursor import Cursor
+
+            cursor = self._connection.cursor(Cursor, on_poll=on_poll)
         try:
+            if not fetch:  # an UNLOAD: its rows go to S3, there is no result set to read
+                cursor.execute(sql)
+                return None
             cursor.execute(sql, dict(params or {}))
             return _like_duckdb(cursor.as_pandas())
         except _Timeout:

@@ -18,15 +18,25 @@ def _date_diff_whole_units(self: DuckDB.Generator, expression: exp.DateDiff) -> 
     return self.func("DATE_SUB", exp.Literal.string(unit), expression.expression, expression.this)
 
 
+def _from_base(self: DuckDB.Generator, expression: exp.FromBase) -> str:
+    # Trino's from_base(text, 16); DuckDB has no from_base but casts '0x<hex>' text to an integer
+    base = expression.expression
+    if not (isinstance(base, exp.Literal) and base.this == "16"):
+        self.unsupported("from_base is transpiled for base 16 only")
+    text = exp.DPipe(this=exp.Literal.string("0x"), expression=expression.this)
+    return self.sql(exp.cast(exp.paren(text), exp.DataType.build("BIGINT")))
+
+
 class TrinoSemanticsDuckDB(DuckDB):
-    """DuckDB output that keeps Trino's date_diff semantics.
+    """DuckDB output that keeps Trino's date_diff semantics (and reads Trino's from_base(x, 16)).
 
     Integer division is the other silent trap; DuckDBEngine sets ``integer_division = true``
     on its connection so that ``7 / 2`` is 3 on both engines.
     """
 
     class Generator(DuckDB.Generator):
-        TRANSFORMS = {**DuckDB.Generator.TRANSFORMS, exp.DateDiff: _date_diff_whole_units}
+        TRANSFORMS = {**DuckDB.Generator.TRANSFORMS, exp.DateDiff: _date_diff_whole_units,
+                      exp.FromBase: _from_base}
 
 
 @lru_cache(maxsize=256)

@@ -10,7 +10,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import pandas as pd
 
-__all__ = ["QueryEngine", "DataAccessError", "QUERIES_DIR", "query_names", "query_parameters", "load_sql", "render"]
+__all__ = ["QueryEngine", "UnloadingEngine", "DataAccessError", "QUERIES_DIR", "query_names", "query_parameters",
+           "load_sql", "render"]
 
 QUERIES_DIR = Path(__file__).with_name("queries")
 
@@ -48,6 +49,14 @@ class QueryEngine(Protocol):
 
     def release_memory(self) -> None:
         """Give back what the engine holds between queries (the refresh calls it once its queries are done)."""
+
+
+@runtime_checkable
+class UnloadingEngine(QueryEngine, Protocol):
+    """An engine that can also write a query's rows split by shard (the sharded refresh's extract)."""
+
+    def unload(self, name: str, params: Mapping[str, Any] | None, *, key: str, shards: int, target: str) -> None:
+        """Write the rows as Parquet under ``target``/shard=K/, K = athena.shard.shard_of(row[key], shards)."""
 
 
 def query_names() -> list[str]:

@@ -77,6 +77,9 @@ class Settings:
     freshness_grace_hours: float = 6.0  # how late a refresh may be before health says degraded
     log_format: str = "text"  # the local server's log: one readable line per request, or "json" (Powertools)
     max_event_skew_days: int = 2  # a scheduled event this far from now is a replay: run as a backfill
+    shards: int = 16  # the sharded refresh's shard count (1-100; docs/refresh.md, "Past one machine")
+    shard_train_rows: int = 1_000_000  # the sharded refresh trains on whole shards up to this many rows
+    shard_work: str = ""  # the sharded refresh's work area; default: beside the snapshots (.../work)
     # privacy (SECURITY.md): pseudonymous ids, emails, retention
     pseudonymize: bool = False  # customer ids become HMAC-SHA256 pseudonyms at import (insights/pseudonym.py)
     pseudonym_secret: str | None = None

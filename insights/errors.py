@@ -22,6 +22,7 @@ with the correlation id.
     +-- DataAccessFailed (502)                    the query engine failed (wraps athena.DataAccessError)
     +-- ImportFailed (400)                        an order export that cannot be imported
     +-- PublishConflict (409)                     `latest` kept moving under a compare-and-swap
+    +-- ShardsIncomplete (500)                    a sharded refresh shard missing or incomplete: not published
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from typing import Any
 
 __all__ = ["InsightError", "InvalidRequest", "PriceOutsideSupport", "NotFound", "InsufficientData",
            "SnapshotUnavailable", "MissingFromSnapshot", "SnapshotDamaged", "SnapshotGone", "AuthError",
-           "AuthNotConfigured", "ConfigError", "DataAccessFailed", "ImportFailed", "PublishConflict"]
+           "AuthNotConfigured", "ConfigError", "DataAccessFailed", "ImportFailed", "PublishConflict",
+           "ShardsIncomplete"]
 
 
 class InsightError(Exception):
@@ -148,3 +150,10 @@ class PublishConflict(InsightError):
 
     code = "publish_conflict"
     status = 409
+
+
+class ShardsIncomplete(InsightError):
+    """The sharded refresh's reduce step found a shard that was not scored completely: nothing is published."""
+
+    code = "shards_incomplete"
+    status = 500

@@ -193,13 +193,21 @@ locals {
 
   scheduler_policy = {
     Version = "2012-10-17"
-    Statement = [
+    Statement = concat(var.sharded_refresh ? [
+      {
+        Sid      = "StartShardedRefresh"
+        Effect   = "Allow"
+        Action   = ["states:StartExecution"]
+        Resource = [local.sfn_arn]
+      },
+      ] : [
       {
         Sid      = "InvokeRefresh"
         Effect   = "Allow"
         Action   = ["lambda:InvokeFunction"]
         Resource = [local.refresh_function_arn, "${local.refresh_function_arn}:*"]
       },
+      ], [
       {
         Sid      = "SendUndeliveredEventsToDlq"
         Effect   = "Allow"
@@ -213,7 +221,7 @@ locals {
         Resource  = [local.kms_key_arn]
         Condition = { StringEquals = { "kms:ViaService" = "sqs.${local.region}.amazonaws.com" } }
       },
-    ]
+    ])
   }
 }
 

@@ -56,7 +56,7 @@ locals {
       memory      = var.refresh_memory_mb
       tmp_mb      = var.refresh_ephemeral_storage_mb
       timeout     = var.refresh_timeout_s
-      reserved    = var.refresh_reserved_concurrency
+      reserved    = var.sharded_refresh ? var.refresh_map_max_concurrency + 1 : var.refresh_reserved_concurrency
       role        = aws_iam_role.refresh.arn
       environment = local.refresh_environment
       log_group   = local.refresh_log_group

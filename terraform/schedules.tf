@@ -1,4 +1,5 @@
-# EventBridge Scheduler: the daily refresh and the monthly retrain, both to the refresh function, with a
+# EventBridge Scheduler: the daily refresh and the monthly retrain, both to the refresh function (or, with
+# var.sharded_refresh, to the sharded refresh's state machine: refresh_sfn.tf), with a
 # retry policy for events it cannot deliver and a dead-letter queue (shared with the function's own DLQ).
 # The input carries the scheduled time (Scheduler substitutes it): the refresh takes its as_of from it, so a
 # delivery retried after midnight still refreshes the day it was scheduled for.
@@ -45,7 +46,7 @@ resource "aws_scheduler_schedule" "this" {
   }
 
   target {
-    arn      = aws_lambda_function.this["refresh"].arn
+    arn      = var.sharded_refresh ? aws_sfn_state_machine.refresh.arn : aws_lambda_function.this["refresh"].arn
     role_arn = aws_iam_role.scheduler.arn
     input    = jsonencode(each.value.input)
 

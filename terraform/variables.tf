@@ -427,3 +427,28 @@ variable "pseudonym_secret_arn" {
   type        = string
   default     = null
 }
+
+# -- the sharded refresh (docs/refresh.md, "Past one machine") --
+
+variable "sharded_refresh" {
+  description = "Run the scheduled refresh as the sharded state machine (Athena UNLOAD by shard, a Distributed Map of shard scorers) instead of one function invocation. Switch above about 2 million customers (docs/refresh.md, \"Past one machine\")."
+  type        = bool
+  default     = false
+}
+
+variable "refresh_shards" {
+  description = "Shards of the sharded refresh (1-100: Athena UNLOAD writes at most 100 partitions)."
+  type        = number
+  default     = 16
+
+  validation {
+    condition     = var.refresh_shards >= 1 && var.refresh_shards <= 100 && floor(var.refresh_shards) == var.refresh_shards
+    error_message = "refresh_shards must be an integer from 1 to 100."
+  }
+}
+
+variable "refresh_map_max_concurrency" {
+  description = "Shards scored at once by the state machine's Distributed Map (the refresh function's reserved concurrency becomes this plus one when sharded_refresh is on)."
+  type        = number
+  default     = 16
+}

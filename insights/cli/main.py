@@ -79,6 +79,13 @@ def _positive(text: str) -> int:
     return _count(text, least=1)
 
 
+def _shard_count(text: str) -> int:
+    value = _count(text, least=1)
+    if value > 100:
+        raise argparse.ArgumentTypeError(f"{value} shards: at most 100 (Athena's UNLOAD writes at most 100 partitions)")
+    return value
+
+
 def _above(least: float) -> Callable[[str], float]:
     def parse(text: str) -> float:
         try:
@@ -188,6 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "only forward; an older as_of is published for audit)")
     r.add_argument("--retrain", action="store_true", help="train every model afresh (default: reuse stored models "
                                                           "unless stale, drifted or from other code)")
+    r.add_argument("--shards", type=_shard_count, default=None, metavar="N",
+                   help="the sharded refresh: extract by shard, train once, score N shards, merge (1-100; default: "
+                        "one process scores everything; the published content is the same)")
+    r.add_argument("--workers", type=_positive, default=1, metavar="W",
+                   help="processes scoring shards in parallel with --shards (default: 1)")
     _where(r)
 
     rb = command("rollback", "point `latest` at an earlier snapshot version")

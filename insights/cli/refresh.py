@@ -67,7 +67,7 @@ def format_summary(result: RefreshResult) -> str:
 
 
 def refresh_command(args: argparse.Namespace, settings: Settings) -> int:
-    """``python -m insights refresh [--workspace NAME] [--as-of DATE] [--make-latest] [--retrain]``."""
+    """``python -m insights refresh [--workspace NAME] [--as-of DATE] [--make-latest] [--retrain] [--shards N]``."""
     settings = located(args, settings)
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -94,7 +94,8 @@ def refresh_command(args: argparse.Namespace, settings: Settings) -> int:
     observer = TqdmObserver() if sys.stderr.isatty() else None
     try:
         result = refresh(settings, as_of=as_of, force_retrain=args.retrain, trigger="cli", observer=observer,
-                         metrics=RecordingMetricsSink(), move_latest=move)
+                         metrics=RecordingMetricsSink(), move_latest=move, shards=getattr(args, "shards", None),
+                         workers=getattr(args, "workers", 1))
     except InsightError as exc:
         return _refresh_failed(exc, settings, as_of)
     print(format_summary(result))

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from athena.engine import DataAccessError, QueryEngine
+from athena.engine import DataAccessError, QueryEngine, UnloadingEngine
 from insights.errors import DataAccessFailed
 
 __all__ = ["CanonicalEngine"]
@@ -34,6 +34,16 @@ class CanonicalEngine:
             if pd.api.types.is_float_dtype(frame[col].dtype):
                 frame[col] = frame[col].round(self.decimals)
         return frame
+
+    def unload(self, name: str, params: Mapping[str, Any] | None, *, key: str, shards: int, target: str) -> None:
+        """The inner engine's unload (athena.engine.UnloadingEngine), its failures in the engine's error tree."""
+        if not isinstance(self.inner, UnloadingEngine):
+            raise DataAccessFailed(f"{type(self.inner).__name__} cannot unload by shard", query=name)
+        try:
+            self.inner.unload(name, params, key=key, shards=shards, target=target)
+        except DataAccessError as exc:
+            raise DataAccessFailed(f"unload {name!r} failed: {exc}", query=name, state=exc.state, reason=exc.reason,
+                                   query_execution_id=exc.query_execution_id, retryable=exc.retryable) from exc
 
     def release_memory(self) -> None:
         self.inner.release_memory()

@@ -1,9 +1,8 @@
 """The daily refresh as one service function over injected parts: extract, check, train or reuse, score, publish.
 
-``run_refresh`` receives everything it touches: the query engine, the snapshot store and one Side per model
-family (insights/refresh/side.py; customers and products in production, fakes in tests). Each query runs
-once: a side's frame is extracted in the first stage and handed to its training and scoring. A stage that
-raises stops the run before publish: nothing is written to the store and ``latest`` stays where it was. The
+``run_refresh`` receives everything it touches: the query engine, the snapshot store and one Side per model family
+(insights/refresh/side.py). Each query runs once: a side's frame is extracted in the first stage and handed to its
+training and scoring. A stage that raises stops the run before publish: nothing is written and ``latest`` stays; the
 exception propagates (with a note naming the stage) so the Lambda reports an error and the alarm fires.
 docs/refresh.md describes the stages, gates and the retrain rule (insights/refresh/reuse.py).
 """
@@ -77,6 +76,7 @@ class _Run:
         self.models: dict[str, dict[str, Any]] = {}
         self.written: dict[str, Any] = {"rows": {}, "keys": {}, "scores": []}
         self.currency = "USD"
+        self.extra_fields: dict[str, Any] = {}  # more manifest fields (the sharded refresh: run id, shards)
 
     @contextlib.contextmanager
     def stage(self, name: str, steps: int) -> Iterator[StageReport]:
@@ -107,27 +107,11 @@ class _Run:
     def execute(self) -> RefreshResult:
         self.previous = self.store.latest_version()
         with self.stage("extract", 1 + len(self.sides)) as rep:
-            summary = self.engine.query("lake_summary", {"cutoff": self.iso})
-            self.summary = jsonable(summary.iloc[0].to_dict()) if len(summary) else {}
-            self.observer.stage_advanced("extract", "lake_summary")
-            for side in self.sides:
-                self.frames[side.name] = side.extract(self.engine, self.as_of)
-                self.observer.stage_advanced("extract", side.name)
-            rep.rows = sum(len(f) for f in self.frames.values())
-            rep.notes = [f"{k}: {len(f):,}" for k, f in self.frames.items()]
+            self._extract(rep)
         with self.stage("check", 1) as rep:
             self.active = self._check(rep)
         with self.stage("train", len(self.active)) as rep:
-            self.build = self.store.new_build_dir()
-            for side in list(self.active):
-                try:
-                    self.models[side.name] = self._train_or_reuse(side, rep)
-                except InsufficientData as exc:  # the side's own minimum-data rule: skip it, keep the others
-                    shutil.rmtree(self._models_folder(side), ignore_errors=True)
-                    self._skip(side, str(exc), rep)
-            if not self.active:
-                raise InsufficientData(f"no model family could be trained as of {self.iso}: {'; '.join(rep.notes)}",
-                                       missing="data")
+            self._train_all(rep)
         self.engine.release_memory()  # the queries are done: DuckDB hands back its buffer pool before scoring
         with self.stage("score", len(self.active)) as rep:
             for side in self.active:
@@ -141,6 +125,34 @@ class _Run:
                 self.models[side.name].pop("loaded", None)
                 self.observer.stage_advanced("score", side.name)
             rep.rows = sum(self.written["rows"].values())
+        return self._publish()
+
+    def _extract(self, rep: StageReport) -> None:
+        summary = self.engine.query("lake_summary", {"cutoff": self.iso})
+        self.summary = jsonable(summary.iloc[0].to_dict()) if len(summary) else {}
+        self.observer.stage_advanced("extract", "lake_summary")
+        for side in self.sides:
+            self.frames[side.name] = self._extract_side(side)
+            self.observer.stage_advanced("extract", side.name)
+        rep.rows = sum(len(f) for f in self.frames.values())
+        rep.notes = [f"{k}: {len(f):,}" for k, f in self.frames.items()]
+
+    def _extract_side(self, side: Side) -> pd.DataFrame:
+        return side.extract(self.engine, self.as_of)
+
+    def _train_all(self, rep: StageReport) -> None:
+        self.build = self.store.new_build_dir()
+        for side in list(self.active):
+            try:
+                self.models[side.name] = self._train_or_reuse(side, rep)
+            except InsufficientData as exc:  # the side's own minimum-data rule: skip it, keep the others
+                shutil.rmtree(self._models_folder(side), ignore_errors=True)
+                self._skip(side, str(exc), rep)
+        if not self.active:
+            raise InsufficientData(f"no model family could be trained as of {self.iso}: {'; '.join(rep.notes)}",
+                                   missing="data")
+
+    def _publish(self) -> RefreshResult:
         with self.stage("publish", 3) as rep:
             version, manifest = self._finalize()
             self.observer.stage_advanced("publish", "build")
@@ -168,8 +180,7 @@ class _Run:
                 rep.notes.append(f"lake ends {str(last)[:10]}: no orders in the last {lag} day(s) before as_of")
         active = []
         for side in self.sides:
-            reason = side.gate(self.frames[side.name])
-            if reason:
+            if reason := side.gate(self.frames[side.name]):
                 self._skip(side, reason, rep)
             else:
                 active.append(side)
@@ -248,8 +259,7 @@ class _Run:
         total = 0
         for table, columns in out.tables.items():
             write_table(self.build, table, columns)
-            rows = int(len(next(iter(columns.values())))) if columns else 0
-            self.written["rows"][table] = rows
+            self.written["rows"][table] = rows = int(len(next(iter(columns.values())))) if columns else 0
             total += rows
             self.metrics.emit("Rows", rows, "Count", {"table": table})
         docs = dict(out.docs)
@@ -274,13 +284,13 @@ class _Run:
         skipped = [s.name for s in self.sides if s not in self.active]
         fields = {
             "trigger": self.trigger, "previous_version": self.previous, "currency": self.currency, "rows": rows,
-            "table_keys": keys,
-            "lake": self.summary, "models": models, "score_tables": scores,
+            "table_keys": keys, "lake": self.summary, "models": models, "score_tables": scores,
             "sides": {s.name: ("skipped" if s.name in skipped else "ok") for s in self.sides},
             "stage_seconds": {r.stage: r.seconds for r in self.reports},
             "stage_peak_rss_mb": {r.stage: r.peak_rss_mb for r in self.reports},
             "check_notes": [n for r in self.reports if r.stage in ("check", "train") for n in r.notes
                             if " skipped: " in n or r.stage == "check"],
+            **self.extra_fields,
         }
         version = finalize_build(self.build, jsonable(fields), as_of=self.iso)
         return version, json.loads((self.build / "manifest.json").read_text())

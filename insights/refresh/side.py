@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from numbers import Real
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
 
 from athena.engine import QueryEngine
 
-__all__ = ["Side", "SideOutput", "holdout_metrics", "code_fingerprint", "jsonable"]
+__all__ = ["Side", "ShardedSide", "SideOutput", "holdout_metrics", "code_fingerprint", "jsonable", "join_extracts"]
 
 
 @dataclass
@@ -50,6 +50,28 @@ class Side(Protocol):
     def load(self, folder: Path) -> Any: ...
     def describe(self, models: Any) -> dict[str, Any]: ...  # model names, holdout metrics: JSON-ready
     def score(self, models: Any, frame: pd.DataFrame, as_of: date) -> SideOutput: ...
+
+
+@runtime_checkable
+class ShardedSide(Side, Protocol):
+    """A side the sharded refresh (insights/refresh/sharded.py) can score shard by shard.
+
+    ``score(models, frame, as_of)`` must equal ``finish(models, context(models, frame, as_of), rows, as_of)``
+    where ``rows`` are ``score_part``'s tables of every shard concatenated and sorted by ``shard_key``: per-row
+    work goes in ``score_part``, whatever needs the whole population in ``context`` (from the training frame)
+    or ``finish`` (from every row). A side without these methods is extracted and scored whole in the reduce
+    step: correct, but not spread.
+    """
+
+    shard_key: str  # the extract frame's id column the shards split on
+
+    # what extract() runs, as (name, params): the first query's rows, each further query's columns joined by
+    # join_extracts on shard_key (each query is unloaded by shard and joined shard by shard)
+    def extract_queries(self, as_of: date) -> list[tuple[str, dict[str, Any]]]: ...
+    def context(self, models: Any, frame: pd.DataFrame, as_of: date) -> Any: ...
+    def score_part(self, models: Any, context: Any, part: pd.DataFrame,
+                   as_of: date) -> dict[str, dict[str, np.ndarray]]: ...
+    def finish(self, models: Any, context: Any, rows: dict[str, dict[str, np.ndarray]], as_of: date) -> SideOutput: ...
 
 
 def holdout_metrics(metadata: dict[str, Any]) -> dict[str, float]:
@@ -128,3 +150,14 @@ def jsonable(value: Any) -> Any:
     if value is pd.NaT or (not isinstance(value, str | int | float | bool | type(None)) and pd.isna(value)):
         return None
     return value
+
+
+def join_extracts(frames: list[pd.DataFrame], key: str) -> pd.DataFrame:
+    """The first frame's rows with each further frame's columns, left-joined on ``key`` (at most one row per key).
+
+    A further frame without ``key`` (a shard with no row of that query) adds nothing."""
+    frame = frames[0]
+    for extra in frames[1:]:
+        if key in extra.columns and key in frame.columns:
+            frame = frame.merge(extra, on=key, how="left", validate="one_to_one")
+    return frame

@@ -191,21 +191,32 @@ def refresh(settings: Settings, *, as_of: date, force_retrain: bool = False, tri
             engine: QueryEngine | None = None, store: SnapshotStore | None = None,
             sides: Sequence[Side] | None = None, observer: Observer | None = None,
             metrics: MetricsSink | None = None, log: logging.Logger | Any = None,
-            move_latest: str = "forward") -> RefreshResult:
+            move_latest: str = "forward", shards: int | None = None, workers: int = 1) -> RefreshResult:
     """Run the refresh for ``as_of`` with the parts the settings name (or the ones given) and publish.
 
     ``move_latest`` (SnapshotStore.publish): "forward" moves ``latest`` only to an as_of at least the live
     one's; "always" is the operator's explicit override (``--make-latest``); "never" publishes for audit only.
+    ``shards``: run the sharded refresh (insights/refresh/sharded.py) with that many shards, scored by
+    ``workers`` processes; the same content as the single run.
     """
     from insights.refresh.privacy import after_refresh, before_refresh
 
     store = store if store is not None else store_from_settings(settings)
     privacy = before_refresh(settings, store)  # erasure requests and lake retention come before the extract
-    result = run_refresh(currency=settings.currency or lake_currency(settings.lake) or "USD",
+    parts: dict[str, Any] = dict(
+        currency=settings.currency or lake_currency(settings.lake) or "USD",
         engine=engine if engine is not None else engine_from_settings(settings), store=store,
         sides=sides if sides is not None else sides_from_settings(settings),
         as_of=as_of, policy=RefreshPolicy.from_settings(settings), force_retrain=force_retrain, trigger=trigger,
         observer=observer, metrics=metrics, log=log, move_latest=move_latest)
+    if shards is None:
+        result = run_refresh(**parts)
+    else:
+        from insights.refresh.shard_local import run_sharded_refresh
+        from insights.refresh.shard_work import default_work_root
+
+        result = run_sharded_refresh(shards=shards, workers=workers, train_rows=settings.shard_train_rows,
+                                     work_root=settings.shard_work or default_work_root(settings.snapshots), **parts)
     purged = after_refresh(settings, store)  # snapshot versions (and score partitions) past their age
     result.privacy = {**privacy, **({"purged_versions": purged} if purged else {})}
     return result

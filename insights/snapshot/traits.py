@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["AXES", "trait_columns", "traits_document", "TRAIT_COLUMNS"]
+__all__ = ["AXES", "trait_columns", "trait_inputs", "traits_document", "TRAIT_COLUMNS", "TRAIT_INPUTS"]
 
 # axis -> (measure, [(label, lower bound)], scale of the open last band); bands are [bound_i, bound_{i+1})
 AXES: dict[str, tuple[str, list[tuple[str, float]]]] = {
@@ -47,6 +47,8 @@ WHY_NO_MEASURE = {"category_affinity": "the order lines carry no category",
                   "discount_sensitivity": "no order line carries promotion fields (on_promotion, list_price)"}
 TRAIT_COLUMNS = ("customer_id", "affinity_category", *(f"{a}_label" for a in AXES), *(f"{a}_strength" for a in AXES),
                  *(m for m, _ in AXES.values()), "predicted_clv", "monetary_total")
+TRAIT_INPUTS = ("mean_days_between_orders", "std_days_between_orders", "frequency", "top_category_share",
+                "customer_age_days", "return_rate", "promo_unit_share")  # with customer_id and top_category
 MAX_ARCHETYPES = 10
 
 
@@ -118,6 +120,16 @@ def trait_columns(frame: Any, clv: np.ndarray, monetary: np.ndarray) -> dict[str
     out["affinity_category"] = np.where(np.isfinite(m["top_category_share"]), m["_category"], "").astype(str)
     out["predicted_clv"], out["monetary_total"] = np.asarray(clv, "float64"), np.asarray(monetary, "float64")
     return {name: out[name] for name in TRAIT_COLUMNS}
+
+
+def trait_inputs(frame: Any) -> dict[str, np.ndarray]:
+    """What :func:`trait_columns` reads of each row of ``frame`` (as it would read them): per row, so the sharded
+    refresh keeps them shard by shard and runs trait_columns once on every shard's rows (its category check is
+    population-wide); trait_columns(trait_inputs(frame), ...) equals trait_columns(frame, ...)."""
+    n = len(frame["customer_id"])
+    out = {"customer_id": _texts(frame, "customer_id", n), "top_category": _texts(frame, "top_category", n)}
+    out.update({name: _floats(frame, name, n) for name in TRAIT_INPUTS})
+    return out
 
 
 def _groups(keys: np.ndarray, *values: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:

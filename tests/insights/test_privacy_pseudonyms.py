@@ -4,7 +4,6 @@ the lake or the snapshots holds a store id; the API still answers by the store's
 from __future__ import annotations
 
 import json
-
 from pathlib import Path
 
 import pandas as pd

@@ -1,0 +1,153 @@
+"""Scale benchmark of the sharded refresh: a lake streamed to disk in chunks, then a sharded daily run.
+
+    nice .venv/bin/python bench/bench_scale.py --customers 200000 --shards 8 --workers 2
+    nice .venv/bin/python bench/bench_scale.py --customers 10000000 --shards 64 --workers 2   # the issue's size
+
+1. The lake: customers in chunks of --chunk; each chunk's order lines (about --lines-per-customer each) are
+   generated with numpy and appended to ``orders/order_date=.../`` by DuckDB, then dropped: memory holds one
+   chunk, never the lake.
+2. Models: trained once on a small lake from the same generator (--train-customers), the way the monthly
+   retrain on a bounded sample would; the measured run is the daily one, which reuses them (the models' drift
+   check passes: same generator, same as_of).
+3. ``python -m insights refresh --shards N --workers W`` in a child process: wall time and the process tree's
+   peak RSS (os.wait4); per shard its rows, seconds and scoring process's peak RSS from the manifest.
+Results go to the "## Sharded refresh" section of bench/RESULTS.md with the AWS projection (--no-results: not).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from benchlib import ROOT, run_measured, update_results_section
+
+sys.path.insert(0, str(ROOT))  # the project, when run as bench/bench_scale.py
+
+SECTION = "## Sharded refresh"
+
+
+def write_streamed_lake(lake: Path, *, customers: int, products: int, days: int, end: date, seed: int,
+                        lines_per_customer: float, chunk: int) -> dict:
+    """Orders of ``customers`` customers over ``days`` days ending ``end``, one chunk of customers at a time."""
+    import duckdb
+
+    from insights.data.lake import conform
+
+    if lake.exists():
+        shutil.rmtree(lake)
+    (lake / "orders").mkdir(parents=True)
+    rng = np.random.default_rng(seed)
+    start = np.datetime64(end - timedelta(days=days - 1), "s")
+    base_price = np.round(rng.lognormal(3.0, 0.6, products), 2)
+    con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")
+    lines = 0
+    started = time.perf_counter()
+    for first in range(0, customers, chunk):
+        n = min(chunk, customers - first)
+        rate = rng.gamma(1.5, lines_per_customer / 1.5 / 2.0, n)  # orders per customer (2 lines per order)
+        orders = 1 + rng.poisson(rate)
+        cust = np.repeat(np.arange(first, first + n), orders)
+        arrival = rng.integers(0, days, n)  # each customer's first day
+        day = np.minimum(np.repeat(arrival, orders) + rng.exponential(90, cust.size).astype(np.int64), days - 1)
+        order_no = np.arange(cust.size) + lines
+        per_order = 1 + rng.poisson(1.0, cust.size)
+        line_order = np.repeat(order_no, per_order)
+        line_cust, line_day = np.repeat(cust, per_order), np.repeat(day, per_order)
+        product = rng.zipf(1.3, line_order.size) % products
+        seconds = rng.integers(0, 86400, line_order.size).astype("timedelta64[s]")
+        ts = start + line_day.astype("timedelta64[D]") + seconds
+        frame = pd.DataFrame({
+            "order_id": pd.Series(line_order).map("O{:010d}".format), "customer_id": pd.Series(line_cust).map(
+                "C{:08d}".format), "order_ts": ts, "product_id": pd.Series(product).map("P{:05d}".format),
+            "quantity": 1 + rng.poisson(0.5, line_order.size),
+            "unit_price": np.round(base_price[product] * rng.uniform(0.9, 1.1, line_order.size), 2)})
+        frame = conform(frame, "orders")
+        frame["order_date"] = frame["order_ts"].dt.floor("D").dt.date
+        con.register("chunk", frame)
+        con.execute(f"COPY chunk TO '{lake / 'orders'}' (FORMAT parquet, PARTITION_BY (order_date), APPEND, "
+                    f"FILENAME_PATTERN 'chunk{first // chunk:05d}_{{uuid}}')")
+        con.unregister("chunk")
+        lines += len(frame)
+        del frame
+    return {"customers": customers, "products": products, "order_lines": lines,
+            "seconds": round(time.perf_counter() - started, 1)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--customers", type=int, default=200_000)
+    p.add_argument("--products", type=int, default=2_000)
+    p.add_argument("--days", type=int, default=420)
+    p.add_argument("--lines-per-customer", type=float, default=10.0)
+    p.add_argument("--chunk", type=int, default=100_000, help="customers generated and written at a time")
+    p.add_argument("--train-customers", type=int, default=20_000)
+    p.add_argument("--shards", type=int, default=8)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--end", default="2026-06-30")
+    p.add_argument("--out", default=str(ROOT / "bench" / "out" / "scale"))
+    p.add_argument("--no-results", action="store_true")
+    args = p.parse_args(argv)
+
+    out, end = Path(args.out), date.fromisoformat(args.end)
+    as_of = (end + timedelta(days=1)).isoformat()
+    gen = dict(products=args.products, days=args.days, end=end, seed=args.seed,
+               lines_per_customer=args.lines_per_customer, chunk=args.chunk)
+    train = write_streamed_lake(out / "train-lake", customers=args.train_customers, **gen)
+    lake = write_streamed_lake(out / "lake", customers=args.customers, **gen)
+    snaps = out / "snapshots"
+    shutil.rmtree(snaps, ignore_errors=True)
+    env = {**os.environ, "INSIGHTS_SHARD_WORK": str(out / "work"), "INSIGHTS_SALES_HISTORY_DAYS": "120"}
+    cli = [sys.executable, "-m", "insights", "refresh", "--snapshots", str(snaps), "--as-of", as_of]
+    trained = run_measured([*cli, "--lake", str(out / "train-lake")], env=env)
+    run = run_measured([*cli, "--lake", str(out / "lake"), "--shards", str(args.shards), "--workers",
+                        str(args.workers)], env=env)
+    latest = (snaps / "latest").read_text().strip()
+    manifest = json.loads((snaps / "versions" / latest / "manifest.json").read_text())
+    tasks = manifest["sharded"]["tasks"]
+    report = {"lake": lake, "train_lake": train, "train_run": trained, "run": run, "as_of": as_of,
+              "shards": args.shards, "workers": args.workers, "decision": manifest["models"],
+              "stage_seconds": manifest["stage_seconds"], "tasks": tasks, "load": os.getloadavg()}
+    report["run"].pop("stdout", None)
+    report["train_run"].pop("stdout", None)
+    (out / "report.json").write_text(json.dumps(report, indent=1, default=str))
+    print(json.dumps(report, indent=1, default=str))
+    if not args.no_results:
+        update_results_section(SECTION, _section(report))
+    return 0
+
+
+def _section(r: dict) -> str:
+    tasks = list(r["tasks"].values())
+    secs, rss, rows = ([t[k] or 0 for t in tasks] for k in ("seconds", "peak_rss_mb", "rows_in"))
+    return "\n".join([
+        SECTION,
+        f"`bench/bench_scale.py --customers {r['lake']['customers']} --shards {r['shards']} --workers {r['workers']}`"
+        f" on this 2-core machine, shared (load {r['load'][0]:.1f}); models trained once on a "
+        f"{r['train_lake']['customers']:,}-customer lake from the same generator, reused by the measured daily run "
+        f"({r['decision'].get('customers', {}).get('decision', '')[:60]}).",
+        "",
+        "| customers | order lines | lake written (s) | shards | workers | plan: extract (s) "
+        "| plan: reuse + context (s) | map: shard s (sum) | reduce: merge + write (s) | wall (s) "
+        "| peak RSS, process tree (GB) | per shard: rows "
+        "| s (median / max) | peak RSS MB (max) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        f"| {r['lake']['customers']:,} | {r['lake']['order_lines']:,} | {r['lake']['seconds']} | {r['shards']} "
+        f"| {r['workers']} | {r['stage_seconds'].get('extract')} | {r['stage_seconds'].get('train')} "
+        f"| {sum(secs):.1f} | {r['stage_seconds'].get('score')} | {r['run']['wall_s']:.1f} "
+        f"| {r['run']['peak_rss_gb']:.2f} | {min(rows):,}-{max(rows):,} | {np.median(secs):.1f} / {max(secs):.1f} "
+        f"| {max(rss):,.0f} |",
+    ]) + "\n"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
