@@ -145,8 +145,9 @@ def hold_reason(b_hi, gain, rng, p0, change, cost) -> str | None:
         return (f"the elasticity's interval reaches {b_hi:+.3g}: at its upper end demand does not fall with "
                 "price, so no move can be recommended with confidence")
     if abs(change) >= KEEP_BAND_PCT and min(gain) < 0:
-        return (f"the move would change {what} by {gain[0]:+.4g} to {gain[1]:+.4g} across the elasticity's "
-                "interval: it could lose money, so hold until the estimate is sharper")
+        lo, hi = sorted(gain)
+        return (f"across the elasticity's interval the move would change {what} by {lo:+,.2f} to {hi:+,.2f} "
+                "(currency units at the current quantity): it could lose money, so hold until the estimate is sharper")
     ends = [rng[k]["optimal_price"] for k in ("at_elasticity_lower", "at_elasticity_upper") if rng.get(k)]
     if len(ends) == 2 and min(ends) < p0 * (1 - KEEP_BAND_PCT / 100) and max(ends) > p0 * (1 + KEEP_BAND_PCT / 100):
         return (f"the optimal price is {ends[0]:.4g} at one end of the elasticity's interval and {ends[1]:.4g} at "

@@ -25,6 +25,7 @@ estimate significantly above zero, is ``sign_suspect`` and not ``usable_for_pric
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from statistics import NormalDist
@@ -50,8 +51,9 @@ class ElasticityEstimate:
     """One product's elasticity. The first fields are the original table's; ``to_dict()`` is JSON-ready.
 
     ``elasticity_coefficient``, ``standard_error`` and the interval are the posterior's (own fit pooled with the
-    prior); ``own_*`` are the product's own fit alone (NaN when it has none). ``p_value`` and ``r_squared``
-    are the own fit's. ``n_observations``: periods on the product's grain used by the own fit.
+    prior); ``own_*`` are the product's own fit alone (NaN when it has none). ``p_value`` is the answered
+    (posterior) estimate's two-sided normal p-value, so it agrees with the interval;
+    ``r_squared`` is the own fit's. ``n_observations``: periods on the product's grain used by the own fit.
     """
 
     status: str
@@ -265,7 +267,8 @@ def _assemble(f: OwnFit, mean: float, sd: float, w: float, pri: Prior, confidenc
     toward = "the default prior" if pri.source == "default" else (
         "the population" if pri.source == "population" else f"category {pri.source.split(':', 1)[1]!r}")
     if not own_ok:
-        reason = f"no own estimate ({f.fit_status.replace('_', ' ')}: {f.message}); the answer is {toward}'s"
+        reason = (f"no own estimate ({f.fit_status.replace('_', ' ')}: {f.message}); the answer is the typical value "
+                  f"of {toward}")
     elif status == "pooled":
         reason = (f"weak own evidence (own estimate {f.estimate:.2f} +- {f.se:.2f} from {f.n_observations} "
                   f"{'days' if cad.grain == 'daily' else 'weeks'}): {100 * w:.0f}% own data, the rest {toward}")
@@ -282,8 +285,10 @@ def _assemble(f: OwnFit, mean: float, sd: float, w: float, pri: Prior, confidenc
     else:
         kind, text = classify_elasticity(mean)
         if status == "pooled":
-            text = f"Mostly {toward}'s typical value ({100 * w:.0f}% own data): " + text[0].lower() + text[1:]
-    return ElasticityEstimate(status, reason, mean, sd, mean - z * sd, mean + z * sd, f.p_value, f.r_squared,
+            text = f"Mostly the typical value of {toward} ({100 * w:.0f}% own data): " + text[0].lower() + text[1:]
+    # the p-value of the estimate answered (the posterior's), so that it agrees with the interval beside it
+    p_value = math.erfc(abs(mean) / (sd * math.sqrt(2.0))) if sd > 0 and math.isfinite(mean) else f.p_value
+    return ElasticityEstimate(status, reason, mean, sd, mean - z * sd, mean + z * sd, p_value, f.r_squared,
                               f.n_observations, kind, text, *f.price_stats, shrinkage_weight=w, prior_mean=pri.mean,
                               prior_sd=pri.sd, pooled_toward=pri.source, sign_suspect=suspect,
                               usable_for_pricing=not suspect, **common)

@@ -5,6 +5,7 @@ code, the optimum inside its range on every product of a refreshed sample, no fo
 from __future__ import annotations
 
 import datetime as dt
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
@@ -90,6 +91,20 @@ def test_every_product_with_price_variation_is_answered_and_only_a_flat_price_is
     refused = table["answer_status"] == "refused"
     assert list(table["product_id"][refused]) == ["FLAT"]
     assert table["reason"][_row(table, "FLAT")].startswith("no price variation")
+
+
+def test_the_p_value_agrees_with_the_interval_beside_it(sample_table):
+    """The answered (pooled) estimate's p-value: below 1 - level exactly when the interval excludes zero."""
+    t = sample_table
+    ok = (t["answer_status"] != "refused") & (t["standard_error"] > 0)
+    b, se, p = t["elasticity_coefficient"][ok], t["standard_error"][ok], t["p_value"][ok]
+    lo, hi = t["ci_lower"][ok], t["ci_upper"][ok]
+    z = np.round((hi - lo) / (2 * se), 6)  # the interval's own multiplier
+    level = 2 * NormalDist().cdf(float(z[0])) - 1
+    assert np.allclose(z, z[0]) and ok.sum() > 10
+    excludes_zero = (hi < 0) | (lo > 0)
+    assert np.array_equal(p < 1 - level + 1e-9, excludes_zero)
+    assert np.allclose(p, [2 * (1 - NormalDist().cdf(abs(x))) for x in b / se], atol=1e-9)
 
 
 def test_a_non_converged_fit_is_never_returned_as_an_estimate(sales):
