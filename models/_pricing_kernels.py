@@ -80,7 +80,9 @@ def optimum(b: float, c: float, p0: float, g: dict[str, float], conflict: str | 
     """(constrained optimum, unconstrained optimum or None, unbounded, binding constraint) for elasticity b < 0."""
     star, unbounded = unconstrained(b, c, p0)
     best, binding = clip(star, unbounded, g, conflict)
-    return best, (None if unbounded else star), unbounded, binding
+    # no unconstrained optimum to report when there is none (unbounded) or, without a cost, revenue keeps rising as
+    # the price falls (the markup rule's limit, a price of 0, is no advice)
+    return best, (None if unbounded or not star else star), unbounded, binding
 
 
 def objective(p: np.ndarray | float, p0: float, q0: float, b: float, c: float) -> np.ndarray | float:

@@ -87,7 +87,8 @@ class PriceOptimization:
     objective : "profit" (a cost was given) or "revenue"
     elasticity : the point elasticity used; elasticity_ci : {"lower", "upper"}
     usable_for_pricing : False when the elasticity was flagged or is not negative (then no optimum is computed)
-    unconstrained_optimal_price : the markup-rule optimum before the guardrails (None when unbounded)
+    unconstrained_optimal_price : the markup-rule optimum before the guardrails (None when unbounded, or when with
+        no cost revenue keeps rising as the price falls)
     unbounded : profit keeps rising with price (inelastic demand)
     binding_constraint : None, "max_step", "observed_range", "cost" or "cost_above_allowed_prices"
     guardrails : observed_min/max, range_min/max (widened by the margin), step_min/max, cost_floor, and the

@@ -218,3 +218,9 @@ def test_the_answer_is_plain_json():
     for kw in ({}, {"elasticity": 0.3, "elasticity_ci": (0.1, 0.5)}, {"cost_per_unit": None}):
         d = opt(**kw).to_dict()
         assert json.loads(json.dumps(d, allow_nan=False)) == d
+
+
+def test_no_cost_and_elastic_demand_reports_no_unconstrained_optimum():
+    """Revenue keeps rising as the price falls: the markup rule's limit (a price of 0) is no advice, so null."""
+    r = opt(cost_per_unit=None)
+    assert r.unconstrained_optimal_price is None and r.optimal_price > 0
