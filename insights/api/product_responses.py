@@ -175,10 +175,9 @@ class PriceOptimizationResponse(TypedDict):
     elasticity_ci: Annotated[dict[str, float | None], Field(description="{lower, upper}: its interval")]
     usable_for_pricing: Annotated[bool, Field(description="false when the estimate was flagged (positive, or only a "
                                                           "prior): no optimum is computed")]
-    unconstrained_optimal_price: Annotated[float | None, Field(description="the markup-rule optimum before the "
-                                                                           "guardrails; null when unbounded, or when with "
-                                                                           "no cost revenue keeps rising as the price "
-                                                                           "falls")]
+    unconstrained_optimal_price: Annotated[float | None, Field(
+        description="the markup-rule optimum before the guardrails; null when unbounded, or when with no cost "
+                    "revenue keeps rising as the price falls")]
     unbounded: Annotated[bool, Field(description="true when profit keeps rising with price (inelastic demand)")]
     binding_constraint: Annotated[str | None, Field(description="the guardrail that set the price (max_step, "
                                                                 "observed_range, cost, cost_above_allowed_prices); "
