@@ -2,14 +2,12 @@
 
 import math
 
-import boto3
 import numpy as np
 import pandas as pd
 import pytest
 from athena_tiny_lake import CUTOFF
 from botocore.stub import Stubber
-from moto import mock_aws
-from moto.athena.models import QueryResults, athena_backends
+from moto.athena.models import QueryResults
 
 from athena.athena_engine import AthenaEngine
 from athena.engine import DataAccessError, load_sql, query_names, render
@@ -30,16 +28,6 @@ PARAMS = {
 SETTINGS = Settings(athena_database="insights_db", athena_workgroup="insights-wg",
                     athena_output_location="s3://athena-results/queries/", region=REGION)
 
-
-@pytest.fixture()
-def aws(monkeypatch):
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION}.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws():
-        boto3.client("s3", region_name=REGION).create_bucket(Bucket="athena-results")
-        boto3.client("athena", region_name=REGION).create_work_group(Name="insights-wg")
-        yield athena_backends[boto3.client("sts", region_name=REGION).get_caller_identity()["Account"]][REGION]
 
 
 def _athena_type(series: pd.Series) -> str:

@@ -2,12 +2,9 @@
 
 import re
 
-import boto3
 import pandas as pd
 import pytest
 from athena_tiny_lake import CUTOFF
-from moto import mock_aws
-from moto.athena.models import athena_backends
 
 from athena.athena_engine import AthenaEngine
 from athena.dialect import parse_athena, to_duckdb
@@ -48,22 +45,12 @@ def test_duckdb_unload_refuses_a_target_that_holds_files(duck, tmp_path):
         duck.unload("customer_features", PARAMS, key="customer_id", shards=2, target=str(tmp_path / "c"))
 
 
-@pytest.fixture()
-def athena(monkeypatch):
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION}.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws():
-        boto3.client("s3", region_name=REGION).create_bucket(Bucket="athena-results")
-        boto3.client("athena", region_name=REGION).create_work_group(Name="insights-wg")
-        yield athena_backends[boto3.client("sts", region_name=REGION).get_caller_identity()["Account"]][REGION]
 
-
-def test_athena_unload_sends_the_shared_select_inside_an_unload_with_shard_partitions(athena, duck, tmp_path):
+def test_athena_unload_sends_the_shared_select_inside_an_unload_with_shard_partitions(aws, duck, tmp_path):
     engine = AthenaEngine.from_settings(Settings(athena_database="insights_db", athena_workgroup="insights-wg",
                                                  athena_output_location="s3://athena-results/q/", region=REGION))
     engine.unload("customer_features", PARAMS, key="customer_id", shards=7, target="s3://work/run-42/customers")
-    sent = [e.query for e in athena.executions.values()]
+    sent = [e.query for e in aws.executions.values()]
     assert len(sent) == 1
     m = re.fullmatch(r"UNLOAD \((?P<select>.*)\) TO 's3://work/run-42/customers/' WITH \(format = 'PARQUET', "
                      r"compression = 'SNAPPY', partitioned_by = ARRAY\['shard'\]\)", sent[0], re.DOTALL)

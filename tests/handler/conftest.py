@@ -59,3 +59,18 @@ def invoke(api):
         return api.lambda_handler(event, FakeContext())
 
     return call
+
+
+@pytest.fixture
+def server(api):
+    """The local HTTP server (python -m insights serve's) over the test API on 127.0.0.1; yields its route base URL."""
+    import threading
+
+    from insights.cli.server import make_server
+
+    srv = make_server("127.0.0.1", 0, api.lambda_handler)
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}/demand-insights"
+    srv.shutdown()
+    srv.server_close()

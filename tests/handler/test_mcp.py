@@ -8,7 +8,6 @@ and the JSON-RPC framing are all on the path. Each tool's answer must equal its 
 from __future__ import annotations
 
 import json
-import threading
 import urllib.error
 import urllib.request
 from typing import Any
@@ -22,21 +21,11 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
 from insights.api.mcp_tools import TOOLS
-from insights.cli.server import make_server
 
 P = "/demand-insights"
 EXPERIMENT = {"arms": [{"name": "A", "n": 40, "mean": 20.0, "sd": 5.0},
                        {"name": "B", "n": 45, "mean": 23.0, "sd": 6.0}]}
 
-
-@pytest.fixture
-def server(api):
-    srv = make_server("127.0.0.1", 0, api.lambda_handler)
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}{P}"
-    srv.shutdown()
-    srv.server_close()
 
 
 def _with_session(url: str, token: str | None, work: Any) -> Any:

@@ -8,28 +8,17 @@ import re
 import socket
 import subprocess
 import sys
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from api_events import load_event
 
-from insights.cli.server import http_to_event, make_server
+from insights.cli.server import http_to_event
 
 ROOT = Path(__file__).resolve().parents[2]
 
-
-@pytest.fixture
-def server(api):
-    srv = make_server("127.0.0.1", 0, api.lambda_handler)
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}/demand-insights"
-    srv.shutdown()
-    srv.server_close()
 
 
 def _call(url, *, token=None, body=None, headers=None, method=None):
