@@ -13,7 +13,7 @@ import numpy as np
 from insights.api.jsonable import floats, json_number, money, strs
 from insights.api.next_action import actions_for_rows
 from insights.api.quality import card_link
-from insights.api.reasons import base_rate_reason, describe_factor
+from insights.api.reasons import GAP_FEATURES, base_rate_reason, describe_factor
 from insights.errors import InsufficientData, InvalidRequest
 from insights.snapshot.reader import ColumnTable, Snapshot
 
@@ -238,6 +238,9 @@ def churn_reasons(snapshot: Snapshot, table: ColumnTable, rows: np.ndarray) -> l
                    + [f"{kind}_{j}" for j in present for kind in ("churn_factor", "churn_contrib", "churn_value")
                       if f"{kind}_{j}" in table])
     recency = floats(cols["recency_days"], 3)
+    # the order count only changes how gaps are worded (two orders are one gap, not a habit): read only then
+    gaps = any(str(cols[f"churn_factor_{j}"][i]) in GAP_FEATURES for j in present for i in range(rows.shape[0]))
+    orders = floats(np.asarray(table["frequency"][rows]), 0) if gaps else [None] * rows.shape[0]
     out: list[list[dict[str, Any]]] = []
     for i in range(rows.shape[0]):
         factors = []
@@ -248,7 +251,7 @@ def churn_reasons(snapshot: Snapshot, table: ColumnTable, rows: np.ndarray) -> l
             value = float(cols[f"churn_value_{j}"][i]) if f"churn_value_{j}" in cols else None
             factors.append(describe_factor(name, float(cols[f"churn_contrib_{j}"][i]), value,
                                            typical=medians.get(name), recency_days=recency[i],
-                                           window_days=window, currency=snapshot.currency))
+                                           window_days=window, currency=snapshot.currency, orders=orders[i]))
         if str(cols["risk_level"][i]) in AT_RISK_LEVELS:  # what raises the risk comes first
             factors.sort(key=lambda f: f["direction"] != "increases_risk")
             if not factors or factors[0]["direction"] != "increases_risk":

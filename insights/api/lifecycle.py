@@ -36,10 +36,31 @@ _DEFINITIONS = {
 }
 
 
+def _outlook_summary(doc: dict[str, Any], currency: str) -> str:
+    """What the outlook says, as a shop owner would read it aloud."""
+    overall, horizon = doc["overall"], int(doc["model_horizon_days"])
+    first, last = overall["horizons"][0], overall["horizons"][-1]
+    money = f"{last['revenue_at_risk']:,.0f} {currency}".rstrip()
+    if "active_customers" not in overall:  # a snapshot from before the split
+        return (f"Of {overall['customers']:,} customers, about {first['expected_customers_lost']:,.0f} are expected "
+                f"not to order within {first['days']} days and {last['expected_customers_lost']:,.0f} within "
+                f"{last['days']} days; {money} of predicted value is at risk.")
+    if overall["lapsed_customers"]:
+        start = (f"Of {overall['customers']:,} customers, {overall['lapsed_customers']:,} have not ordered in the last "
+                 f"{horizon} days and count as already lost. Of the {overall['active_customers']:,} still "
+                 f"active, about")
+    else:
+        start = f"All {overall['customers']:,} customers ordered within the last {horizon} days; about"
+    return (f"{start} {first['expected_active_customers_lost']:,.0f} are expected to stop ordering within "
+            f"{first['days']} days and {last['expected_active_customers_lost']:,.0f} within {last['days']} days. "
+            f"{money} of predicted customer value is at risk over {last['days']} days.")
+
+
 def churn_outlook(snapshot: Snapshot) -> dict[str, Any]:
     """Risk levels, expected customers lost and revenue at risk over 30 and 90 days, overall and by segment."""
     doc = snapshot.doc("churn_outlook")
     return {
+        "summary": _outlook_summary(doc, snapshot.currency),
         "overall": doc["overall"],
         "by_segment": doc["by_segment"],
         "horizons_days": doc["horizons_days"],
@@ -51,6 +72,8 @@ def churn_outlook(snapshot: Snapshot) -> dict[str, Any]:
             "a shorter horizon h uses a constant hazard: p_h = 1 - (1 - p)^(h / model horizon)",
             "revenue at risk sums probability x predicted CLV, so at the model horizon it is the sum of the "
             "at-risk answers' value_at_risk",
+            "customers without an order in the last model-horizon days have already churned by its definition: "
+            "expected_customers_lost counts them, expected_active_customers_lost does not",
         ],
         "currency": snapshot.currency,
         "as_of": snapshot.as_of,

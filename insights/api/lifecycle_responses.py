@@ -32,10 +32,21 @@ class HorizonLoss(TypedDict):
                                                                    "approximation to the Poisson-binomial)")]
     revenue_at_risk: Annotated[Money, Field(description="sum of probability x predicted CLV over the customers")]
     revenue_at_risk_interval: Annotated[Interval, Field(description="95% interval of the value lost")]
+    expected_active_customers_lost: NotRequired[Annotated[float, Field(
+        description="the part of expected_customers_lost among the active customers (an order in the last "
+                    "model-horizon days): the customers who would actually stop ordering; absent in snapshots before it")]]
+    active_customers_lost_interval: NotRequired[Annotated[Interval, Field(
+        description="95% interval of expected_active_customers_lost")]]
 
 
 class OutlookBlock(TypedDict):
     customers: Annotated[int, Field(json_schema_extra=bounds(0), description="customers in the group")]
+    active_customers: NotRequired[Annotated[int, Field(json_schema_extra=bounds(0), description=(
+        "customers with an order in the last model-horizon days, as the overview's active_customers (absent "
+        "in snapshots before it)"))]]
+    lapsed_customers: NotRequired[Annotated[int, Field(json_schema_extra=bounds(0), description=(
+        "customers without an order in the last model-horizon days: already lost by the churn definition; they "
+        "are inside expected_customers_lost, not inside expected_active_customers_lost"))]]
     mean_churn_probability: Annotated[Probability, Field(description="mean churn probability at the model horizon; "
                                                                      "null for an empty group")]
     risk_levels: Annotated[list[RiskLevelCount], Field(description="the risk-level distribution, Low to Critical")]
@@ -55,6 +66,7 @@ class IntervalMethod(TypedDict):
 class ChurnOutlookResponse(TypedDict):
     """The customer base's churn outlook: who is at which risk level and what leaving would cost."""
 
+    summary: Annotated[str, Field(description="the overall outlook in one or two sentences")]
     overall: Annotated[OutlookBlock, Field(description="every scored customer")]
     by_segment: Annotated[list[SegmentOutlook], Field(description="one per segment, largest revenue at risk over "
                                                                   "the longest horizon first")]

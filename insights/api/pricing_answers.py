@@ -114,8 +114,18 @@ def grain_fields(table: ColumnTable, row: int) -> dict[str, Any]:
     """The product's selling grain, trading weekdays and what they did to the forecast."""
     text = str(_value(table, "trading_weekdays", row, ""))
     days = [int(w) for w in text.split(",") if w.strip()] or list(ALL_WEEKDAYS)
-    return {"grain": str(_value(table, "grain", row, "")) or "daily", "trading_weekdays": days,
-            "grain_note": str(_value(table, "grain_note", row, ""))}
+    grain = str(_value(table, "grain", row, "")) or "daily"
+    return {"grain": grain, "trading_weekdays": days,
+            "grain_note": str(_value(table, "grain_note", row, "")) or _GRAIN_NOTES.get(grain, "")}
+
+
+# what a grain means for the forecast when no trading-day rule changed it (the refresh stores a note only then)
+_GRAIN_NOTES = {
+    "daily": "sells most days, on any day of the week: the forecast is day by day",
+    "irregular": "sells on some days and not others: each day's figure is the expected units, so single days "
+                 "often sell none or more than forecast, while totals over a week or more are reliable",
+    "weekly": "sells once a week: each week's units are forecast on its selling day",
+}
 
 
 def trading_days(weekdays: list[int], start: date | None, n: int) -> list[bool]:

@@ -54,8 +54,8 @@ class ForecastResponse(TypedDict):
     forecast: Annotated[list[ForecastPoint], Field(description="one point a day, forecast_days points from as_of")]
     drivers: Annotated[list[ForecastDriver], Field(description="up to three drivers of this product's own forecast, "
                                                                "largest first; empty for a fallback forecast")]
-    method_note: Annotated[str, Field(description="for a fallback forecast: which method answered and why (empty for "
-                                                  "the model)")]
+    method_note: Annotated[str, Field(description="which method answered, in words; for a fallback forecast also why "
+                                                  "the demand model did not")]
     forecast_days: Annotated[int, Field(json_schema_extra=bounds(1, 90), description="days answered, as asked")]
     total_predicted_quantity: Annotated[float, Field(description="sum of predicted_quantity over the days answered")]
     interval_level: Annotated[float | None, Field(description="nominal coverage of the interval, e.g. 0.8; null if "
@@ -70,8 +70,8 @@ class ForecastResponse(TypedDict):
                     "sales")]
     trading_weekdays: Annotated[list[int], Field(description="the weekdays the product trades on (Monday = 0); "
                                                              "other days get no units and no interval")]
-    grain_note: Annotated[str, Field(description="what the grain did to the forecast, in words (empty when the "
-                                                 "product trades every day)")]
+    grain_note: Annotated[str, Field(description="what the grain means for the forecast, in words (closed weekdays "
+                                                 "named when the product never trades on them)")]
     what_if: NotRequired[Annotated[WhatIfModelGrid | WhatIfElasticity, Field(
         discriminator="method", description="only with planned_price: how the forecast was moved to that price")]]
     currency: Annotated[str, Field(description=CURRENCY)]

@@ -66,7 +66,7 @@ def forecast(snapshot: Snapshot, *, product_id: str, forecast_days: int,
         "product_id": product_id,
         "forecast": points,
         "drivers": _drivers(table, row, forecast_days),
-        "method_note": str(table["method_note"][row]) if "method_note" in table else "",
+        "method_note": _method_note(table, row, meta),
         "forecast_days": forecast_days,
         "total_predicted_quantity": round(float(qty.sum()), 3),
         "interval_level": meta.get("level"),
@@ -80,6 +80,15 @@ def forecast(snapshot: Snapshot, *, product_id: str, forecast_days: int,
     if what_if is not None:
         out["what_if"] = what_if
     return out
+
+
+def _method_note(table: ColumnTable, row: int, meta: dict[str, Any]) -> str:
+    """Which method answered, in words (the refresh stores why for a fallback; the model's is said here)."""
+    note = str(table["method_note"][row]) if "method_note" in table else ""
+    if note or str(table["method"][row]) != "model":
+        return note
+    return (f"the demand model ({meta.get('model') or 'gradient boosting'}) trained on every product's daily sales "
+            "learns from this product's recent sales, the time of year, the day of the week and its price")
 
 
 def price_elasticity(snapshot: Snapshot, *, product_id: str) -> dict[str, Any]:

@@ -12,7 +12,10 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["describe_factor", "base_rate_reason", "strength", "TEMPLATES"]
+__all__ = ["describe_factor", "base_rate_reason", "strength", "TEMPLATES", "GAP_FEATURES"]
+
+# the features whose wording depends on the customer's order count (two orders are one gap, not a habit)
+GAP_FEATURES = frozenset({"mean_days_between_orders", "std_days_between_orders", "recency_over_gap", "gap_cv"})
 
 # |log-odds contribution| above which a reason is called strong or moderate (below: slight). A log-odds
 # change of 1 moves a 50% risk to 73%; 0.3 moves it to 57%.
@@ -42,8 +45,15 @@ def _pct(v: float) -> str:
 class _Ctx:
     """What a template may use: the value, the population's median, recency, windows and the currency."""
 
-    def __init__(self, value: float, typical: float | None, recency: float | None, window: int, currency: str):
+    def __init__(self, value: float, typical: float | None, recency: float | None, window: int, currency: str,
+                 orders: float | None = None):
         self.v, self.m, self.recency, self.window, self.currency = value, typical, recency, window, currency
+        self.orders = orders
+
+    @property
+    def one_gap(self) -> bool:
+        """Exactly two orders: one gap between them, which is not yet a habit."""
+        return self.orders is not None and math.isfinite(self.orders) and round(self.orders) == 2
 
     def money(self, amount: float | None) -> str:
         return "an unknown amount" if amount is None or not math.isfinite(amount) else \
@@ -60,15 +70,33 @@ def _recency(c: _Ctx) -> str:
 def _gap(c: _Ctx) -> str:
     if not math.isfinite(c.v):
         return "Only one order so far, so there is no habit of returning yet"
+    if c.one_gap:
+        return (f"Their two orders so far were {_days(c.v)} apart"
+                + c.typical(_every, "a typical repeat customer orders {}"))
     return f"Usually orders {_every(c.v)}" + c.typical(_every, "a typical repeat customer {}")
+
+
+def _days(v: float) -> str:
+    return "1 day" if _num(v) == "1" else f"{_num(v)} days"
 
 
 def _overdue(c: _Ctx) -> str:
     if not math.isfinite(c.v) or c.v <= 0 or c.recency is None:
         return "Only one order so far, so there is no usual gap between orders to compare with"
     usual = c.recency / c.v
+    if c.one_gap:
+        return (f"{_num(c.recency)} days since the last order; their two orders so far were {_days(usual)} apart "
+                f"({c.v:.1f} times that gap)")
     return (f"{_num(c.recency)} days since the last order; this customer usually orders {_every(usual)} "
             f"({c.v:.1f} times the usual gap)")
+
+
+def _irregular(text: Callable[[_Ctx], str]) -> Callable[[_Ctx], str]:
+    """How regular the gaps are needs at least two gaps (three orders)."""
+    def phrase(c: _Ctx) -> str:
+        few = not math.isfinite(c.v) or (c.orders is not None and math.isfinite(c.orders) and c.orders < 3)
+        return "Too few orders to tell how regular they are" if few else text(c)
+    return phrase
 
 
 def _trend(c: _Ctx) -> str:
@@ -99,8 +127,8 @@ TEMPLATES: Mapping[str, Callable[[_Ctx], str]] = {
                                    + c.typical(_num, "a typical customer {} days ago"),
     "avg_order_value": lambda c: f"An average order of {c.money(c.v)}" + c.typical(c.money, "the typical one is {}"),
     "mean_days_between_orders": _gap,
-    "std_days_between_orders": lambda c: "Too few orders to tell how regular they are" if not math.isfinite(c.v)
-    else f"The gaps between orders vary by about {_num(c.v)} days" + c.typical(_num, "typically by {} days"),
+    "std_days_between_orders": _irregular(lambda c: f"The gaps between orders vary by about {_num(c.v)} days"
+                                          + c.typical(_num, "typically by {} days")),
     **{f"orders_{d}d": _orders_in(d) for d in (30, 90, 180, 365)},
     **{f"spend_{d}d": _spend_in(d) for d in (30, 90, 180, 365)},
     "distinct_products": lambda c: f"Bought {_num(c.v)} different product{'s' if round(c.v) != 1 else ''}"
@@ -116,9 +144,8 @@ TEMPLATES: Mapping[str, Callable[[_Ctx], str]] = {
     "recency_over_gap": _overdue,
     "last_90d_share": lambda c: f"{_pct(c.v)} of their orders were placed in the last 90 days"
                                 + c.typical(_pct, "typically {}"),
-    "gap_cv": lambda c: "Too few orders to tell how regular they are" if not math.isfinite(c.v)
-    else f"Orders come {'regularly' if c.v < 0.5 else 'irregularly'} (gaps vary by {_pct(c.v)} of the usual gap)"
-    + c.typical(_pct, "typically {}"),
+    "gap_cv": _irregular(lambda c: f"Orders come {'regularly' if c.v < 0.5 else 'irregularly'} (gaps vary by "
+                                   f"{_pct(c.v)} of the usual gap)" + c.typical(_pct, "typically {}")),
     "order_trend": lambda c: f"{_num(abs(c.v))} order{'s' if round(abs(c.v)) != 1 else ''} "
                              f"{'more' if c.v >= 0 else 'fewer'} in the last 90 days than in the 90 days before",
     "first_order_value": lambda c: f"A first order of {c.money(c.v)}" + c.typical(c.money, "the typical one is {}"),
@@ -146,16 +173,15 @@ TEMPLATES: Mapping[str, Callable[[_Ctx], str]] = {
 
 
 def describe_factor(feature: str, contribution: float, value: float | None, *, typical: float | None,
-                    recency_days: float | None, window_days: int, currency: str) -> dict[str, Any]:
+                    recency_days: float | None, window_days: int, currency: str,
+                    orders: float | None = None) -> dict[str, Any]:
     """One reason: ``{"description", "direction", "strength", "feature", "contribution"}``."""
     v = math.nan if value is None else float(value)
     template = TEMPLATES.get(feature)
-    if template is None or (not math.isfinite(v) and feature not in ("mean_days_between_orders",
-                                                                       "std_days_between_orders",
-                                                                       "recency_over_gap", "gap_cv")):
+    if template is None or (not math.isfinite(v) and feature not in GAP_FEATURES):
         text = f"A {feature.replace('_', ' ')} unlike most customers'"  # a feature this version cannot phrase
     else:
-        text = template(_Ctx(v, typical, recency_days, window_days, currency))
+        text = template(_Ctx(v, typical, recency_days, window_days, currency, orders))
     return {"description": text[0].upper() + text[1:] + ".",
             "direction": "increases_risk" if contribution > 0 else "decreases_risk",
             "strength": strength(contribution), "feature": feature, "contribution": round(float(contribution), 4)}

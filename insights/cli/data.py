@@ -48,8 +48,10 @@ def sample(args: argparse.Namespace, settings: Settings) -> int:
     generated = time.perf_counter()
     write_sample(settings.lake, sample)
     c = sample.truth.meta["counts"]
+    buyers = int(sample.orders["customer_id"].dropna().nunique())
     print(f"sample lake {settings.lake}: {c['lines']:,} lines ({c['guest_lines']:,} guest, {c['return_lines']:,} "
-          f"returns) in {c['purchase_orders'] + c['return_orders']:,} orders, {spec.customers:,} customers, "
+          f"returns) in {c['purchase_orders'] + c['return_orders']:,} orders, {spec.customers:,} customers "
+          f"({buyers:,} with an order: the refresh scores those), "
           f"{spec.products:,} products, {sample.truth.meta['start']} to {spec.end}; generated in "
           f"{generated - started:.1f} s, written in {time.perf_counter() - generated:.1f} s")
     print(f"next: {insights_command('refresh', location_flags(settings))}")

@@ -30,7 +30,12 @@ def churn_outlook_doc(customers: Mapping[str, np.ndarray], *, model_horizon_days
     seg_codes, names = pd.factorize(np.asarray(customers["segment"]).astype(object), sort=True)
     risk_codes = pd.Categorical(np.asarray(customers["risk_level"]).astype(object), categories=RISK_LEVELS).codes
     k = len(names)
+    # customers without an order in the last model-horizon days have already churned by the model's own definition:
+    # counted apart, so "lost within 30 days" can be read for the customers still active (the overview's rule too)
+    recency = np.asarray(customers["recency_days"], dtype="float64")
+    active = (np.isfinite(recency) & (recency < model_horizon_days)).astype(float)
     sums: dict[str, Any] = {"n": np.bincount(seg_codes, minlength=k).astype(float),
+                            "active": np.bincount(seg_codes, weights=active, minlength=k),
                             "p_model": np.bincount(seg_codes, weights=p, minlength=k),
                             "risk": np.bincount(seg_codes * len(RISK_LEVELS) + np.maximum(risk_codes, 0),
                                                 weights=(risk_codes >= 0).astype(float),
@@ -38,7 +43,8 @@ def churn_outlook_doc(customers: Mapping[str, np.ndarray], *, model_horizon_days
     for h in horizons:
         ph = p if h == model_horizon_days else rescale_horizon(p, from_days=model_horizon_days, to_days=h)
         var = ph * (1.0 - ph)
-        for key, w in (("p", ph), ("var", var), ("v", clv * ph), ("v_var", clv * clv * var), ("total", clv)):
+        for key, w in (("p", ph), ("var", var), ("v", clv * ph), ("v_var", clv * clv * var), ("total", clv),
+                       ("p_active", ph * active), ("var_active", var * active)):
             sums[f"{key}_{h}"] = np.bincount(seg_codes, weights=w, minlength=k)
     blocks = [_block({key: val[j] for key, val in sums.items()}, horizons) for j in range(k)]
     overall = _block({key: val.sum(axis=0) for key, val in sums.items()}, horizons)
@@ -58,22 +64,30 @@ def churn_outlook_doc(customers: Mapping[str, np.ndarray], *, model_horizon_days
 
 def _block(s: Mapping[str, Any], horizons: Sequence[int]) -> dict[str, Any]:
     n = int(round(float(s["n"])))
+    active = int(round(float(s["active"])))
     counts = np.asarray(s["risk"]).astype(int)
     return {
         "customers": n,
+        "active_customers": active,
+        "lapsed_customers": n - active,
         "mean_churn_probability": round(float(s["p_model"]) / n, 6) if n else None,
         "risk_levels": [{"risk_level": lvl, "customers": int(c), "percentage": round(100.0 * c / n, 2) if n else 0.0}
                         for lvl, c in zip(RISK_LEVELS, counts, strict=True)],
         "horizons": [_loss(loss_from_sums(n, float(s[f"p_{h}"]), float(s[f"var_{h}"]), float(s[f"v_{h}"]),
-                                          float(s[f"v_var_{h}"]), float(s[f"total_{h}"])), h) for h in horizons],
+                                          float(s[f"v_var_{h}"]), float(s[f"total_{h}"])), h,
+                           loss_from_sums(active, float(s[f"p_active_{h}"]), float(s[f"var_active_{h}"]), 0.0, 0.0,
+                                          0.0)) for h in horizons],
     }
 
 
-def _loss(loss: ExpectedLoss, days: int) -> dict[str, Any]:
+def _loss(loss: ExpectedLoss, days: int, active: ExpectedLoss) -> dict[str, Any]:
     return {
         "days": int(days),
         "expected_customers_lost": round(loss.expected_lost, 2),
         "customers_lost_interval": {"lower": round(loss.lost_lower, 2), "upper": round(loss.lost_upper, 2)},
+        "expected_active_customers_lost": round(active.expected_lost, 2),
+        "active_customers_lost_interval": {"lower": round(active.lost_lower, 2),
+                                           "upper": round(active.lost_upper, 2)},
         "revenue_at_risk": round(loss.value_at_risk, 2),
         "revenue_at_risk_interval": {"lower": round(loss.value_lower, 2), "upper": round(loss.value_upper, 2)},
     }

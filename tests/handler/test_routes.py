@@ -38,7 +38,8 @@ def test_v2_forecast_event_slices_the_stored_forecast(invoke, token):
     assert [d["driver"] for d in body["drivers"]] == ["recent_sales", "day_of_week"]  # the product's own drivers
     assert body["drivers"][0]["description"] == \
         "Recent sales raise the forecast by about 3.0 units a day on average over the 30 days."
-    assert body["method_note"] == "" and "feature_importance" not in body
+    assert body["method_note"].startswith("the demand model (lightgbm)") and "feature_importance" not in body
+    assert body["grain_note"].startswith("sells most days")  # no empty note for a product sold every day
     assert body["interval_level"] == 0.8 and body["status"] == "ok"
 
 

@@ -105,3 +105,17 @@ def test_the_churn_outlook_adds_up_the_churn_and_at_risk_answers_of_every_custom
     assert at_risk["currency"] == outlook["currency"]
     value = sum(r["value_at_risk"] for r in at_risk["at_risk_customers"])
     assert overall["horizons"][-1]["revenue_at_risk"] == pytest.approx(value, abs=0.005 * len(ids))
+
+
+def test_the_outlook_and_the_overview_count_the_same_active_customers(snap, everyone):
+    from insights.api import lifecycle
+    from insights.api.overview import overview
+
+    outlook, front = lifecycle.churn_outlook(snap), overview(snap)
+    assert outlook["model_horizon_days"] == front["active_days"]
+    assert outlook["overall"]["active_customers"] == front["active_customers"]
+    assert outlook["overall"]["lapsed_customers"] == front["customers"] - front["active_customers"]
+    lapsed = outlook["overall"]["lapsed_customers"]
+    assert f"{lapsed:,} have not ordered in the last 90 days" in outlook["summary"]
+    at_90 = outlook["overall"]["horizons"][-1]
+    assert at_90["expected_active_customers_lost"] <= outlook["overall"]["active_customers"]

@@ -140,3 +140,16 @@ def test_probability_order_matches_a_full_sort_with_ties_by_id():
 def test_unknown_order_is_an_invalid_request(snap):
     with pytest.raises(InvalidRequest, match="order_by"):
         customers.at_risk_customers(snap, threshold=0.5, limit=3, with_pii=False, order_by="email")
+
+
+def test_the_churn_answer_words_a_two_order_customer_gap_from_the_stored_order_count():
+    snap = build_snapshot()
+    table = dict(snap.table("customers"))
+    table["churn_factor_3"] = np.array(["recency_over_gap"] * len(table["customer_id"]))
+    table["churn_contrib_3"] = np.full(len(table["customer_id"]), 0.4)
+    table["churn_value_3"] = np.asarray(table["recency_days"], dtype=float) / 3.0  # recency over a 3-day gap
+    rows = np.array([1, 2])  # C002 has two orders, C003 three (the factory's frequency is 1..12)
+    two, three = ([r for r in reasons if r["feature"] == "recency_over_gap"][0]["description"]
+                  for reasons in customers.churn_reasons(snap, table, rows))
+    assert "their two orders so far were 3 days apart" in two and "usually" not in two
+    assert "usually orders every 3 days" in three

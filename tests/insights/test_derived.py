@@ -102,3 +102,18 @@ def test_a_lake_without_purchases_in_the_window_gives_empty_documents_not_errors
     assert cohorts["month"]["cohorts"] == [] and cohorts["week"]["curve"]["retention"] == []
     growth = growth_doc(Empty(), date(2026, 11, 1), customer_columns(), model_horizon_days=90)
     assert growth["available"] is False and "at least 3" in growth["note"]
+
+
+def test_churn_outlook_counts_customers_already_lapsed_apart_from_the_active_ones():
+    cols = customer_columns()
+    doc = churn_outlook_doc(cols, model_horizon_days=90)
+    overall = doc["overall"]
+    lapsed = np.asarray(cols["recency_days"], dtype=float) >= 90  # active: an order in the last 90 days
+    assert 0 < lapsed.sum() < len(lapsed), "the fixture needs both kinds"
+    assert overall["lapsed_customers"] == int(lapsed.sum())
+    assert overall["active_customers"] + overall["lapsed_customers"] == overall["customers"]
+    at_90 = overall["horizons"][1]
+    p = np.asarray(cols["churn_probability"], dtype=float)
+    assert at_90["expected_active_customers_lost"] == round(float(p[~lapsed].sum()), 2)
+    assert at_90["expected_active_customers_lost"] < at_90["expected_customers_lost"]
+    assert sum(s["lapsed_customers"] for s in doc["by_segment"]) == overall["lapsed_customers"]

@@ -51,3 +51,24 @@ def test_the_base_rate_explains_a_high_risk_that_no_own_feature_raises():
     reason = base_rate_reason(0.72, 90)
     assert reason["direction"] == "increases_risk" and "within 90 days" in reason["description"]
     assert "72%" in reason["description"] and not SNAKE.search(reason["description"])
+
+
+def test_two_orders_are_one_gap_not_a_habit():
+    # a customer with two orders 3 days apart, 58 days ago: "usually orders every 3 days" would overstate it
+    overdue = describe_factor("recency_over_gap", 0.05, 58 / 3, typical=1.0, recency_days=58.0, window_days=90,
+                              currency="USD", orders=2)
+    assert overdue["description"] == ("58 days since the last order; their two orders so far were 3 days apart "
+                                      "(19.3 times that gap).")
+    gap = describe_factor("mean_days_between_orders", 0.1, 3.0, typical=21.0, recency_days=58.0, window_days=90,
+                          currency="USD", orders=2)
+    assert gap["description"].startswith("Their two orders so far were 3 days apart;")
+    assert "usually" not in gap["description"]
+    for feature in ("std_days_between_orders", "gap_cv"):
+        spread = describe_factor(feature, 0.1, 0.0, typical=5.0, recency_days=58.0, window_days=90, currency="USD",
+                                 orders=2)
+        assert spread["description"] == "Too few orders to tell how regular they are."
+    # three orders: a usual gap exists
+    many = describe_factor("recency_over_gap", 0.05, 58 / 3, typical=1.0, recency_days=58.0, window_days=90,
+                           currency="USD", orders=3)
+    assert "usually orders every 3 days" in many["description"]
+

@@ -121,8 +121,9 @@
     if (what) { series.push({ label: "at planned price", stroke: ORANGE, width: 2, dash: [6, 4] }); data.push(alt.map((p) => p.predicted_quantity)); }
     draw(plot, { series, bands: [{ series: [3, 2], fill: BAND }], scales: { y: { range: (u, lo, hi) => [0, hi * 1.1 || 1] } },
       axes: [{}, { label: "units", size: 55 }] }, data);
-    box.append(el("p", { class: "note", text: `Total ${fmtNum(fc.total_predicted_quantity)} units in ${fc.forecast_days} days; method ${fc.method}` +
-      (fc.model ? ` (${fc.model})` : "") + (fc.method_note ? ". " + fc.method_note : "") +
+    box.append(el("p", { class: "note", text: `Total ${fmtNum(fc.total_predicted_quantity)} units in ${fc.forecast_days} days` +
+      (fc.method_note ? `: ${fc.method_note}` : `; method ${fc.method}` + (fc.model ? ` (${fc.model})` : "")) +
+      (fc.grain_note ? `; ${fc.grain_note}` : "") +
       (what && what.what_if ? `. What-if: ${fmtNum(what.total_predicted_quantity)} units at ${money(what.what_if.planned_price, 2)} ` +
         `(base ${money(what.what_if.base_price, 2)}, ${what.what_if.method})` : "") }));
   }
