@@ -34,7 +34,8 @@ class HorizonLoss(TypedDict):
     revenue_at_risk_interval: Annotated[Interval, Field(description="95% interval of the value lost")]
     expected_active_customers_lost: NotRequired[Annotated[float, Field(
         description="the part of expected_customers_lost among the active customers (an order in the last "
-                    "model-horizon days): the customers who would actually stop ordering; absent in snapshots before it")]]
+                    "model-horizon days): the customers who would actually stop ordering; absent in snapshots "
+                    "before it")]]
     active_customers_lost_interval: NotRequired[Annotated[Interval, Field(
         description="95% interval of expected_active_customers_lost")]]
 
