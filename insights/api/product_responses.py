@@ -198,6 +198,10 @@ class PriceOptimizationResponse(TypedDict):
     optimal_price_range: Annotated[dict[str, Any], Field(description="the optimum at both ends of the elasticity's "
                                                                      "interval (min, max, at_elasticity_lower/upper)")]
     note: Annotated[str, Field(description="how the answer came about, in one paragraph")]
+    inputs: Annotated[dict[str, Any], Field(description="the current price and quantity the answer starts from, each "
+                                                        "with its source: given, or read from the snapshot (the "
+                                                        "last observed price; mean daily units over the last 28 "
+                                                        "days) when omitted")]
     elasticity_status: Annotated[Literal["answered", "flagged_positive"], Field(
         description="the elasticity's status (price-elasticity): a flagged one always gives hold")]
     currency: Annotated[str, Field(description=CURRENCY)]

@@ -5,6 +5,7 @@ Columns and documents: docs/snapshot.md. numpy only (models.pricing is numpy-onl
 
 from __future__ import annotations
 
+import math
 from datetime import date, timedelta
 from typing import Any
 
@@ -115,13 +116,17 @@ def price_elasticity(snapshot: Snapshot, *, product_id: str) -> dict[str, Any]:
     }
 
 
-def price_optimization(snapshot: Snapshot, *, product_id: str, current_price: float, current_quantity: float,
-                       cost_per_unit: float | None, max_change: float, range_margin: float) -> dict[str, Any]:
-    """The guarded profit-maximizing price (revenue without a cost); a flagged elasticity gives "hold"."""
+def price_optimization(snapshot: Snapshot, *, product_id: str, current_price: float | None,
+                       current_quantity: float | None, cost_per_unit: float | None, max_change: float,
+                       range_margin: float) -> dict[str, Any]:
+    """The guarded profit-maximizing price (revenue without a cost); a flagged elasticity gives "hold". An omitted
+    current price is the product's last observed one, an omitted quantity its mean daily units over 28 days."""
     table = snapshot.table("elasticity")
     row = _row(table, product_id)
     _require_elasticity(table, row, product_id)
     el = stored_elasticity(table, row)
+    inputs = _current_point(snapshot, table, row, product_id, current_price, current_quantity)
+    current_price, current_quantity = inputs["current_price"], inputs["current_quantity"]
     result = pricing_call(
         optimize_price,
         current_price=float(current_price),
@@ -135,8 +140,33 @@ def price_optimization(snapshot: Snapshot, *, product_id: str, current_price: fl
         range_margin=float(range_margin),
         usable_for_pricing=el.usable,
     )
-    return {"product_id": product_id, **result.to_dict(), "elasticity_status": el.answer_status,
+    return {"product_id": product_id, **result.to_dict(), "inputs": inputs, "elasticity_status": el.answer_status,
             "currency": snapshot.currency, "as_of": snapshot.as_of}
+
+
+def _current_point(snapshot: Snapshot, table: ColumnTable, row: int, product_id: str, price: float | None,
+                   quantity: float | None) -> dict[str, Any]:
+    """The current price and quantity the optimizer starts from: as given, else from the snapshot, each sourced."""
+    out: dict[str, Any] = {"current_price": price, "current_price_source": "given",
+                           "current_quantity": quantity, "current_quantity_source": "given"}
+    if price is None:
+        forecast = snapshot.table("forecast")
+        frow = int(forecast.positions([product_id])[0])
+        last = float(forecast["last_price"][frow]) if frow >= 0 else math.nan
+        if not (math.isfinite(last) and last > 0):
+            raise InvalidRequest(f"no last observed price is stored for product {product_id!r}: send current_price",
+                                 reason="current_price_required", product_id=product_id)
+        out.update(current_price=round(last, 4), current_price_source="the last observed unit price")
+    if quantity is None:
+        recent = float(table["reference_quantity"][row]) if "reference_quantity" in table else math.nan
+        if not (math.isfinite(recent) and recent > 0):
+            raise InvalidRequest(f"product {product_id!r} sold nothing in its last 28 days, so there is no current "
+                                 "quantity to start from: send current_quantity (units per period)",
+                                 reason="current_quantity_required", product_id=product_id)
+        out.update(current_quantity=round(recent, 4),
+                   current_quantity_source="mean daily units over the last 28 days (so quantity, revenue and "
+                                           "profit are per day)")
+    return out
 
 
 def _apply_planned_price(snapshot: Snapshot, forecast_table: ColumnTable, row: int, product_id: str,

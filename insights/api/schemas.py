@@ -37,10 +37,14 @@ class ForecastRequest(_Strict):
 
 class PriceOptimizationRequest(_Strict):
     product_id: ProductId
-    current_price: Annotated[Price, Field(description="the current unit price (currency units of the order data)")]
-    current_quantity: Annotated[float, Field(gt=0, le=1e12, allow_inf_nan=False,
-                                             description="units sold per period at the current price (any period: "
-                                                         "the estimated quantity and revenue are per that period)")]
+    current_price: Price | None = Field(default=None, description="the current unit price (currency units of the "
+                                                                  "order data); omit to use the product's last "
+                                                                  "observed price")
+    current_quantity: Annotated[float | None, Field(gt=0, le=1e12, allow_inf_nan=False,
+                                                    description="units sold per period at the current price (any "
+                                                                "period: the estimated quantity and revenue are per "
+                                                                "that period); omit to use the product's mean daily "
+                                                                "units over its last 28 days")] = None
     cost_per_unit: Annotated[float | None, Field(ge=0, le=1e9, allow_inf_nan=False,
                                                  description="unit cost; omit to maximize revenue instead of "
                                                              "profit")] = None

@@ -129,6 +129,27 @@ def test_price_optimization_respects_the_step_guardrail(snap):
     assert out["recommendation"]
 
 
+def test_price_optimization_starts_from_the_stored_price_and_quantity_when_they_are_omitted(snap):
+    out = products.price_optimization(snap, product_id="P1", current_price=None, current_quantity=None,
+                                      cost_per_unit=2.0, max_change=0.2, range_margin=0.1)
+    assert out["inputs"]["current_price"] == 4.2 and out["current_price"] == 4.2  # P1's last observed price
+    assert out["inputs"]["current_quantity"] == 10.0  # its mean daily units over 28 days
+    assert out["inputs"]["current_price_source"] == "the last observed unit price"
+    assert out["inputs"]["current_quantity_source"].startswith("mean daily units")
+    assert out["estimated_impact"]["baseline_revenue"] == pytest.approx(42.0)  # 4.2 x 10 a day
+    given = products.price_optimization(snap, product_id="P1", current_price=4.0, current_quantity=100,
+                                        cost_per_unit=2.0, max_change=0.2, range_margin=0.1)
+    assert given["inputs"] == {"current_price": 4.0, "current_price_source": "given", "current_quantity": 100,
+                               "current_quantity_source": "given"}
+
+
+def test_an_omitted_price_with_nothing_stored_to_stand_in_asks_for_it(snap):
+    with pytest.raises(InvalidRequest, match="send current_price") as err:  # P6: no forecast row, no last price
+        products.price_optimization(snap, product_id="P6", current_price=None, current_quantity=5.0,
+                                    cost_per_unit=None, max_change=0.2, range_margin=0.1)
+    assert err.value.details["reason"] == "current_price_required"
+
+
 def test_price_optimization_of_a_refused_elasticity_is_insufficient_data(snap):
     with pytest.raises(InsufficientData):
         products.price_optimization(snap, product_id="P2", current_price=2.5, current_quantity=10,
