@@ -171,7 +171,7 @@ def test_yearly_features_are_left_out_with_less_than_a_year_of_history(fitted, p
 
 
 def test_volume_sampling_spends_the_row_budget_on_big_sellers_and_reweights():
-    from models.forecast import _poisson_sample
+    from models.forecast_rows import _poisson_sample
 
     rng = np.random.default_rng(0)
     n = 20_000
