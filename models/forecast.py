@@ -23,8 +23,14 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from models.cadence import weekday
-from models.conformal import HORIZON_BUCKETS, M5_QUANTILES, apply_quantiles, conformal_cells, conformal_table, \
-    quantile_table
+from models.conformal import (
+    HORIZON_BUCKETS,
+    M5_QUANTILES,
+    apply_quantiles,
+    conformal_cells,
+    conformal_table,
+    quantile_table,
+)
 from models.forecast_boosters import OBJECTIVES, fit_booster, importance, predict_booster
 from models.forecast_coverage import coverage_by_grain
 from models.forecast_features import FEATURES, Panel, build_panel, make_rows

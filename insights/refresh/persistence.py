@@ -21,7 +21,8 @@ def save_forecaster(model: DemandForecaster, folder: str | Path) -> None:
         (folder / "booster.txt").write_text(model.booster_.model_to_string())
     state = {"params": model.get_params(), "best_iteration": model.best_iteration_,
              "conformal": model.conformal_, "conformal_wide": getattr(model, "conformal_wide_", None),
-             "quantiles": getattr(model, "quantiles_", None), "yearly": model.yearly_, "validation_metrics": model.validation_metrics_,
+             "quantiles": getattr(model, "quantiles_", None), "yearly": model.yearly_,
+             "validation_metrics": model.validation_metrics_,
              "feature_names": model.feature_names_, "feature_importance": model.feature_importance_,
              "feature_summary": model.feature_summary_, "n_train_rows": model.n_train_rows_,
              "n_products_fitted": model.n_products_fitted_}
