@@ -38,7 +38,8 @@ sys.path.insert(0, str(ROOT))
 from athena.duckdb_engine import DuckDBEngine  # noqa: E402
 from models.conformal import M5_QUANTILES, pinball_loss  # noqa: E402
 from models.forecast import DemandForecaster  # noqa: E402
-from models.forecast_features import build_panel  # noqa: E402
+from models.forecast_features import Panel, build_panel  # noqa: E402
+from models.forecast_metrics import mase, scaled_pinball, wape  # noqa: E402
 from models.intermittent import tsb_forecast  # noqa: E402
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
@@ -69,22 +70,45 @@ def split(sales: pd.DataFrame, *, holdout: int, min_sale_days: int, top: int):
     return train, ids, y, as_of, end
 
 
-def ours(train, ids, holdout, kw) -> tuple[dict, float, float, str]:
-    t0 = time.perf_counter()
-    est = DemandForecaster(horizon_days=holdout, level=LEVELS[0], wide_level=LEVELS[1], random_state=0,
-                           n_jobs=1, **kw).fit(train)
-    t1 = time.perf_counter()
-    rows = train.rows(ids)
-    ok = est.eligible(train)[rows]
+def _subpanel(panel: Panel, keep: np.ndarray) -> Panel:
+    return Panel(panel.product_ids[keep], panel.start, panel.quantity[keep], panel.price[keep],
+                 panel.first_index[keep])
+
+
+def ours(train, ids, holdout, kw, grain=None) -> tuple[dict, float, float, str]:
+    """One global model; with ``grain`` (per train product), one model per grain, each on its own products."""
     n = ids.size
     out = {"pred": np.zeros((n, holdout)), "q": np.zeros((n, len(M5_QUANTILES), holdout)),
            "bands": {lv: (np.zeros((n, holdout)), np.zeros((n, holdout))) for lv in LEVELS}}
-    if ok.any():
-        r = est.predict(train, rows=rows[ok])
-        out["pred"][ok] = r.predicted
-        out["bands"][0.8][0][ok], out["bands"][0.8][1][ok] = r.lower, r.upper
-        out["bands"][0.95][0][ok], out["bands"][0.95][1][ok] = r.lower_wide, r.upper_wide
-        out["q"][ok] = est.predict_quantiles(train, rows=rows[ok])
+    groups = {"all": np.ones(train.n_products, dtype=bool)} if grain is None else \
+        {g: grain == g for g in sorted(set(grain.tolist()))}
+    ok, fit_s, t0, notes = np.zeros(n, dtype=bool), 0.0, time.perf_counter(), []
+    for g, keep in groups.items():
+        sub = _subpanel(train, keep)
+        est = DemandForecaster(horizon_days=holdout, level=LEVELS[0], wide_level=LEVELS[1], random_state=0,
+                               n_jobs=1, **kw)
+        t1 = time.perf_counter()
+        try:
+            est.fit(sub)
+        except ValueError as exc:  # a grain with no eligible product: TSB for its products
+            notes.append(f"{g}: {exc}")
+            continue
+        fit_s += time.perf_counter() - t1
+        rows = sub.rows(ids)
+        mine = (rows >= 0)
+        mine[mine] = est.eligible(sub)[rows[mine]]
+        if mine.any():
+            r = est.predict(sub, rows=rows[mine])
+            out["pred"][mine] = r.predicted
+            out["bands"][0.8][0][mine], out["bands"][0.8][1][mine] = r.lower, r.upper
+            out["bands"][0.95][0][mine], out["bands"][0.95][1][mine] = r.lower_wide, r.upper_wide
+            out["q"][mine] = est.predict_quantiles(sub, rows=rows[mine])
+            ok |= mine
+        m = est.validation_metrics_
+        notes.append(f"{g}: {int(keep.sum())} products, best_iter {est.best_iteration_}, {est.n_train_rows_:,} rows, "
+                     f"validation WAPE {m['wape']:.3f}, cov {m['coverage']:.3f}/{m['coverage_wide']:.3f}")
+    t1 = time.perf_counter()
+    rows = train.rows(ids)
     for j in np.flatnonzero(~ok):  # the refresh's fallback
         s = train.quantity[rows[j], train.first_index[rows[j]]:]
         f = tsb_forecast(s, horizon_days=holdout, level=0.8)
@@ -95,10 +119,8 @@ def ours(train, ids, holdout, kw) -> tuple[dict, float, float, str]:
         for m, p in enumerate(M5_QUANTILES):
             g = tsb_forecast(s, horizon_days=holdout, level=max(abs(2 * p - 1), 0.01))
             out["q"][j, m] = g.predicted if p == 0.5 else (g.lower if p < 0.5 else g.upper)
-    note = (f"best_iter {est.best_iteration_}, {est.n_train_rows_:,} rows, {est.n_products_fitted_} products "
-            f"fitted, {int((~ok).sum())} TSB; validation cov {est.validation_metrics_['coverage']:.3f}/"
-            f"{est.validation_metrics_['coverage_wide']:.3f}")
-    return out, t1 - t0, time.perf_counter() - t1, note
+    note = "; ".join(notes) + f"; {int((~ok).sum())} TSB"
+    return out, fit_s, time.perf_counter() - t0 - fit_s, note
 
 
 def statsforecast_model(train, ids, holdout, make) -> tuple[dict, float, float, str]:
@@ -119,55 +141,44 @@ def statsforecast_model(train, ids, holdout, make) -> tuple[dict, float, float, 
     return out, t1 - t0, time.perf_counter() - t1, "one model per series; median = mean"
 
 
-def scales(train, ids) -> tuple[np.ndarray, np.ndarray]:
-    """Per series: in-sample seasonal-naive (lag 7) MAE (MASE) and mean |y_t - y_t-1| (M5's SPL scale)."""
-    mase, m5 = [], []
-    for i in train.rows(ids):
-        s = train.quantity[i, train.first_index[i]:]
-        mase.append(np.mean(np.abs(s[7:] - s[:-7])) if s.size > 7 else np.nan)
-        m5.append(np.mean(np.abs(np.diff(s))) if s.size > 1 else np.nan)
-    return np.array(mase), np.array(m5)
-
-
-def metrics(name, y, res, mase_scale, m5_scale, volume, fit_s, pred_s, note) -> dict:
-    p, tot = res["pred"], y.sum()
-    ok = np.isfinite(mase_scale) & (mase_scale > 0)
-    ok5 = np.isfinite(m5_scale) & (m5_scale > 0)
+def metrics(name, y, res, history, volume, fit_s, pred_s, note) -> dict:
+    p = res["pred"]
     per_series = np.array([pinball_loss(y[j], res["q"][j], M5_QUANTILES).mean() for j in range(y.shape[0])])
-    r = {"method": name, "series": int(y.shape[0]), "wape": float(np.abs(y - p).sum() / tot),
-         "mase": float(np.mean(np.abs(y - p).mean(axis=1)[ok] / mase_scale[ok])), "bias": float((p - y).sum() / tot),
-         "spl": float(np.mean(per_series[ok5] / m5_scale[ok5])), "pinball": float(per_series.mean()),
-         "fit_s": fit_s, "predict_s": pred_s, "note": note}
+    r = {"method": name, "series": int(y.shape[0]), "wape": wape(y, p), "mase": mase(y, p, history),
+         "bias": float((p - y).sum() / y.sum()), "spl": scaled_pinball(y, res["q"], M5_QUANTILES, history),
+         "pinball": float(per_series.mean()), "fit_s": fit_s, "predict_s": pred_s, "note": note}
     qv = np.quantile(volume, [0.25, 0.5, 0.75])
     vclass = np.searchsorted(qv, volume, side="right")
     for lv, (lo, hi) in res["bands"].items():
         inside = (y >= lo) & (y <= hi)
         r[f"cov{int(lv * 100)}"] = float(inside.mean())
         r[f"width{int(lv * 100)}"] = float(np.mean(hi - lo))
-        worst, cells = 0.0, []
-        for a, b in BUCKETS:
-            if a >= y.shape[1]:
-                break
-            for c in range(4):
-                cell = inside[vclass == c, a:b]
-                if cell.size:
-                    cells.append(float(cell.mean()))
-                    worst = max(worst, abs(cells[-1] - lv))
-        r[f"worst{int(lv * 100)}"] = worst
+        cells = [float(inside[vclass == c, a:b].mean()) for a, b in BUCKETS if a < y.shape[1] for c in range(4)
+                 if inside[vclass == c, a:b].size]
+        r[f"worst{int(lv * 100)}"] = max(abs(c - lv) for c in cells)
         r[f"cells{int(lv * 100)}"] = cells
     return r
 
 
 def evaluate(sales, label, args) -> dict:
     train, ids, y, as_of, end = split(sales, holdout=args.holdout, min_sale_days=args.min_sale_days, top=args.top)
-    mase_scale, m5_scale = scales(train, ids)
+    history = [train.quantity[i, train.first_index[i]:] for i in train.rows(ids)]
     volume = np.array([np.nanmean(train.quantity[i, -56:]) for i in train.rows(ids)])
     print(f"\n[{label}] {train.n_products:,} products, train {train.start}..{as_of - dt.timedelta(days=1)}, holdout "
           f"{as_of}..{end - dt.timedelta(days=1)}; {ids.size:,} products with >= {args.min_sale_days} sale days "
           f"evaluated{f' (top {args.top} by units)' if args.top else ''}", flush=True)
     rows = []
-    runs = [(f"DemandForecaster xgboost, {obj}", lambda o=obj: ours(train, ids, args.holdout, {"objective": o}))
-            for obj in args.variants.split(",")]
+    runs = []
+    for variant in args.variants.split(","):
+        obj, _, per = variant.partition("@")
+        grain = None
+        if per == "grain":
+            from insights.refresh.pricing import forecast_grain
+
+            grain = forecast_grain(sales[sales["sale_date"] < as_of], train.product_ids, as_of, 7)[0]
+            print(f"  grains: {dict(zip(*np.unique(grain, return_counts=True), strict=True))}", flush=True)
+        name = f"DemandForecaster xgboost, {obj}" + (", one model per grain" if per else "")
+        runs.append((name, lambda o=obj, g=grain: ours(train, ids, args.holdout, {"objective": o}, g)))
     if not args.skip_ets:
         from statsforecast.models import AutoETS, SeasonalNaive
 
@@ -177,7 +188,7 @@ def evaluate(sales, label, args) -> dict:
                   lambda: statsforecast_model(train, ids, args.holdout, lambda: SeasonalNaive(season_length=7)))]
     for name, run in runs:
         res, fit_s, pred_s, note = run()
-        rows.append(metrics(name, y, res, mase_scale, m5_scale, volume, fit_s, pred_s, note))
+        rows.append(metrics(name, y, res, history, volume, fit_s, pred_s, note))
         _print(rows[-1])
     return {"rows": rows, "n": int(ids.size), "products": train.n_products, "as_of": as_of, "end": end}
 
@@ -194,7 +205,8 @@ def main(argv=None) -> int:
     ap.add_argument("--top", type=int, default=0, help="only the N products with most units (0: all)")
     ap.add_argument("--holdout", type=int, default=28)
     ap.add_argument("--min-sale-days", type=int, default=28)
-    ap.add_argument("--variants", default="squared,tweedie", help="DemandForecaster objectives, comma-separated")
+    ap.add_argument("--variants", default="squared,tweedie",
+                    help="DemandForecaster objectives, comma-separated; objective@grain: one model per selling grain")
     ap.add_argument("--customers", type=int, default=60_000)
     ap.add_argument("--products", type=int, default=300)
     ap.add_argument("--seed", type=int, default=7)
