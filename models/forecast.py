@@ -73,6 +73,9 @@ class DemandForecaster(BaseEstimator):
         Days between training origins.
     max_train_rows : int
         Training rows are sampled down to this many (fixed seed).
+    objective : {"tweedie", "squared", "absolute", "huber"}
+        The booster's loss on the scaled target; tweedie (log link, variance power 1.5) by default: on every
+        product with 28 sale days it beat squared error on Online Retail and the synthetic lake (RESULTS.md).
     """
 
     def __init__(self, *, horizon_days: int = 90, level: float = 0.8, wide_level: float | None = 0.95,
@@ -80,7 +83,7 @@ class DemandForecaster(BaseEstimator):
                  validation_days: int = 28, min_history_days: int = 56, min_sale_days: int = 10,
                  origin_step: int = 7, max_train_rows: int = 200_000, n_estimators: int = 2000,
                  learning_rate: float = 0.05, max_depth: int = 6, early_stopping_rounds: int = 50,
-                 objective: str = "squared", target_cap: float | None = 5.0, train_price: str = "realized",
+                 objective: str = "tweedie", target_cap: float | None = 5.0, train_price: str = "realized",
                  yearly_min_days: int = 400, sampling: str = "volume", n_jobs: int = 2, random_state: int | None = 0):
         self.horizon_days = horizon_days
         self.level = level
