@@ -161,6 +161,8 @@ def metrics(name, y, res, history, volume, fit_s, pred_s, note) -> dict:
 
 
 def evaluate(sales, label, args) -> dict:
+    if args.cut_days:
+        sales = sales[sales["sale_date"] <= max(sales["sale_date"]) - dt.timedelta(days=args.cut_days)]
     train, ids, y, as_of, end = split(sales, holdout=args.holdout, min_sale_days=args.min_sale_days, top=args.top)
     history = [train.quantity[i, train.first_index[i]:] for i in train.rows(ids)]
     volume = np.array([np.nanmean(train.quantity[i, -56:]) for i in train.rows(ids)])
@@ -205,6 +207,7 @@ def main(argv=None) -> int:
     ap.add_argument("--top", type=int, default=0, help="only the N products with most units (0: all)")
     ap.add_argument("--holdout", type=int, default=28)
     ap.add_argument("--min-sale-days", type=int, default=28)
+    ap.add_argument("--cut-days", type=int, default=0, help="drop the last N days first (another holdout window)")
     ap.add_argument("--variants", default="squared,tweedie",
                     help="DemandForecaster objectives, comma-separated; objective@grain: one model per selling grain")
     ap.add_argument("--customers", type=int, default=60_000)

@@ -47,7 +47,7 @@ def _targets(out: dict) -> list[str]:
 
 def write_results(path: Path, section: str, out: dict, args, started, load) -> None:
     cmd = (f"nice .venv/bin/python bench/bench_forecast_all.py --top {args.top} --holdout {args.holdout} "
-           f"--min-sale-days {args.min_sale_days} --variants {args.variants} "
+           f"--min-sale-days {args.min_sale_days} --cut-days {args.cut_days} --variants {args.variants} "
            f"--customers {args.customers} --products {args.products} --seed {args.seed}")
     lines = [section, "", f"`{cmd}`", ""]
     for lake, res in out.items():
