@@ -112,7 +112,8 @@ def test_the_95_percent_band_is_answered_around_the_80_percent_band(snap):
     out = products.forecast(snap, product_id="P1", forecast_days=7)
     assert out["interval_level"] == 0.8 and out["wide_interval_level"] == 0.95
     for p in out["forecast"]:
-        assert p["confidence_lower_wide"] <= p["confidence_lower"] <= p["confidence_upper"] <= p["confidence_upper_wide"]
+        assert p["confidence_lower_wide"] <= p["confidence_lower"] <= p["confidence_upper"]
+        assert p["confidence_upper"] <= p["confidence_upper_wide"]
 
 
 def test_a_snapshot_written_before_the_95_percent_band_answers_it_as_null():
