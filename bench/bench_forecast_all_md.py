@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import platform
 from pathlib import Path
 
@@ -51,9 +52,10 @@ def write_results(path: Path, section: str, out: dict, args, started, load) -> N
            f"--customers {args.customers} --products {args.products} --seed {args.seed}")
     lines = [section, "", f"`{cmd}`", ""]
     for lake, res in out.items():
+        last = res["end"] - dt.timedelta(days=1)
         lines += [f"{lake}: {res['n']:,} of {res['products']:,} products have >= {args.min_sale_days} days with sales "
-                  f"before the holdout and are evaluated (train up to {res['as_of']}, holdout the last "
-                  f"{args.holdout} days to {res['end']}, exclusive); every method on the same split, in one process:",
+                  f"before the holdout and are evaluated (trained on the days before {res['as_of']}, held out "
+                  f"{res['as_of']} .. {last}); every method on the same split, in one process:",
                   ""] + _table(res) + [""]
     lines += ["WAPE aggregates |error| over every evaluated product-day. MASE: per series, mean |error| over its "
               "in-sample lag-7 seasonal-naive MAE, averaged over series with a non-zero scale. SPL: M5's scaled "
@@ -62,7 +64,10 @@ def write_results(path: Path, section: str, out: dict, args, started, load) -> N
               "pinball is the same loss unscaled, in units. Worst cell: the largest distance of coverage from nominal "
               "over horizon bucket (days 0-6, 7-13, 14-27) x volume quartile of the evaluated products. AutoETS and "
               "SeasonalNaive quantiles are their own prediction intervals at 50/67/95/99% (the median is the mean), "
-              "clipped at 0.", "", "Targets (issue 16, item 5):", ""] + _targets(out)
+              "clipped at 0.", "",
+              "The refresh runs the tweedie global model (DemandForecaster's default objective); squared error and one "
+              "model per selling grain are measured for comparison and not kept (docs/product-models.md says why).",
+              "", "Targets (issue 16, item 5):", ""] + _targets(out)
     lines += ["", f"{started:%Y-%m-%d %H:%M} UTC, {platform.machine()}, 2 cores shared with another engineer's jobs "
               f"(load average {load:.1f} at start), Python {platform.python_version()}; wall seconds in one process, "
               "they swing with the shared load. Methods, what was tried and kept: docs/product-models.md, "
