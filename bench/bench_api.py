@@ -94,6 +94,7 @@ def build_snapshot(root: Path, n_customers: int, n_products: int, seed: int = 0)
         "product_id": pids, "method": np.where(status == "ok", "model", "tsb"), "status": status,
         "reference_price": rng.uniform(1, 50, m), "last_price": rng.uniform(1, 50, m),
         "predicted_quantity": qty, "confidence_lower": qty * 0.7, "confidence_upper": qty * 1.3,
+        "confidence_lower_wide": qty * 0.5, "confidence_upper_wide": qty * 1.6,
         "method_note": np.where(status == "ok", "", "few sale days: TSB method"),
         **{f"driver_{j}": np.array(["recent_sales", "day_of_week", "price"])[rng.integers(0, 3, m)] for j in (1, 2, 3)},
         **{f"driver_effect_{j}": rng.normal(0, 1, m).astype(np.float32) for j in (1, 2, 3)},

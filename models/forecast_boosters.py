@@ -22,6 +22,9 @@ def fit_booster(est: Any, Xt, yt, st, Xv, yv, sv, *, early_stopping: bool,
                  n_estimators: int | None = None):
     """Train on scaled targets, each row weighted by its scale (so big sellers count as in unit-weighted WAPE)."""
     n_trees = n_estimators or est.n_estimators
+    if est.objective == "tweedie":  # a log-link count loss: net returns (negative days) count as no sale
+        yt = np.maximum(yt, 0.0)
+        yv = None if yv is None else np.maximum(yv, 0.0)
     mono = [(-1 if f in PRICE_FEATURES else 0) for f in FEATURES]
     if est.backend == "xgboost":
         import xgboost as xgb

@@ -17,6 +17,12 @@ class ForecastPoint(TypedDict):
     predicted_quantity: Annotated[float | None, Field(description="expected units sold that day, >= 0")]
     confidence_lower: Annotated[float | None, Field(description="lower bound of the interval_level interval, >= 0")]
     confidence_upper: Annotated[float | None, Field(description="upper bound of the interval_level interval")]
+    confidence_lower_wide: Annotated[float | None, Field(
+        description="lower bound of the wider wide_interval_level (95%) interval, >= 0, at or below confidence_lower; "
+                    "null when the snapshot predates it")]
+    confidence_upper_wide: Annotated[float | None, Field(
+        description="upper bound of the wider wide_interval_level (95%) interval, at or above confidence_upper; "
+                    "null when the snapshot predates it")]
     trading_day: Annotated[bool, Field(description="false on a weekday the product (or the shop) never trades on: "
                                                    "then the forecast is 0 with a zero-width interval")]
 
@@ -60,6 +66,9 @@ class ForecastResponse(TypedDict):
     total_predicted_quantity: Annotated[float, Field(description="sum of predicted_quantity over the days answered")]
     interval_level: Annotated[float | None, Field(description="nominal coverage of the interval, e.g. 0.8; null if "
                                                               "unknown")]
+    wide_interval_level: Annotated[float | None, Field(
+        description="nominal coverage of the wide interval, e.g. 0.95: the day's units fall inside it 95 times in "
+                    "100, inside the interval_level one 80 times in 100; null if the snapshot has no wide interval")]
     method: Annotated[str, Field(description="model (the trained forecaster) or tsb (the intermittent-demand "
                                              "fallback)")]
     status: Annotated[str, Field(description="ok (model forecast) or fallback (too little history for the model)")]

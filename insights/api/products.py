@@ -49,19 +49,26 @@ def forecast(snapshot: Snapshot, *, product_id: str, forecast_days: int,
     qty = np.asarray(table["predicted_quantity"][row, :forecast_days], dtype=np.float64)
     lower = np.asarray(table["confidence_lower"][row, :forecast_days], dtype=np.float64)
     upper = np.asarray(table["confidence_upper"][row, :forecast_days], dtype=np.float64)
+    # the wide (95%) band; a snapshot written before it existed has no such columns: null
+    wide = [np.asarray(table[c][row, :forecast_days], dtype=np.float64) if c in table
+            else np.full(forecast_days, np.nan) for c in ("confidence_lower_wide", "confidence_upper_wide")]
     meta = snapshot.optional_doc("forecast_meta")
     what_if = None
     if planned_price is not None:
-        qty, lower, upper, what_if = _apply_planned_price(snapshot, table, row, product_id, planned_price,
-                                                          qty, lower, upper, range_margin)
+        new, what_if = _apply_planned_price(snapshot, table, row, product_id, planned_price, qty, range_margin)
+        shift, qty = new - qty, new  # the intervals keep their calibrated widths around the new point
+        lower, upper = np.maximum(lower + shift, 0.0), upper + shift
+        wide = [np.maximum(wide[0] + shift, 0.0), wide[1] + shift]
     start = date.fromisoformat(snapshot.as_of) if snapshot.as_of else None
     dates = [(start + timedelta(days=d)).isoformat() if start else None for d in range(forecast_days)]
     grain = grain_fields(table, row)
     trading = trading_days(grain["trading_weekdays"], start, forecast_days)
+    wlo, whi = ([json_number(v, 3) for v in w] for w in wide)
     points = [
-        {"date": day, "predicted_quantity": q, "confidence_lower": lo, "confidence_upper": hi, "trading_day": t}
-        for day, q, lo, hi, t in zip(dates, np.round(qty, 3).tolist(), np.round(lower, 3).tolist(),
-                                     np.round(upper, 3).tolist(), trading, strict=True)
+        {"date": day, "predicted_quantity": q, "confidence_lower": lo, "confidence_upper": hi,
+         "confidence_lower_wide": wl, "confidence_upper_wide": wh, "trading_day": t}
+        for day, q, lo, hi, wl, wh, t in zip(dates, np.round(qty, 3).tolist(), np.round(lower, 3).tolist(),
+                                             np.round(upper, 3).tolist(), wlo, whi, trading, strict=True)
     ]
     out: dict[str, Any] = {
         "product_id": product_id,
@@ -71,6 +78,7 @@ def forecast(snapshot: Snapshot, *, product_id: str, forecast_days: int,
         "forecast_days": forecast_days,
         "total_predicted_quantity": round(float(qty.sum()), 3),
         "interval_level": meta.get("level"),
+        "wide_interval_level": meta.get("wide_level") if "confidence_lower_wide" in table else None,
         "method": str(table["method"][row]),
         "status": status,
         "model": meta.get("model"),
@@ -170,12 +178,10 @@ def _current_point(snapshot: Snapshot, table: ColumnTable, row: int, product_id:
 
 
 def _apply_planned_price(snapshot: Snapshot, forecast_table: ColumnTable, row: int, product_id: str,
-                         planned_price: float, qty: np.ndarray, lower: np.ndarray,
-                         upper: np.ndarray, range_margin: float
-                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
-    """The forecast under a planned price: the model's own what-if grid when stored (interpolated in log price),
-    else the product's constant-elasticity response. The interval keeps its calibrated width around the new point.
-    """
+                         planned_price: float, qty: np.ndarray, range_margin: float
+                         ) -> tuple[np.ndarray, dict[str, Any]]:
+    """The point forecast under a planned price: the model's own what-if grid when stored (interpolated in log
+    price), else the product's constant-elasticity response; and how it was moved."""
     days = qty.shape[0]
     multipliers = snapshot.optional_doc("forecast_meta").get("whatif_price_multipliers")
     last_price = float(forecast_table["last_price"][row])
@@ -208,8 +214,7 @@ def _apply_planned_price(snapshot: Snapshot, forecast_table: ColumnTable, row: i
                            range_margin=range_margin)
         info = {"planned_price": planned_price, "base_price": round(base_price, 4), "method": "constant_elasticity",
                 "elasticity": round(elasticity, 4)}
-    shift = new - qty
-    return new, np.maximum(lower + shift, 0.0), upper + shift, info
+    return new, info
 
 
 def _drivers(table: ColumnTable, row: int, horizon_days: int) -> list[dict[str, Any]]:

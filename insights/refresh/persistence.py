@@ -20,7 +20,9 @@ def save_forecaster(model: DemandForecaster, folder: str | Path) -> None:
     else:
         (folder / "booster.txt").write_text(model.booster_.model_to_string())
     state = {"params": model.get_params(), "best_iteration": model.best_iteration_,
-             "conformal": model.conformal_, "yearly": model.yearly_, "validation_metrics": model.validation_metrics_,
+             "conformal": model.conformal_, "conformal_wide": getattr(model, "conformal_wide_", None),
+             "quantiles": getattr(model, "quantiles_", None), "yearly": model.yearly_,
+             "validation_metrics": model.validation_metrics_,
              "feature_names": model.feature_names_, "feature_importance": model.feature_importance_,
              "feature_summary": model.feature_summary_, "n_train_rows": model.n_train_rows_,
              "n_products_fitted": model.n_products_fitted_}
@@ -46,6 +48,9 @@ def load_forecaster(folder: str | Path) -> DemandForecaster:
     model.best_iteration_ = state["best_iteration"]
     model.yearly_ = bool(state["yearly"])
     model.conformal_ = state["conformal"]
+    model.conformal_wide_ = state.get("conformal_wide")  # None: saved before the 95% band existed
+    if state.get("quantiles") is not None:
+        model.quantiles_ = state["quantiles"]
     model.validation_metrics_ = state["validation_metrics"]
     model.feature_names_ = state["feature_names"]
     model.feature_importance_ = state["feature_importance"]

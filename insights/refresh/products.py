@@ -21,6 +21,7 @@ import pandas as pd
 from athena.engine import QueryEngine
 from insights.config import Settings
 from insights.refresh.analyst import product_forecasts_frame
+from insights.refresh.forecast_days import fallback_note, on_trading_days
 from insights.refresh.persistence import load_forecaster, save_forecaster
 from insights.refresh.pricing import ELASTICITY_METHOD, elasticity_table, forecast_grain
 from insights.refresh.side import SideOutput, code_fingerprint, holdout_metrics
@@ -42,6 +43,7 @@ class ProductSide:
 
     horizon_days: int = 90
     level: float = 0.8
+    wide_level: float = 0.95
     history_days: int = 730
     random_state: int = 0
     min_sales_days: int = 14
@@ -54,7 +56,7 @@ class ProductSide:
                    min_sales_days=settings.min_sales_days)
 
     def code_version(self) -> str:
-        return code_fingerprint(("insights.refresh.products",))
+        return code_fingerprint(("insights.refresh.products", "insights.refresh.forecast_days"))
 
     def extract(self, engine: QueryEngine, as_of: dt.date) -> pd.DataFrame:
         start = as_of - dt.timedelta(days=self.history_days)
@@ -69,7 +71,7 @@ class ProductSide:
 
     def train(self, engine: QueryEngine, as_of: dt.date, frame: pd.DataFrame) -> ProductModels:
         return fit_product_models(frame, as_of, horizon_days=self.horizon_days, level=self.level,
-                                  random_state=self.random_state, **self.params)
+                                  wide_level=self.wide_level, random_state=self.random_state, **self.params)
 
     def save(self, models: ProductModels, folder: Path) -> None:
         models.save(folder)
@@ -119,16 +121,18 @@ class ProductScores:
 
 
 def fit_product_models(sales: pd.DataFrame, as_of: dt.date, *, horizon_days: int = 90, level: float = 0.8,
-                       random_state: int = 0, backend: str = "xgboost", **params: Any) -> ProductModels:
+                       wide_level: float = 0.95, random_state: int = 0, backend: str = "xgboost",
+                       **params: Any) -> ProductModels:
     """Fit the global demand model on ``sales`` (daily_sales rows before ``as_of``); deterministic for a seed.
 
     ``params`` go to :class:`models.forecast.DemandForecaster` (e.g. n_estimators, max_train_rows, n_jobs).
     """
     import xgboost
 
-    est = DemandForecaster(horizon_days=horizon_days, level=level, backend=backend, random_state=random_state,
-                           **params)
+    est = DemandForecaster(horizon_days=horizon_days, level=level, wide_level=wide_level, backend=backend,
+                           random_state=random_state, **params)
     meta: dict[str, Any] = {"model": backend, "method": METHOD, "as_of": as_of.isoformat(), "level": level,
+                            "wide_level": wide_level,
                             "horizon_days": horizon_days, "versions": {"xgboost": xgboost.__version__}}
     if backend == "lightgbm":
         import lightgbm
@@ -154,7 +158,8 @@ def fit_product_models(sales: pd.DataFrame, as_of: dt.date, *, horizon_days: int
         "holdout_note": "the validation window (last validation_days before as_of) that also stopped the boosting "
                         "and calibrated the intervals; bench/bench_products.py measures a true holdout",
         "best_iteration": est.best_iteration_, "n_products": est.n_products_fitted_, "n_train_rows": est.n_train_rows_,
-        "conformal": est.conformal_, "feature_importance": est.feature_importance_,
+        "conformal": est.conformal_, "conformal_wide": est.conformal_wide_,
+        "feature_importance": est.feature_importance_,
         "feature_summary": est.feature_summary_, "params": est.get_params(),
     })
     return ProductModels(est, {"forecast": meta})
@@ -165,12 +170,13 @@ def score_products(models: ProductModels, sales: pd.DataFrame, as_of: dt.date) -
     meta = models.metadata.get("forecast", {})
     H = int(meta.get("horizon_days", 90)) if models.forecaster is None else models.forecaster.horizon_days
     level = float(meta.get("level", 0.8)) if models.forecaster is None else models.forecaster.level
+    wide_level = float(meta.get("wide_level") or 0.95)
     sales = sales.loc[pd.to_datetime(sales["sale_date"]).dt.date < as_of] if len(sales) else sales
     if len(sales) == 0:
-        return ProductScores(_empty_tables(H), {"forecast_meta": _forecast_meta(models, level, {}, H)})
+        return ProductScores(_empty_tables(H), {"forecast_meta": _forecast_meta(models, level, wide_level, {}, H)})
     panel = build_panel(sales, end=as_of)
     n, m = panel.n_products, len(WHATIF_MULTIPLIERS)
-    pred, lower, upper = (np.full((n, H), np.nan, dtype=np.float32) for _ in range(3))
+    pred, lower, upper, lower_w, upper_w = (np.full((n, H), np.nan, dtype=np.float32) for _ in range(5))
     whatif = np.full((n, m, H), np.nan, dtype=np.float32)
     method = np.full(n, "none", dtype=object)
     status = np.full(n, "insufficient_history", dtype=object)
@@ -182,6 +188,8 @@ def score_products(models: ProductModels, sales: pd.DataFrame, as_of: dt.date) -
         if rows.size:
             res = models.forecaster.predict(panel, rows=rows, price_multipliers=WHATIF_MULTIPLIERS)
             pred[rows], lower[rows], upper[rows], whatif[rows] = res.predicted, res.lower, res.upper, res.whatif
+            if res.lower_wide is not None:  # a model saved before the wide band existed leaves it NaN (null)
+                lower_w[rows], upper_w[rows] = res.lower_wide, res.upper_wide
             method[rows], status[rows], done[rows] = "model", "ok", True
             drivers[rows], effects[rows] = forecast_drivers(models.forecaster, panel, rows)
     sale_days = np.sum(np.nan_to_num(panel.quantity[:, -365:]) > 0, axis=1)
@@ -192,13 +200,17 @@ def score_products(models: ProductModels, sales: pd.DataFrame, as_of: dt.date) -
             continue  # one sale is not a rate: insufficient history
         f = tsb_forecast(series, horizon_days=H, level=level)
         pred[i], lower[i], upper[i] = f.predicted, f.lower, f.upper
+        w = tsb_forecast(series, horizon_days=H, level=wide_level)
+        lower_w[i], upper_w[i] = np.minimum(w.lower, f.lower), np.maximum(w.upper, f.upper)
         method[i], status[i] = "tsb", "fallback"
-        note[i] = _fallback_note(models.forecaster, int(sale_days[i]), int(panel.n_days - panel.first_index[i]))
-    grain, weekdays, grain_note = _on_trading_days(sales, panel, as_of, pred, lower, upper, whatif)
+        note[i] = fallback_note(models.forecaster, int(sale_days[i]), int(panel.n_days - panel.first_index[i]))
+    grain, weekdays, grain_note = on_trading_days(sales, panel, as_of, (pred, lower, upper, lower_w, upper_w),
+                                                   whatif)
     ref_price, last_price = _prices(panel)
     forecast = {"product_id": panel.product_ids.astype(str), "method": method.astype(str),
                 "status": status.astype(str), "reference_price": ref_price, "last_price": last_price,
                 "predicted_quantity": pred, "confidence_lower": lower, "confidence_upper": upper,
+                "confidence_lower_wide": lower_w, "confidence_upper_wide": upper_w,
                 "whatif_quantity": whatif, "method_note": note.astype(str), "grain": grain,
                 "trading_weekdays": weekdays, "grain_note": grain_note,
                 **{f"driver_{j + 1}": np.where(effects[:, j] != 0, drivers[:, j], "").astype(str) for j in range(3)},
@@ -207,22 +219,10 @@ def score_products(models: ProductModels, sales: pd.DataFrame, as_of: dt.date) -
     with np.errstate(all="ignore"):  # the GLM's checks handle a diverging step; numpy's warnings are noise here
         elasticity = elasticity_table(sales, as_of, _recent_quantity(panel))
     return ProductScores({"forecast": forecast, "elasticity": elasticity},
-                         {"forecast_meta": _forecast_meta(models, level, counts, H)})
+                         {"forecast_meta": _forecast_meta(models, level, wide_level, counts, H)})
 
 
 # ---------------------------------------------------------------------- helpers
-def _fallback_note(forecaster: DemandForecaster | None, sale_days: int, history_days: int) -> str:
-    """Why the demand model did not answer for a product, and what did (the TSB rate)."""
-    rate = "its average selling rate and how often it sells (TSB method)"
-    if forecaster is None:
-        return f"the demand model could not be trained on this lake, so the forecast is {rate}"
-    if history_days < forecaster.min_history_days:
-        return (f"on sale for {history_days} days, fewer than the {forecaster.min_history_days} the demand model "
-                f"needs, so the forecast is {rate}")
-    return (f"sold on {sale_days} days in the last year, fewer than the {forecaster.min_sale_days} the demand model "
-            f"needs, so the forecast is {rate}")
-
-
 def _prices(panel) -> tuple[np.ndarray, np.ndarray]:
     """Reference price (geometric mean over the last 91 days) and the last observed price."""
     window = panel.price[:, -91:]
@@ -240,39 +240,15 @@ def _recent_quantity(panel) -> dict[str, float]:
     return out
 
 
-_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-
-def _on_trading_days(sales, panel, as_of, pred, lower, upper, whatif) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Zero forecast (and interval) on weekdays a product never trades on, in place; its mass moves to the trading
-    days (scaled by at most 7 / trading weekdays, keeping the horizon's units). Returns grain, weekdays, note."""
-    horizon = pred.shape[1]
-    grain, weekdays, mask, cap = forecast_grain(sales, panel.product_ids, as_of, horizon)
-    note = np.full(grain.size, "", dtype=object)
-    for i in np.flatnonzero(np.isfinite(pred).all(axis=1) & ~mask.all(axis=1)):
-        inside = float(np.sum(pred[i] * mask[i]))
-        scale = min(float(np.sum(pred[i])) / inside, float(cap[i])) if inside > 0 else 1.0
-        for arr in (pred, lower, upper):
-            arr[i] = np.where(mask[i], arr[i] * scale, 0.0)
-        whatif[i] = np.where(mask[i][None, :], whatif[i] * scale, 0.0)
-        open_days = [_DAY_NAMES[int(w)] for w in weekdays[i].split(",") if w]
-        if grain[i] == "weekly":
-            note[i] = (f"sold weekly, on {open_days[0]}s: each week's units are forecast on its {open_days[0]}; "
-                       "other days are 0 with a zero-width interval")
-        else:
-            closed = [d for d in _DAY_NAMES if d not in open_days]
-            note[i] = (f"never sold on {', '.join(closed)}: those days are forecast 0 with a zero-width interval "
-                       "and their units are on the trading days")
-    return grain, weekdays, note.astype(str)
-
-
-def _forecast_meta(models: ProductModels, level: float, counts: dict[str, int], horizon: int) -> dict[str, Any]:
+def _forecast_meta(models: ProductModels, level: float, wide_level: float, counts: dict[str, int],
+                   horizon: int) -> dict[str, Any]:
     meta = models.metadata.get("forecast", {})
-    return {"level": level, "method": METHOD, "model": meta.get("model", "xgboost"),
+    return {"level": level, "wide_level": wide_level, "method": METHOD, "model": meta.get("model", "xgboost"),
             "feature_importance": meta.get("feature_importance", []), "holdout": meta.get("holdout", {}),
             "holdout_by_grain": meta.get("holdout_by_grain", {}),
             "horizon_days": horizon, "trained_on": meta.get("trained_on"),
-            "interval": "split conformal: scaled validation residual quantiles per horizon bucket x volume quartile",
+            "interval": "split conformal: scaled validation residual quantiles per horizon bucket x volume quartile "
+                        "(the level band, and the wide_level band that contains it)",
             "fallback": "tsb: Teunter-Syntetos-Babai rate for products without enough history for the model",
             "whatif_price_multipliers": list(WHATIF_MULTIPLIERS), "counts": counts,
             "elasticity_method": ELASTICITY_METHOD, "skipped": meta.get("skipped")}
@@ -283,7 +259,8 @@ def _empty_tables(H: int) -> dict[str, dict[str, np.ndarray]]:
     f = np.array([], dtype=np.float64)
     forecast = {"product_id": e, "method": e, "status": e, "reference_price": f, "last_price": f,
                 "predicted_quantity": np.zeros((0, H), np.float32), "confidence_lower": np.zeros((0, H), np.float32),
-                "confidence_upper": np.zeros((0, H), np.float32),
+                "confidence_upper": np.zeros((0, H), np.float32), "confidence_lower_wide": np.zeros((0, H), np.float32),
+                "confidence_upper_wide": np.zeros((0, H), np.float32),
                 "whatif_quantity": np.zeros((0, len(WHATIF_MULTIPLIERS), H), np.float32), "method_note": e,
                 "grain": e, "trading_weekdays": e, "grain_note": e,
                 **{f"driver_{j}": e for j in (1, 2, 3)}, **{f"driver_effect_{j}": f for j in (1, 2, 3)}}

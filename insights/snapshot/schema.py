@@ -75,6 +75,8 @@ _FORECAST = Table("forecast", key="product_id", side="products", columns=(
     *_cols("float64", "reference_price", "last_price"),
     *_cols("float32", "driver_effect_1", "driver_effect_2", "driver_effect_3"),
     *_cols("float32", "predicted_quantity", "confidence_lower", "confidence_upper", dims=2),
+    # the wider (forecast_meta wide_level, 0.95) interval, containing the level one; absent from older snapshots
+    *_cols("float32", "confidence_lower_wide", "confidence_upper_wide", dims=2),
     Column("whatif_quantity", "float32", 3),
 ))
 _ELASTICITY = Table("elasticity", key="product_id", side="products", columns=(

@@ -90,6 +90,8 @@ def product_tables(horizon: int = 90) -> tuple[dict[str, np.ndarray], dict[str, 
         "predicted_quantity": base,
         "confidence_lower": np.maximum(base - 3.0, 0.0),
         "confidence_upper": np.where(base > 0, base + 3.0, 0.0),
+        "confidence_lower_wide": np.maximum(base - 6.0, 0.0),
+        "confidence_upper_wide": np.where(base > 0, base + 6.0, 0.0),
         "whatif_quantity": whatif,
         "method_note": np.array(["", "sold on 8 days in the last year, fewer than the 10 the demand model needs, so "
                                      + tsb, "sold on fewer than 2 days: there is no selling rate to forecast from",
@@ -236,7 +238,7 @@ def snapshot_parts(version: str = VERSION, as_of: str = AS_OF) -> dict[str, Any]
               "rec_products": rec_products}
     docs = {
         "segments": segments_doc(cols),
-        "forecast_meta": {"level": 0.8, "method": "direct", "model": "lightgbm",
+        "forecast_meta": {"level": 0.8, "wide_level": 0.95, "method": "direct", "model": "lightgbm",
                           "whatif_price_multipliers": WHATIF_MULTIPLIERS,
                           "feature_importance": [{"feature": "lag_7", "importance": 0.4},
                                                  {"feature": "price_rel", "importance": 0.2}]},

@@ -33,14 +33,15 @@ def test_v2_forecast_event_slices_the_stored_forecast(invoke, token):
     body = body_of(r)
     assert body["forecast_days"] == 30 and len(body["forecast"]) == 30
     assert body["forecast"][0] == {"date": "2026-11-01", "predicted_quantity": 10.0, "confidence_lower": 7.0,
-                                   "confidence_upper": 13.0, "trading_day": True}
+                                   "confidence_upper": 13.0, "confidence_lower_wide": 4.0,
+                                   "confidence_upper_wide": 16.0, "trading_day": True}
     assert body["forecast"][29]["date"] == "2026-11-30"
     assert [d["driver"] for d in body["drivers"]] == ["recent_sales", "day_of_week"]  # the product's own drivers
     assert body["drivers"][0]["description"] == \
         "Recent sales raise the forecast by about 3.0 units a day on average over the 30 days."
     assert body["method_note"].startswith("the demand model (lightgbm)") and "feature_importance" not in body
     assert body["grain_note"].startswith("sells most days")  # no empty note for a product sold every day
-    assert body["interval_level"] == 0.8 and body["status"] == "ok"
+    assert body["interval_level"] == 0.8 and body["wide_interval_level"] == 0.95 and body["status"] == "ok"
 
 
 def test_v2_base64_churn_event_answers_known_ids_and_lists_unknown(invoke, token):

@@ -101,6 +101,8 @@ def test_forecasts_are_non_negative_with_ordered_bounds(scores):
     ok = f["status"] != "insufficient_history"
     p, lo, hi = (f[c][ok] for c in ("predicted_quantity", "confidence_lower", "confidence_upper"))
     assert np.all(lo >= 0) and np.all(lo <= p + 1e-5) and np.all(p <= hi + 1e-5)
+    wlo, whi = f["confidence_lower_wide"][ok], f["confidence_upper_wide"][ok]  # the 95% band, model and TSB
+    assert np.all(wlo >= 0) and np.all(wlo <= lo + 1e-5) and np.all(hi <= whi + 1e-5) and np.any(whi > hi)
     model = f["method"] == "model"
     assert np.all(np.diff(f["whatif_quantity"][model].sum(axis=2), axis=1) <= 1e-3)
     one = list(WHATIF_MULTIPLIERS).index(1.0)
@@ -125,6 +127,7 @@ def test_forecast_meta_document(scores):
     assert meta["level"] == 0.8 and meta["model"] == "xgboost" and "direct" in meta["method"]
     assert {d["feature"] for d in meta["feature_importance"]} >= {"price", "dow", "lag_7"}
     assert 0 <= meta["holdout"]["coverage"] <= 1 and meta["holdout"]["wape"] > 0
+    assert meta["wide_level"] == 0.95 and meta["holdout"]["coverage"] <= meta["holdout"]["coverage_wide"] <= 1
     daily = meta["holdout_by_grain"]["daily"]  # coverage per grain, on each product's trading days
     assert 0 <= daily["coverage"] <= 1 and daily["products"] == 6 and daily["n"] > 0
     assert meta["counts"] == {"ok": 6, "fallback": 2, "insufficient_history": 1}
@@ -144,6 +147,8 @@ def test_save_load_and_rescore_later_are_deterministic(models, scores, sales, tm
     again = score_products(loaded, sales, AS_OF)
     np.testing.assert_allclose(again.tables["forecast"]["predicted_quantity"],
                                scores.tables["forecast"]["predicted_quantity"], rtol=1e-5)
+    np.testing.assert_allclose(again.tables["forecast"]["confidence_upper_wide"],
+                               scores.tables["forecast"]["confidence_upper_wide"], rtol=1e-5)
     assert loaded.metadata["forecast"]["holdout"] == models.metadata["forecast"]["holdout"]
     assert "feature_summary" in loaded.metadata["forecast"] and "versions" in loaded.metadata["forecast"]
     later = score_products(loaded, sales, AS_OF + dt.timedelta(days=7))  # model reused a week later
@@ -164,3 +169,18 @@ def test_no_sales_gives_empty_tables():
     s = score_products(m, empty, AS_OF)
     assert s.tables["forecast"]["predicted_quantity"].shape == (0, 90)
     assert s.tables["elasticity"]["product_id"].size == 0
+
+
+def test_a_model_saved_before_the_95_percent_band_rescores_with_that_band_missing(models, sales, tmp_path):
+    import json
+
+    models.save(tmp_path / "pm")
+    state_file = tmp_path / "pm" / "forecaster" / "forecaster.json"
+    state = json.loads(state_file.read_text())
+    for key in ("conformal_wide", "quantiles"):
+        state.pop(key)
+    state_file.write_text(json.dumps(state))
+    f = score_products(ProductModels.load(tmp_path / "pm"), sales, AS_OF).tables["forecast"]
+    model, tsb = f["method"] == "model", f["method"] == "tsb"
+    assert np.isnan(f["confidence_upper_wide"][model]).all() and np.isfinite(f["confidence_upper"][model]).all()
+    assert np.isfinite(f["confidence_upper_wide"][tsb]).all()

@@ -105,6 +105,30 @@ def test_planned_price_keeps_the_interval_width_around_the_new_point(snap):
     for p in out["forecast"]:
         assert p["confidence_upper"] - p["predicted_quantity"] == pytest.approx(3.0, abs=1e-3)
         assert p["confidence_lower"] <= p["predicted_quantity"] <= p["confidence_upper"]
+        assert p["confidence_upper_wide"] - p["predicted_quantity"] == pytest.approx(6.0, abs=1e-3)
+
+
+def test_the_95_percent_band_is_answered_around_the_80_percent_band(snap):
+    out = products.forecast(snap, product_id="P1", forecast_days=7)
+    assert out["interval_level"] == 0.8 and out["wide_interval_level"] == 0.95
+    for p in out["forecast"]:
+        assert p["confidence_lower_wide"] <= p["confidence_lower"] <= p["confidence_upper"]
+        assert p["confidence_upper"] <= p["confidence_upper_wide"]
+
+
+def test_a_snapshot_written_before_the_95_percent_band_answers_it_as_null():
+    from snapshot_factory import snapshot_parts
+
+    from insights.snapshot.reader import Snapshot
+
+    parts = snapshot_parts()
+    for col in ("confidence_lower_wide", "confidence_upper_wide"):
+        del parts["tables"]["forecast"][col]
+    old = Snapshot.from_memory(parts["version"], parts["manifest"], parts["tables"], parts["docs"], keys=parts["keys"])
+    out = products.forecast(old, product_id="P1", forecast_days=3)
+    assert out["wide_interval_level"] is None
+    assert all(p["confidence_lower_wide"] is None and p["confidence_upper_wide"] is None for p in out["forecast"])
+    assert out["forecast"][0]["confidence_lower"] == 7.0
 
 
 def test_fallback_products_use_the_constant_elasticity_from_the_reference_price(snap):

@@ -171,7 +171,7 @@ def test_yearly_features_are_left_out_with_less_than_a_year_of_history(fitted, p
 
 
 def test_volume_sampling_spends_the_row_budget_on_big_sellers_and_reweights():
-    from models.forecast import _poisson_sample
+    from models.forecast_rows import _poisson_sample
 
     rng = np.random.default_rng(0)
     n = 20_000
@@ -198,3 +198,24 @@ def test_a_recent_surge_shows_as_the_recent_sales_driver_of_that_product_only(pa
     assert np.all(np.diff(np.abs(effects), axis=1) <= 1e-9)  # largest effect first
     recent = {int(i): float(effects[i][list(names[i]).index("recent_sales")]) for i in range(panel.n_products)}
     assert recent[0] > 0 and recent[0] == max(recent.values())
+
+
+def test_the_95_percent_band_contains_the_80_percent_band_and_the_quantiles_are_ordered(fitted, panel):
+    r = fitted.predict(panel)
+    assert r.lower_wide is not None and r.upper_wide is not None
+    assert (r.lower_wide <= r.lower + 1e-9).all() and (r.upper <= r.upper_wide + 1e-9).all()
+    assert (r.lower_wide >= 0).all() and (r.upper_wide > r.lower_wide).any()
+    m = fitted.validation_metrics_
+    assert m["coverage"] <= m["coverage_wide"] and m["mean_width"] <= m["mean_width_wide"]
+    q = fitted.predict_quantiles(panel)
+    assert q.shape == (r.predicted.shape[0], 9, fitted.horizon_days)
+    assert (q >= 0).all() and (np.diff(q, axis=1) >= -1e-9).all()
+    with pytest.raises(ValueError, match="not calibrated"):
+        fitted.predict_quantiles(panel, probs=(0.3,))
+
+
+def test_without_a_wide_level_there_is_no_wide_band(panel):
+    r = small_model(wide_level=None, n_estimators=10).fit(panel).predict(panel)
+    assert r.lower_wide is None and r.upper_wide is None
+    with pytest.raises(ValueError, match="wide_level"):
+        small_model(wide_level=0.5).fit(panel)
