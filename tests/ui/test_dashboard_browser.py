@@ -56,6 +56,7 @@ def test_every_view_loads_with_data_and_without_an_error(served, watched, shots)
     page.wait_for_selector(READY.format(view="product"), timeout=TIMEOUT_MS)
     product = page.inner_text("#product-out")
     assert "Forecast for P1" in product and "at $3.90" in product  # the band and the what-if
+    assert "(lighter: 95%)" in product and "high (wide)" in product  # the wide band, titled and drawn
     assert "Price elasticity" in product and "95% interval" in product
     assert "Price and profit" in product and "Guardrails" in product
     assert page.locator("#product-out canvas").count() == 2  # forecast, price-profit curve

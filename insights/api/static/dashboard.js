@@ -5,7 +5,7 @@
   "use strict";
   const API = location.pathname.replace(/\/dashboard\/?$/, "");
   const KEY = "demand-insights-token";
-  const BLUE = "#1d4f91", BAND = "rgba(29,79,145,0.16)", ORANGE = "#b35900", GREEN = "#1e6b3a", RED = "#a4161a";
+  const BLUE = "#1d4f91", BAND = "rgba(29,79,145,0.16)", WIDE_BAND = "rgba(29,79,145,0.07)", ORANGE = "#b35900", GREEN = "#1e6b3a", RED = "#a4161a";
   const VIEWS = ["overview", "customer", "product", "quality", "cohorts"];
   let token = null, paths = new Set(), overview = null, figSeq = 0;
   const charts = [];
@@ -247,7 +247,7 @@
   }
 
   window.Dashboard.api = api; window.Dashboard.el = el; window.Dashboard.fmt = { fmtNum, money, pct, first };
-  window.Dashboard.parts = { table, figure, draw, bars, vline, shade, clearCharts, kpi, BLUE, BAND, ORANGE, GREEN, RED };
+  window.Dashboard.parts = { table, figure, draw, bars, vline, shade, clearCharts, kpi, BLUE, BAND, WIDE_BAND, ORANGE, GREEN, RED };
   window.Dashboard.paths = () => paths;
   window.Dashboard.overview = async () => overview || (overview = await api("/overview"));
   window.Dashboard.setCurrency = (c) => { currency = c || currency; };

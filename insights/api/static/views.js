@@ -3,7 +3,7 @@
 (function () {
   "use strict";
   const D = window.Dashboard, el = D.el, { fmtNum, money, pct, first } = D.fmt;
-  const { table, figure, draw, vline, shade, clearCharts, kpi, BLUE, BAND, ORANGE, GREEN, RED } = D.parts;
+  const { table, figure, draw, vline, shade, clearCharts, kpi, BLUE, BAND, WIDE_BAND, ORANGE, GREEN, RED } = D.parts;
   const $ = (id) => document.getElementById(id);
   const isNum = (v) => typeof v === "number" && Number.isFinite(v);
 
@@ -108,18 +108,28 @@
     const pts = fc.forecast || [], alt = what ? what.forecast || [] : [];
     const xs = pts.map((p) => Date.parse(p.date) / 1000);
     const level = fc.interval_level ? pct(fc.interval_level) : "";
-    const title = `Forecast for ${fc.product_id}: units a day, ${level} band` + (what ? `, and at ${money(what.what_if.planned_price, 2)}` : "");
+    const wide = pts.length > 0 && pts[0].confidence_lower_wide != null && fc.wide_interval_level;
+    const title = `Forecast for ${fc.product_id}: units a day, ${level} band` + (wide ? ` (lighter: ${pct(fc.wide_interval_level)})` : "") +
+      (what ? `, and at ${money(what.what_if.planned_price, 2)}` : "");
     const headers = ["Date", { label: "Units", num: true }, { label: "Low", num: true }, { label: "High", num: true }];
+    if (wide) headers.push({ label: `Low ${pct(fc.wide_interval_level)}`, num: true }, { label: `High ${pct(fc.wide_interval_level)}`, num: true });
     if (what) headers.push({ label: "At planned price", num: true });
     const plot = figure(box, title, `${fmtNum(fc.total_predicted_quantity)} units over ${fc.forecast_days} days (${fc.method}, ${fc.status})` +
       (what ? `; ${fmtNum(what.total_predicted_quantity)} at the planned price` : ""), headers,
       pts.map((p, i) => [p.date, fmtNum(p.predicted_quantity, 1), fmtNum(p.confidence_lower, 1), fmtNum(p.confidence_upper, 1)]
+        .concat(wide ? [fmtNum(p.confidence_lower_wide, 1), fmtNum(p.confidence_upper_wide, 1)] : [])
         .concat(what ? [fmtNum(alt[i] && alt[i].predicted_quantity, 1)] : [])));
     const series = [{}, { label: "forecast", stroke: BLUE, width: 2 }, { label: "low", stroke: BAND, width: 1 },
       { label: "high", stroke: BAND, width: 1 }];
     const data = [xs, pts.map((p) => p.predicted_quantity), pts.map((p) => p.confidence_lower), pts.map((p) => p.confidence_upper)];
+    const bands = [{ series: [3, 2], fill: BAND }];
+    if (wide) {
+      series.push({ label: "low (wide)", stroke: BAND, width: 1, dash: [2, 3] }, { label: "high (wide)", stroke: BAND, width: 1, dash: [2, 3] });
+      data.push(pts.map((p) => p.confidence_lower_wide), pts.map((p) => p.confidence_upper_wide));
+      bands.push({ series: [5, 4], fill: WIDE_BAND });
+    }
     if (what) { series.push({ label: "at planned price", stroke: ORANGE, width: 2, dash: [6, 4] }); data.push(alt.map((p) => p.predicted_quantity)); }
-    draw(plot, { series, bands: [{ series: [3, 2], fill: BAND }], scales: { y: { range: (u, lo, hi) => [0, hi * 1.1 || 1] } },
+    draw(plot, { series, bands, scales: { y: { range: (u, lo, hi) => [0, hi * 1.1 || 1] } },
       axes: [{}, { label: "units", size: 55 }] }, data);
     box.append(el("p", { class: "note", text: `Total ${fmtNum(fc.total_predicted_quantity)} units in ${fc.forecast_days} days` +
       (fc.method_note ? `: ${fc.method_note}` : `; method ${fc.method}` + (fc.model ? ` (${fc.model})` : "")) +
