@@ -34,15 +34,17 @@ def sample(args: argparse.Namespace, settings: Settings) -> int:
         return fail(f"sample writes a local lake folder, not {settings.lake}")
     try:
         end = _date_arg(args.end, "--end") if args.end else None
-        spec = SampleSpec(args.customers, args.products, args.days, args.seed, end).resolved()
+        spec = SampleSpec(args.customers, args.products, args.days, args.seed, end,
+                          engagement=getattr(args, "engagement", True)).resolved()
     except ValueError as exc:
         return fail(str(exc))
     started = time.perf_counter()
     sample = generate(spec)
     pseudonyms = pseudonymizer_from_settings(settings)
     if pseudonyms is not None:  # INSIGHTS_PSEUDONYMIZE: the sample's ids are stored as pseudonyms too
-        for frame in (sample.orders, sample.customers, sample.truth.customers):
-            pseudonymize_ids(frame, "customer_id", pseudonyms)
+        for frame in (sample.orders, sample.customers, sample.truth.customers, sample.reviews, sample.engagement):
+            if frame is not None:
+                pseudonymize_ids(frame, "customer_id", pseudonyms)
     if not settings.emails_kept:
         sample.customers["email"] = None
     generated = time.perf_counter()
@@ -52,6 +54,9 @@ def sample(args: argparse.Namespace, settings: Settings) -> int:
           f"returns) in {c['purchase_orders'] + c['return_orders']:,} orders, {spec.customers:,} customers, "
           f"{spec.products:,} products, {sample.truth.meta['start']} to {spec.end}; generated in "
           f"{generated - started:.1f} s, written in {time.perf_counter() - generated:.1f} s")
+    if sample.engagement is not None and sample.reviews is not None:
+        print(f"with {len(sample.engagement):,} engagement events and {len(sample.reviews):,} reviews "
+              "(--no-engagement leaves them out)")
     print(f"next: {insights_command('refresh', location_flags(settings))}")
     return 0
 
