@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from insights.data.sample_engagement import ENGAGEMENT, customer_rates, engagement_events, reviews
 from insights.data.sample_process import (
     CATEGORIES,
     COUNTRIES,
@@ -27,7 +28,6 @@ from insights.data.sample_process import (
     prices,
     products_process,
 )
-from insights.data.sample_engagement import ENGAGEMENT, customer_rates, engagement_events, reviews
 from insights.data.truth import Truth, expected_orders, load_truth, seasonality
 
 __all__ = ["SampleSpec", "Sample", "Truth", "generate", "write_sample", "load_truth", "seasonality", "expected_orders",
