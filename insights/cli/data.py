@@ -93,7 +93,9 @@ def import_orders(args: argparse.Namespace, settings: Settings) -> int:
                                    keep_duplicates=args.keep_duplicates or base.keep_duplicates, **given)
         report = import_files(args.orders_file, lake=settings.lake, customers_file=args.customers_file,
                               preset=args.preset, maps=parse_maps(args.map), rules=chosen_rules,
-                              pseudonyms=pseudonymizer_from_settings(settings), keep_emails=settings.emails_kept)
+                              pseudonyms=pseudonymizer_from_settings(settings), keep_emails=settings.emails_kept,
+                              reviews_file=getattr(args, "reviews_file", None),
+                              engagement_file=getattr(args, "engagement_file", None))
     except ImportFailed as exc:
         return fail(str(exc))
     except OSError as exc:
