@@ -8,12 +8,12 @@ import re
 import pytest
 
 from insights.api.reasons import TEMPLATES, base_rate_reason, describe_factor, strength
-from models.features import BGNBD_COLUMNS, FEATURE_NAMES
+from models.features import BGNBD_COLUMNS, ENGAGEMENT_COLUMNS, FEATURE_NAMES
 
 SNAKE = re.compile(r"\b[a-z]+_[a-z0-9_]+\b")
 
 
-@pytest.mark.parametrize("feature", FEATURE_NAMES + BGNBD_COLUMNS)
+@pytest.mark.parametrize("feature", FEATURE_NAMES + BGNBD_COLUMNS + ENGAGEMENT_COLUMNS)
 @pytest.mark.parametrize("value", [0.0, 0.4, 3.0, 74.0, math.nan])
 def test_every_feature_reads_as_a_sentence_without_model_names(feature, value):
     assert feature in TEMPLATES
@@ -51,3 +51,17 @@ def test_the_base_rate_explains_a_high_risk_that_no_own_feature_raises():
     reason = base_rate_reason(0.72, 90)
     assert reason["direction"] == "increases_risk" and "within 90 days" in reason["description"]
     assert "72%" in reason["description"] and not SNAKE.search(reason["description"])
+
+
+def test_engagement_and_review_reasons_speak_the_shop_owners_language():
+    def text(feature, value, typical=None):
+        return describe_factor(feature, 0.8, value, typical=typical, recency_days=30.0, window_days=90,
+                               currency="GBP")["description"]
+
+    assert text("days_since_engagement", 45.0, 6.0) == ("Has not opened an email or visited in 45 days; a typical "
+                                                       "customer's last was 6 days ago.")
+    assert text("days_since_engagement", math.nan) == "No visit or email interaction on record."
+    assert text("last_rating", 2.0) == "Recent review rated 2 of 5."
+    assert text("rating_trend", -2.5) == "The most recent rating is 2.5 stars below their earlier ones."
+    assert text("review_sentiment", -0.6, 0.5).startswith("Their reviews read negative")
+    assert text("email_click_rate", math.nan) == "Has not opened any email."
