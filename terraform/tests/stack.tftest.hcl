@@ -585,6 +585,13 @@ run "retention_and_pseudonyms_are_wired_as_the_refresh_expects" {
   }
   assert {
     condition = toset([
+      for r in aws_s3_bucket_lifecycle_configuration.this["lake"].rule : "${r.filter[0].prefix}=${r.expiration[0].days}"
+      if contains(["expire-old-reviews", "expire-old-engagement"], r.id)
+    ]) == toset(["lake/reviews/=400", "lake/engagement/=400"])
+    error_message = "The optional reviews/ and engagement/ tables expire with the orders."
+  }
+  assert {
+    condition = toset([
       for r in aws_s3_bucket_lifecycle_configuration.this["snapshots"].rule : "${r.filter[0].prefix}=${r.expiration[0].days}"
       if startswith(r.id, "expire-old-snapshot-")
     ]) == toset(["snapshots/versions/=37", "snapshots/scores/=37"])
