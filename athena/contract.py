@@ -51,7 +51,7 @@ def _tables(section: str) -> dict[str, Table]:
 
 @cache
 def lake_tables() -> dict[str, Table]:
-    """The raw tables: orders and customers."""
+    """The raw tables: orders, customers and the optional reviews and engagement."""
     return _tables("lake_tables")
 
 

@@ -86,7 +86,7 @@ class Settings:
     pseudonym_secret_parameter: str | None = None
     pseudonym_secret_arn: str | None = None
     keep_emails: bool | None = None  # None: kept unless pseudonymize is on
-    lake_retention_days: int = 0  # order lines older than this leave the lake at refresh time (0 = kept)
+    lake_retention_days: int = 0  # order lines, reviews, engagement older than this leave the lake (0 = kept)
     snapshot_retention_days: int = 0  # versions older than this are purged, besides keep_versions (0 = no age limit)
 
     def with_overrides(self, **overrides: Any) -> Settings:

@@ -14,7 +14,7 @@ from models.probabilistic import BetaGeoModel, GammaGammaModel, bgnbd_inputs
 
 __all__ = ["BASE_COLUMNS", "FEATURE_NAMES", "BGNBD_COLUMNS", "RFM_COLUMNS", "feature_matrix", "check_columns",
            "with_bgnbd_features", "fit_bgnbd", "fit_gamma_gamma", "BGNBD_MAX_CUSTOMERS", "SEASON_COLUMNS",
-           "with_season"]
+           "with_season", "ENGAGEMENT_COLUMNS", "ENGAGEMENT_COUNTS"]
 
 #: numeric columns of the ``customer_features`` query used as model inputs.
 BASE_COLUMNS: tuple[str, ...] = (
@@ -35,6 +35,15 @@ DERIVED_COLUMNS: tuple[str, ...] = (
 FEATURE_NAMES: tuple[str, ...] = BASE_COLUMNS + DERIVED_COLUMNS
 
 RFM_COLUMNS: tuple[str, ...] = ("recency_days", "frequency", "monetary_total")
+
+#: engagement and review inputs (``customer_engagement`` plus the refresh's review sentiment), used only when the
+#: lake has the optional reviews/engagement tables: :func:`feature_matrix` with ``engagement=True``.
+ENGAGEMENT_COLUMNS: tuple[str, ...] = (
+    "days_since_engagement", "engagement_30d", "engagement_90d", "engagement_trend", "email_click_rate",
+    "review_count", "mean_rating", "last_rating", "rating_trend", "review_sentiment",
+)
+#: of those, the ones a customer without any event or review has as 0 (the others stay NaN: unknown)
+ENGAGEMENT_COUNTS: tuple[str, ...] = ("engagement_30d", "engagement_90d", "engagement_trend", "review_count")
 
 #: BG/NBD summaries over a model's label window (see :func:`with_bgnbd_features`).
 BGNBD_COLUMNS: tuple[str, ...] = ("bg_expected_purchases", "bg_expected_spend", "bg_p_alive", "bg_p_no_purchase",
@@ -65,8 +74,9 @@ def check_columns(frame: pd.DataFrame, columns: tuple[str, ...]) -> None:
         raise ValueError(f"customer features lack columns: {', '.join(missing)}")
 
 
-def feature_matrix(frame: pd.DataFrame) -> pd.DataFrame:
-    """Model inputs, float64, in :data:`FEATURE_NAMES` order, same index as ``frame``.
+def feature_matrix(frame: pd.DataFrame, *, engagement: bool = False) -> pd.DataFrame:
+    """Model inputs, float64, in :data:`FEATURE_NAMES` order (then :data:`ENGAGEMENT_COLUMNS` with
+    ``engagement``), same index as ``frame``.
 
     Derived columns:
     - ``active_span_days``: days between first and last purchase (BG/NBD's t_x).
@@ -80,7 +90,9 @@ def feature_matrix(frame: pd.DataFrame) -> pd.DataFrame:
     - ``order_trend``: orders in the last 90 days minus orders in the 90 days before.
     - ``first_basket_share``: the first order's value over the average order (one-order customers: 1).
     - ``last_basket_ratio``: the last order's value over the average order (a shrinking basket).
-    Missing values stay NaN (LightGBM routes them; the random forest path fills them).
+    Missing values stay NaN (LightGBM routes them; the random forest path fills them). With ``engagement``, a
+    customer without events or reviews (no row in ``customer_engagement``, or a column ``frame`` lacks) has 0 in
+    :data:`ENGAGEMENT_COUNTS` and NaN in the others, the same at training and at scoring.
     """
     check_columns(frame, BASE_COLUMNS)
     out = frame.loc[:, list(BASE_COLUMNS)].astype("float64").copy()
@@ -99,7 +111,13 @@ def feature_matrix(frame: pd.DataFrame) -> pd.DataFrame:
     out = out.replace([np.inf, -np.inf], np.nan)
     # Sums of money come back from the engine in file order, so the last bits can differ between two
     # reads of the same orders; 9 decimals keep every real difference and make the inputs reproducible.
-    return out.loc[:, list(FEATURE_NAMES)].round(9)
+    out = out.loc[:, list(FEATURE_NAMES)].round(9)
+    if engagement:
+        for c in ENGAGEMENT_COLUMNS:
+            values = pd.Series(frame[c].to_numpy("float64", na_value=np.nan) if c in frame.columns else np.nan,
+                               index=frame.index, dtype="float64")
+            out[c] = (values.fillna(0.0) if c in ENGAGEMENT_COUNTS else values).round(9)
+    return out
 
 
 #: customers a BG/NBD is fitted on at most (a seeded sample above it; see :func:`fit_bgnbd`).

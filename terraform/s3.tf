@@ -113,6 +113,21 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     }
   }
 
+  # The optional reviews and engagement tables (athena/contract.json) age out with the orders.
+  dynamic "rule" {
+    for_each = each.key == "lake" && var.lake_retention_days > 0 ? toset(["reviews", "engagement"]) : toset([])
+    content {
+      id     = "expire-old-${rule.value}"
+      status = "Enabled"
+      filter {
+        prefix = "${var.lake_prefix}/${rule.value}/"
+      }
+      expiration {
+        days = var.lake_retention_days
+      }
+    }
+  }
+
   dynamic "rule" {
     for_each = each.key == "snapshots" && var.snapshot_retention_days > 0 ? toset(["versions", "scores"]) : toset([])
     content {

@@ -391,7 +391,7 @@ variable "alarm_memory_percent" {
 # -- privacy (SECURITY.md, "Personal data") --
 
 variable "lake_retention_days" {
-  description = "Order lines older than this many days leave the lake at each refresh (0 keeps them all); the lake bucket's lifecycle expires orders/ objects as old as a backstop."
+  description = "Order lines (and the optional reviews and engagement events) older than this many days leave the lake at each refresh (0 keeps them all); the lake bucket's lifecycle expires orders/, reviews/ and engagement/ objects as old as a backstop."
   type        = number
   default     = 0
   validation {

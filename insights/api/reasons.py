@@ -109,6 +109,45 @@ def _trend(c: _Ctx) -> str:
     return f"Spent {change} in the last 90 days than in the 90 days before (trend {c.v:+.2f} on a -1 to +1 scale)"
 
 
+def _since_engaged(c: _Ctx) -> str:
+    if not math.isfinite(c.v):
+        return "No visit or email interaction on record"
+    return (f"Has not opened an email or visited in {_num(c.v)} day{'s' if round(c.v) != 1 else ''}"
+            + c.typical(_num, "a typical customer's last was {} days ago"))
+
+
+def _engaged_in(days: int) -> Callable[[_Ctx], str]:
+    return lambda c: (f"{_num(c.v)} visit{'s' if round(c.v) != 1 else ''} or email interactions in the last "
+                      f"{days} days" + c.typical(_num, "a typical customer had {}"))
+
+
+def _engagement_trend(c: _Ctx) -> str:
+    if abs(c.v) <= 0.05:
+        return "Visits and opens emails about as often in the last 30 days as in the 60 days before"
+    change = "more" if c.v > 0 else "less"
+    return f"Visits and opens emails {change} often in the last 30 days than in the 60 days before"
+
+
+def _stars(v: float) -> str:
+    return f"{v:.1f}".rstrip("0").rstrip(".")
+
+
+def _rating_trend(c: _Ctx) -> str:
+    if not math.isfinite(c.v):
+        return "Only one rating so far, so no change in ratings to compare"
+    if abs(c.v) < 0.5:
+        return "The most recent rating is in line with their earlier ones"
+    return f"The most recent rating is {_stars(abs(c.v))} stars {'below' if c.v < 0 else 'above'} their earlier ones"
+
+
+def _sentiment(c: _Ctx) -> str:
+    if not math.isfinite(c.v):
+        return "No review text to read"
+    tone = "negative" if c.v < -0.05 else "positive" if c.v > 0.05 else "neutral"
+    return f"Their reviews read {tone} (sentiment {c.v:+.2f} on a -1 to +1 scale)" + c.typical(
+        lambda m: f"{m:+.2f}", "typically {}")
+
+
 def _orders_in(days: int) -> Callable[[_Ctx], str]:
     return lambda c: (f"{_num(c.v)} order{'s' if round(c.v) != 1 else ''} in the last {days} days"
                       + c.typical(_num, "a typical customer placed {}"))
@@ -167,9 +206,27 @@ TEMPLATES: Mapping[str, Callable[[_Ctx], str]] = {
                                    "days" + c.typical(c.money, "typically {}"),
     "bg_p_alive": lambda c: f"Their buying rhythm gives a {_pct(c.v)} chance they are still an active customer"
                             + c.typical(_pct, "typically {}"),
+    "days_since_engagement": _since_engaged,
+    **{f"engagement_{d}d": _engaged_in(d) for d in (30, 90)},
+    "engagement_trend": _engagement_trend,
+    "email_click_rate": lambda c: "Has not opened any email" if not math.isfinite(c.v)
+    else f"Clicked in {_pct(c.v)} of the emails they opened" + c.typical(_pct, "typically {}"),
+    "review_count": lambda c: f"{_num(c.v)} review{'s' if round(c.v) != 1 else ''} written"
+                              + c.typical(_num, "a typical customer wrote {}"),
+    "mean_rating": lambda c: "Has not rated any product" if not math.isfinite(c.v)
+    else f"Rates products {_stars(c.v)} of 5 on average" + c.typical(_stars, "typically {}"),
+    "last_rating": lambda c: "Has not rated any product" if not math.isfinite(c.v)
+    else f"Recent review rated {_stars(c.v)} of 5",
+    "rating_trend": _rating_trend,
+    "review_sentiment": _sentiment,
     "bg_p_no_purchase": lambda c: f"Their buying rhythm gives a {_pct(c.v)} chance of no order in the next "
                                   f"{c.window} days" + c.typical(_pct, "typically {}"),
 }
+
+
+# features whose template phrases a missing value (no second order, no email opened, no review)
+_NAN_PHRASED = GAP_FEATURES | frozenset({"days_since_engagement", "email_click_rate", "mean_rating",
+                                         "last_rating", "rating_trend", "review_sentiment"})
 
 
 def describe_factor(feature: str, contribution: float, value: float | None, *, typical: float | None,
@@ -178,7 +235,7 @@ def describe_factor(feature: str, contribution: float, value: float | None, *, t
     """One reason: ``{"description", "direction", "strength", "feature", "contribution"}``."""
     v = math.nan if value is None else float(value)
     template = TEMPLATES.get(feature)
-    if template is None or (not math.isfinite(v) and feature not in GAP_FEATURES):
+    if template is None or (not math.isfinite(v) and feature not in _NAN_PHRASED):
         text = f"A {feature.replace('_', ' ')} unlike most customers'"  # a feature this version cannot phrase
     else:
         text = template(_Ctx(v, typical, recency_days, window_days, currency, orders))

@@ -34,15 +34,17 @@ def sample(args: argparse.Namespace, settings: Settings) -> int:
         return fail(f"sample writes a local lake folder, not {settings.lake}")
     try:
         end = _date_arg(args.end, "--end") if args.end else None
-        spec = SampleSpec(args.customers, args.products, args.days, args.seed, end).resolved()
+        spec = SampleSpec(args.customers, args.products, args.days, args.seed, end,
+                          engagement=getattr(args, "engagement", True)).resolved()
     except ValueError as exc:
         return fail(str(exc))
     started = time.perf_counter()
     sample = generate(spec)
     pseudonyms = pseudonymizer_from_settings(settings)
     if pseudonyms is not None:  # INSIGHTS_PSEUDONYMIZE: the sample's ids are stored as pseudonyms too
-        for frame in (sample.orders, sample.customers, sample.truth.customers):
-            pseudonymize_ids(frame, "customer_id", pseudonyms)
+        for frame in (sample.orders, sample.customers, sample.truth.customers, sample.reviews, sample.engagement):
+            if frame is not None:
+                pseudonymize_ids(frame, "customer_id", pseudonyms)
     if not settings.emails_kept:
         sample.customers["email"] = None
     generated = time.perf_counter()
@@ -54,6 +56,9 @@ def sample(args: argparse.Namespace, settings: Settings) -> int:
           f"({buyers:,} with an order: the refresh scores those), "
           f"{spec.products:,} products, {sample.truth.meta['start']} to {spec.end}; generated in "
           f"{generated - started:.1f} s, written in {time.perf_counter() - generated:.1f} s")
+    if sample.engagement is not None and sample.reviews is not None:
+        print(f"with {len(sample.engagement):,} engagement events and {len(sample.reviews):,} reviews "
+              "(--no-engagement leaves them out)")
     print(f"next: {insights_command('refresh', location_flags(settings))}")
     return 0
 
@@ -90,7 +95,9 @@ def import_orders(args: argparse.Namespace, settings: Settings) -> int:
                                    keep_duplicates=args.keep_duplicates or base.keep_duplicates, **given)
         report = import_files(args.orders_file, lake=settings.lake, customers_file=args.customers_file,
                               preset=args.preset, maps=parse_maps(args.map), rules=chosen_rules,
-                              pseudonyms=pseudonymizer_from_settings(settings), keep_emails=settings.emails_kept)
+                              pseudonyms=pseudonymizer_from_settings(settings), keep_emails=settings.emails_kept,
+                              reviews_file=getattr(args, "reviews_file", None),
+                              engagement_file=getattr(args, "engagement_file", None))
     except ImportFailed as exc:
         return fail(str(exc))
     except OSError as exc:

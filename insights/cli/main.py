@@ -158,6 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--days", type=_positive, default=730, help="days of order history")
     s.add_argument("--seed", type=_count, default=42, help="random seed (the same seed gives the same lake)")
     s.add_argument("--end", metavar="YYYY-MM-DD", help="last day of data (default: yesterday, UTC)")
+    s.add_argument("--no-engagement", dest="engagement", action="store_false",
+                   help="write no reviews and engagement tables, as for a shop that has only orders (default: "
+                        "write them, with a known effect on churn)")
     _where(s, snapshots=False)
 
     i = command("import", "import an order export (CSV, CSV.gz or Parquet) into a workspace's lake")
@@ -165,6 +168,12 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--customers", dest="customers_file", metavar="FILE",
                    help="a customers file: customer_id, email, created_at (default: none; customers come from "
                         "the orders)")
+    i.add_argument("--reviews", dest="reviews_file", metavar="FILE",
+                   help="a product reviews file: customer_id, product_id, rating (1-5), review_text, review_ts "
+                        "(default: none; the lake then has no reviews table)")
+    i.add_argument("--engagement", dest="engagement_file", metavar="FILE",
+                   help="an engagement events file: customer_id, event_kind (session, email_open, email_click, ...), "
+                        "event_ts (default: none; the lake then has no engagement table)")
     i.add_argument("--preset", choices=PRESET_NAMES,
                    help="a known layout, e.g. the UCI Online Retail file (default: none; columns matched by name "
                         "and --map)")

@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 
+from insights.data.event_import import EventImport, event_columns, import_event_file
+from insights.data.mapping import resolve_mapping
 from insights.data.rules import (
     CUSTOMER_COLUMNS,
     MAPPABLE_ORDER_COLUMNS,
@@ -35,39 +37,6 @@ from insights.pseudonym import Pseudonymizer
 
 __all__ = ["PRESETS", "REASONS", "import_files", "format_report", "parse_maps",
            "resolve_mapping", "pseudonymize_ids"]
-
-
-def resolve_mapping(columns: Sequence[str], contract: Sequence[str], preset: Mapping[str, Sequence[str]],
-                    user: Mapping[str, str], *, required: Sequence[str] = (), what: str) -> dict[str, str]:
-    """contract column -> source column.
-
-    The preset offers candidate source names per contract column (the first one present wins; absent optional
-    ones are skipped); user maps override it, by destination or by source; a column already named like the
-    contract maps to itself. Raises :class:`ImportFailed` naming what is missing.
-    """
-    by_dest = {}
-    for dest, candidates in preset.items():
-        found = next((c for c in candidates if c in columns), None)
-        if dest in contract and found is not None:
-            by_dest[dest] = found
-    for src, dest in user.items():
-        if dest not in contract:
-            continue
-        by_dest = {d: s for d, s in by_dest.items() if s != src}
-        by_dest[dest] = src
-    for dest in contract:
-        if dest not in by_dest and dest in columns:
-            by_dest[dest] = dest
-    absent = sorted({src for src in by_dest.values() if src not in columns})
-    if absent:
-        raise ImportFailed(f"{what}: the mapping names column(s) not in the file: {', '.join(absent)} "
-                           f"(columns: {', '.join(columns)})")
-    lacking = [d for d in required if d not in by_dest]
-    if lacking:
-        hints = "; ".join(f"the preset looks for {' or '.join(preset[d])}" for d in lacking if d in preset)
-        raise ImportFailed(f"{what}: no column for {', '.join(lacking)}{' (' + hints + ')' if hints else ''}; "
-                           f"map one with --map SRC=DEST (columns: {', '.join(columns)})")
-    return {d: by_dest[d] for d in contract if d in by_dest}
 
 
 def _counts(reasons: pd.Series, malformed: int, rows_read: int) -> dict[str, Any]:
@@ -92,8 +61,11 @@ def import_files(orders_file: str | Path, *, lake: str | Path, customers_file: s
                  preset: str | None = None, maps: Mapping[str, str] | None = None,
                  rules: ImportRules | None = None, now: datetime | None = None,
                  currency: str | None = None, pseudonyms: Pseudonymizer | None = None,
-                 keep_emails: bool = True) -> dict[str, Any]:
-    """Import ``orders_file`` (and ``customers_file``) into a new lake at ``lake``; returns the report.
+                 keep_emails: bool = True, reviews_file: str | Path | None = None,
+                 engagement_file: str | Path | None = None) -> dict[str, Any]:
+    """Import ``orders_file`` (and the customers, reviews and engagement files) into a new lake at ``lake``.
+
+    Returns the report. The lake is replaced whole: a table whose file is not given is not in the new lake.
 
     ``currency`` (ISO 4217, default: the preset's) is recorded in the report, where the refresh finds it.
     ``pseudonyms`` (INSIGHTS_PSEUDONYMIZE): every customer id written, set-aside lines included, is its
@@ -115,14 +87,19 @@ def import_files(orders_file: str | Path, *, lake: str | Path, customers_file: s
     maps = dict(maps or {})
     orders_src = read_source(orders_file)
     customers_src = read_source(customers_file) if customers_file else None
+    event_files = {t: f for t, f in (("reviews", reviews_file), ("engagement", engagement_file)) if f}
+    events: dict[str, EventImport] = {t: import_event_file(t, f, maps, rules, now=now) for t, f in event_files.items()}
     known = set(orders_src.columns) | set(customers_src.columns if customers_src else [])
-    unknown_dest = sorted({d for d in maps.values() if d not in MAPPABLE_ORDER_COLUMNS and d not in CUSTOMER_COLUMNS})
+    known |= {c for e in events.values() for c in e.source_columns}
+    unknown_dest = sorted({d for d in maps.values() if d not in MAPPABLE_ORDER_COLUMNS and d not in CUSTOMER_COLUMNS
+                           and d not in event_columns()})
     if unknown_dest:
         raise ImportFailed(f"--map destination(s) not in the data contract: {', '.join(unknown_dest)} "
-                           f"(orders: {', '.join(MAPPABLE_ORDER_COLUMNS)}; customers: {', '.join(CUSTOMER_COLUMNS)})")
+                           f"(orders: {', '.join(MAPPABLE_ORDER_COLUMNS)}; customers: {', '.join(CUSTOMER_COLUMNS)}; "
+                           f"reviews and engagement: {', '.join(sorted(event_columns()))})")
     absent = sorted(s for s in maps if s not in known)
     if absent:
-        raise ImportFailed(f"--map names column(s) in neither input file: {', '.join(absent)} "
+        raise ImportFailed(f"--map names column(s) in no input file: {', '.join(absent)} "
                            f"(orders columns: {', '.join(orders_src.columns)})")
     order_maps = {s: d for s, d in maps.items() if s in orders_src.columns and d in MAPPABLE_ORDER_COLUMNS}
     mapping = resolve_mapping(orders_src.columns, MAPPABLE_ORDER_COLUMNS, chosen.mapping if chosen else {}, order_maps,
@@ -163,19 +140,27 @@ def import_files(orders_file: str | Path, *, lake: str | Path, customers_file: s
             pseudonymize_ids(aside, mapping["customer_id"], pseudonyms)
         if customers is not None:
             pseudonymize_ids(customers, "customer_id", pseudonyms)
+        for e in events.values():
+            pseudonymize_ids(e.kept, "customer_id", pseudonyms)
+            if e.report["mapping"]["customer_id"] in e.aside:
+                pseudonymize_ids(e.aside, e.report["mapping"]["customer_id"], pseudonyms)
         report["pseudonymized"] = True
     if customers is not None and not keep_emails and "email" in customers:
         customers = customers.drop(columns=["email"])
     report["emails_kept"] = keep_emails and customers is not None and "email" in customers
 
+    report.update({t: e.report for t, e in events.items()})
+
     def extra(folder: Path) -> None:
         (folder / "_set_aside").mkdir()
         aside.to_parquet(folder / "_set_aside" / "orders.parquet", index=False)
+        for t, e in events.items():
+            e.aside.to_parquet(folder / "_set_aside" / f"{t}.parquet", index=False)
         report["seconds"] = round(time.perf_counter() - started, 2)
         (folder / "_import_report.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
 
     report["lake"] = str(lake)
-    write_lake(lake, orders.kept, customers, extra=extra)
+    write_lake(lake, orders.kept, customers, extra=extra, events={t: e.kept for t, e in events.items()})
     return report
 
 
@@ -232,6 +217,11 @@ def format_report(report: Mapping[str, Any]) -> str:
     if "customers_file" in report:
         c = report["customers_file"]
         lines.append(f"customers file: {c['rows_read']:,} read, {c['rows_kept']:,} kept, set aside {c['set_aside']}")
+    for t in ("reviews", "engagement"):
+        if t in report:
+            e = report[t]
+            lines.append(f"{t} file: {e['rows_read']:,} read, {e['rows_kept']:,} kept, set aside {e['set_aside']} "
+                         f"({e['customers']:,} customers, {e['first_ts']} .. {e['last_ts']} UTC)")
     if report.get("seconds") is not None:
         lines.append(f"in {report['seconds']:.1f} s; report saved as {report['lake']}/_import_report.json")
     return "\n".join(lines)

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pandas as pd
 
 from athena.contract import lake_tables
 
-__all__ = ["write_lake", "conform"]
+__all__ = ["write_lake", "conform", "EVENT_TABLES"]
+
+#: the optional event tables (athena/contract.json) and the timestamp each is partitioned by, as <date column>
+EVENT_TABLES = {"reviews": ("review_ts", "review_date"), "engagement": ("event_ts", "event_date")}
 
 
 def conform(frame: pd.DataFrame, table: str) -> pd.DataFrame:
@@ -24,6 +27,8 @@ def conform(frame: pd.DataFrame, table: str) -> pd.DataFrame:
             out[col.name] = values.astype("string")
         elif col.type == "bigint":
             out[col.name] = values.astype("int64")
+        elif col.type == "int":
+            out[col.name] = values.astype("int32")
         elif col.type == "double":
             out[col.name] = values.astype("float64")
         elif col.type == "boolean":
@@ -43,9 +48,12 @@ def write_lake(
     customers: pd.DataFrame | None = None,
     *,
     extra: Callable[[Path], None] | None = None,
+    events: Mapping[str, pd.DataFrame | None] | None = None,
 ) -> Path:
     """Write ``orders`` (partitioned by order_date) and ``customers`` as a new lake at ``lake``.
 
+    ``events`` may hold the optional ``reviews`` and ``engagement`` tables (partitioned by the date of their
+    timestamp); a table that is None is not written at all, so the lake has no such table (not an empty one).
     Everything is written into a sibling temporary folder first and swapped in at the end, so a
     failure leaves any existing lake untouched. ``extra(folder)`` may add files (e.g. ground truth).
     """
@@ -67,6 +75,16 @@ def write_lake(
         if customers is not None and len(customers):
             con.register("customers_df", conform(customers, "customers"))
             con.execute(f"COPY customers_df TO {_quote(tmp / 'customers' / 'part-0.parquet')} (FORMAT PARQUET)")
+        for name, frame in (events or {}).items():
+            if frame is None:
+                continue
+            ts, day = EVENT_TABLES[name]
+            con.register(f"{name}_df", conform(frame, name))
+            if len(frame):
+                con.execute(f"COPY (SELECT *, CAST({ts} AS DATE) AS {day} FROM {name}_df) TO {_quote(tmp / name)} "
+                            f"(FORMAT PARQUET, PARTITION_BY ({day}), COMPRESSION ZSTD, ROW_GROUP_SIZE 1000000)")
+            else:
+                (tmp / name).mkdir()
         con.close()
         if extra is not None:
             extra(tmp)

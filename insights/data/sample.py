@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from insights.data.sample_engagement import ENGAGEMENT, customer_rates, engagement_events, reviews
 from insights.data.sample_process import (
     CATEGORIES,
     COUNTRIES,
@@ -41,6 +42,7 @@ class SampleSpec:
     days: int = 730
     seed: int = 42
     end: date | None = None
+    engagement: bool = True  # also the optional reviews and engagement tables (insights/data/sample_engagement.py)
 
     def resolved(self) -> SampleSpec:
         for name in ("customers", "products", "days"):
@@ -49,16 +51,19 @@ class SampleSpec:
         if self.seed < 0:
             raise ValueError(f"seed must be non-negative, got {self.seed}")
         end = self.end or (datetime.now(UTC).date() - timedelta(days=1))
-        return SampleSpec(self.customers, self.products, self.days, self.seed, end)
+        return SampleSpec(self.customers, self.products, self.days, self.seed, end, self.engagement)
 
 
 @dataclass
 class Sample:
-    """A generated lake (contract-shaped ``orders`` and ``customers``) and its ground truth."""
+    """A generated lake (contract-shaped ``orders``, ``customers``, optional ``reviews`` and ``engagement``) and its
+    ground truth."""
 
     orders: pd.DataFrame
     customers: pd.DataFrame
     truth: Truth
+    reviews: pd.DataFrame | None = None
+    engagement: pd.DataFrame | None = None
 
 
 def _ids(prefix, numbers: np.ndarray, width: int):
@@ -125,7 +130,17 @@ def generate(spec: SampleSpec) -> Sample:
                                       (price, list_price, promo))
     counts["basket_clipped_days"] = int(clipped.sum())  # the elasticity is inexact on those days (none so far)
     truth = _truth(spec, start, cal, cust, prod, (price, list_price, promo, lift), expected_units, counts)
-    return Sample(orders=lines, customers=directory, truth=truth)
+    if not spec.engagement:
+        return Sample(orders=lines, customers=directory, truth=truth)
+    # a fourth stream of the seed: the orders above are the same with or without the engagement tables
+    rng_e = np.random.default_rng(np.random.SeedSequence(spec.seed, spawn_key=(3,)))
+    rate = customer_rates(rng_e, spec.customers)
+    events = engagement_events(rng_e, cust, rate, days, start, _ids("C", np.arange(1, spec.customers + 1),
+                                                                    max(7, len(str(spec.customers)))))
+    rated = reviews(rng_e, cust, lines, days, start)
+    truth.customers["engagement_rate_per_day"] = rate
+    truth.meta["engagement"] = {**ENGAGEMENT, "counts": {"events": len(events), "reviews": len(rated)}}
+    return Sample(orders=lines, customers=directory, truth=truth, reviews=rated, engagement=events)
 
 
 def _lines(rng, spec, start, cal, cust, prod, guest_rate, basket, share, pricing):
@@ -265,7 +280,6 @@ def _truth(spec, start, cal, cust, prod, pricing, expected_units, counts) -> Tru
     return Truth(products=products, customers=customers, daily_prices=daily, meta=meta)
 
 
-
 def write_sample(lake: str | Path, sample: Sample) -> Path:
     """Write the sample's lake atomically, with its ground truth in ``<lake>/_truth/``."""
     from insights.data.lake import write_lake
@@ -278,4 +292,5 @@ def write_sample(lake: str | Path, sample: Sample) -> Path:
         sample.truth.daily_prices.to_parquet(out / "daily_prices.parquet", index=False)
         (out / "meta.json").write_text(json.dumps(sample.truth.meta, indent=2) + "\n")
 
-    return write_lake(lake, sample.orders, sample.customers, extra=add_truth)
+    return write_lake(lake, sample.orders, sample.customers, extra=add_truth,
+                      events={"reviews": sample.reviews, "engagement": sample.engagement})

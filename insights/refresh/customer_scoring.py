@@ -20,6 +20,7 @@ import pandas as pd
 
 from insights.refresh.customer_quality import with_drift
 from insights.refresh.customer_training import CustomerModels
+from insights.refresh.engagement import with_engagement
 from insights.refresh.side import jsonable
 from models.churn import RISK_LEVELS, RISK_THRESHOLDS, risk_levels
 from models.clv import CLV_SEGMENT_QUANTILES, clv_segments, simple_clv
@@ -61,7 +62,7 @@ def score_customers(models: CustomerModels, features: pd.DataFrame, as_of: date)
 
 
 def _prepared(features: pd.DataFrame) -> pd.DataFrame:
-    frame = features.sort_values("customer_id", kind="stable").reset_index(drop=True)
+    frame = with_engagement(features.sort_values("customer_id", kind="stable").reset_index(drop=True))
     # Money sums arrive in file order from the engine: round away last-bit noise so scores reproduce exactly.
     floats = frame.select_dtypes("float").columns
     frame[floats] = frame[floats].round(9)
@@ -69,7 +70,8 @@ def _prepared(features: pd.DataFrame) -> pd.DataFrame:
 
 
 def _model_inputs(models: CustomerModels, context: dict[str, Any], frame: pd.DataFrame, as_of: date):
-    meta, base = models.metadata, feature_matrix(frame)
+    meta = models.metadata
+    base = feature_matrix(frame, engagement="engagement" in meta)  # the columns the models were trained with
     return (with_season(with_bgnbd_features(frame, base, meta[m]["label_window_days"], context["bgnbd"],
                                             context["gg"]), as_of, meta[m]["label_window_days"])
             for m in ("churn", "purchase_30d", "clv"))

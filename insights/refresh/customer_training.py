@@ -21,6 +21,7 @@ import pandas as pd
 from athena.engine import QueryEngine
 from insights.errors import InsufficientData, InvalidRequest
 from insights.refresh.customer_quality import churn_card, clv_card, gate, model_card
+from insights.refresh.engagement import has_engagement
 from insights.refresh.side import jsonable
 from insights.refresh.training_slices import (
     MAX_SLICE_ROWS,
@@ -33,7 +34,7 @@ from insights.refresh.training_slices import (
 )
 from models.churn import ChurnModel
 from models.clv import CLVRegressor
-from models.features import FEATURE_NAMES, feature_matrix
+from models.features import ENGAGEMENT_COLUMNS, FEATURE_NAMES, feature_matrix
 from models.segmentation import RFMSegmenter
 
 __all__ = ["CustomerModels", "train_customer_models", "MIN_CUSTOMERS", "TRAIN_ROWS"]
@@ -83,13 +84,16 @@ def train_customer_models(engine: QueryEngine, as_of: date, current: pd.DataFram
     """Fit every customer model from orders before ``as_of``; raise ``InsufficientData`` naming what is missing.
 
     ``current`` is ``customer_features`` as of ``as_of`` (the refresh has it from its extract stage); the past
-    cutoffs' features and labels are queried here, each once.
+    cutoffs' features and labels are queried here, each once. When ``current`` carries ``customer_engagement``'s
+    columns (the lake has reviews or engagement events) every model gets the engagement features too, and the
+    metadata and the quality document say so (``engagement``); otherwise nothing differs from a lake of orders.
     """
     if clv_horizon_days < 1 or churn_horizon_days < 1:
         raise InvalidRequest("horizons must be positive")
     if margin is not None and not 0 < margin <= 1:
         raise InvalidRequest(f"margin must be in (0, 1], got {margin}")
-    data = Slices(engine, random_state)
+    engaged = has_engagement(current)
+    data = Slices(engine, random_state, engagement=engaged)
     current = data.seed(as_of, current)
     if len(current) < min_customers:
         raise InsufficientData(f"{len(current)} customers with a purchase before {as_of}; at least "
@@ -122,7 +126,7 @@ def train_customer_models(engine: QueryEngine, as_of: date, current: pd.DataFram
     spend_30d = CLVRegressor(estimator=clv.winner_, blend_column="bg_expected_spend",
                              random_state=random_state).fit(Xp, ys, X_val=Xp_val, y_val=ys_val)
 
-    X_now = feature_matrix(current)
+    X_now = feature_matrix(current, engagement=engaged)
     meta: dict[str, Any] = {
         "trained_as_of": as_of.isoformat(), "history_start": first.isoformat(), "history_days": span,
         "random_state": random_state, "margin": margin, "n_customers": len(current),
@@ -150,8 +154,10 @@ def train_customer_models(engine: QueryEngine, as_of: date, current: pd.DataFram
                 "selection": "lowest validation RMSE of random_forest vs lightgbm, then refit on all slices"},
         "feature_stats": {c: {"mean": float(np.nanmean(X_now[c])) if X_now[c].notna().any() else None,
                               "std": float(np.nanstd(X_now[c])) if X_now[c].notna().any() else None}
-                          for c in FEATURE_NAMES},
+                          for c in FEATURE_NAMES + (ENGAGEMENT_COLUMNS if engaged else ())},
     }
+    if engaged:  # only then: a lake without the tables gives the metadata (and version) it always gave
+        meta["engagement"] = _engagement_facts(current, churn)
     churn_plan_d, clv_plan_d = meta["churn"], meta["clv"]
     cards = {
         "clv": clv_card(clv_plan_d, clv.winner_, Xv_val, yv_val, clv.validation_predictions_, clv.interval_),
@@ -170,6 +176,8 @@ def train_customer_models(engine: QueryEngine, as_of: date, current: pd.DataFram
         gate("validation_customers", len(Xc_val), 1000, "validation customers for metrics within about 0.02"),
     ]
     meta["quality"] = model_card(meta, cards, gates)
+    if engaged:
+        meta["quality"]["engagement_features"] = meta["engagement"]
     digest = hashlib.sha256(json.dumps(meta, sort_keys=True, default=str).encode()).hexdigest()[:12]
     meta["version"] = f"customers-{as_of.isoformat()}-{digest}"
     return CustomerModels(segmenter=segmenter, churn=churn, purchase_30d=purchase_30d, spend_30d=spend_30d,
@@ -187,6 +195,17 @@ def _churn_model(X, y, X_val, y_val, random_state: int) -> tuple[ChurnModel, dic
     auc = {name: m.holdout_metrics_.get("uncalibrated", {}).get("roc_auc", float("nan")) for name, m in fitted.items()}
     best = max(fitted, key=lambda n: (np.nan_to_num(auc[n], nan=-1.0), n == "bgnbd_prior"))
     return fitted[best], {"chosen": best, "validation_roc_auc": auc}
+
+
+def _engagement_facts(current: pd.DataFrame, churn: ChurnModel) -> dict[str, Any]:
+    """What the quality document says about the engagement and review features of this training."""
+    events = current["days_since_engagement"].notna() if "days_since_engagement" in current else False
+    reviews = current["review_count"].fillna(0) > 0 if "review_count" in current else False
+    share = sum(churn.feature_importance_.get(c, 0.0) for c in ENGAGEMENT_COLUMNS)
+    return {"used": True, "features": list(ENGAGEMENT_COLUMNS),
+            "customers_with_events": int(np.sum(events)), "customers_with_reviews": int(np.sum(reviews)),
+            "churn_gain_share": round(float(share), 6),
+            "sentiment": "VADER lexicon (vader_lexicon.txt of the vaderSentiment package), scored in the refresh"}
 
 
 def _importance(model: ChurnModel) -> list[dict[str, Any]]:

@@ -32,6 +32,7 @@ from insights.refresh.customer_scoring import (
     score_customers,
 )
 from insights.refresh.customer_training import CustomerModels, train_customer_models
+from insights.refresh.engagement import ENGAGEMENT_QUERY, join_engagement
 from insights.refresh.side import SideOutput, code_fingerprint, holdout_metrics, join_extracts, jsonable
 from insights.snapshot.traits import trait_columns, trait_inputs, traits_document
 
@@ -56,16 +57,20 @@ class CustomerSide:
 
     def code_version(self) -> str:
         return code_fingerprint(("insights.refresh.customers", "insights.refresh.customer_training",
-                                 "insights.refresh.customer_scoring", "insights.refresh.training_slices"))
+                                 "insights.refresh.customer_scoring", "insights.refresh.training_slices",
+                                 "insights.refresh.engagement"))
 
     shard_key = "customer_id"  # the sharded refresh (insights/refresh/sharded.py) splits customers by it
 
     def extract_queries(self, as_of: date) -> list[tuple[str, dict[str, Any]]]:
         cutoff = {"cutoff": as_of.isoformat()}
-        return [("customer_features", cutoff), ("customer_categories", cutoff)]  # the second: the traits' affinity
+        # the second: the traits' affinity; the third: the optional reviews and engagement (no rows without them)
+        return [("customer_features", cutoff), ("customer_categories", cutoff), (ENGAGEMENT_QUERY, cutoff)]
 
     def extract(self, engine: QueryEngine, as_of: date) -> pd.DataFrame:
-        return join_extracts([engine.query(*q) for q in self.extract_queries(as_of)], self.shard_key)
+        frames = [engine.query(*q) for q in self.extract_queries(as_of)]
+        # no engagement rows (a lake without the tables): no engagement columns at all, the frame of before
+        return join_engagement(join_extracts(frames[:2], self.shard_key), frames[2])
 
     def gate(self, frame: pd.DataFrame) -> str | None:
         n = len(frame)

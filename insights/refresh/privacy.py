@@ -49,14 +49,29 @@ def forget(settings: Settings, ids: Iterable[str], *, store: SnapshotStore | Non
                            pseudonyms=pseudonymizer_from_settings(settings), trigger=trigger)
 
 
+# the optional tables, partitioned like orders by a date (athena/contract.json): their rows age out with the orders
+_EVENT_PARTITIONS = (("reviews", "review_date"), ("engagement", "event_date"))
+
+
 def drop_old_partitions(lake: Objects, cutoff: date) -> dict[str, Any]:
-    """Delete the order partitions whose date is before ``cutoff``; {"cutoff", "files", "partitions"}."""
+    """Delete the order partitions whose date is before ``cutoff``; {"cutoff", "files", "partitions"}.
+
+    The optional reviews and engagement tables lose their partitions before ``cutoff`` too, counted apart under
+    "tables" (only when one had any)."""
     limit = np.datetime64(cutoff.isoformat(), "D")
     doomed = [k for k in lake.keys("orders/") if (d := partition_date(k)) is not None and d < limit]
     for key in doomed:
         lake.delete(key)
-    return {"cutoff": cutoff.isoformat(), "files": len(doomed),
-            "partitions": len({k.rsplit("/", 1)[0] for k in doomed})}
+    out: dict[str, Any] = {"cutoff": cutoff.isoformat(), "files": len(doomed),
+                           "partitions": len({k.rsplit("/", 1)[0] for k in doomed})}
+    for table, column in _EVENT_PARTITIONS:
+        old = [k for k in lake.keys(f"{table}/") if (d := partition_date(k, column)) is not None and d < limit]
+        for key in old:
+            lake.delete(key)
+        if old:
+            out.setdefault("tables", {})[table] = {"files": len(old),
+                                                   "partitions": len({k.rsplit("/", 1)[0] for k in old})}
+    return out
 
 
 def purge_old_versions(store: SnapshotStore, max_age_days: int, *, today: date | None = None,

@@ -19,6 +19,7 @@ import pandas as pd
 
 from athena.engine import QueryEngine
 from insights.errors import InsufficientData
+from insights.refresh.engagement import ENGAGEMENT_QUERY, join_engagement, with_engagement
 from models.features import SEASON_COLUMNS, feature_matrix, fit_bgnbd, fit_gamma_gamma, with_bgnbd_features, with_season
 
 __all__ = ["Plan", "plan_for", "Slices", "MIN_FEATURE_DAYS", "MIN_LABEL_DAYS", "TRAIN_SLICES", "SLICE_STEP_DAYS",
@@ -89,11 +90,16 @@ def plan_for(target: str, horizon: int, span: int, slices: int = TRAIN_SLICES, s
 
 
 class Slices:
-    """Feature and label queries at cutoffs, each run once per training."""
+    """Feature and label queries at cutoffs, each run once per training.
 
-    def __init__(self, engine: QueryEngine, random_state: int = 0) -> None:
+    With ``engagement`` (the lake has the optional reviews/engagement tables) each past cutoff's features are
+    joined with ``customer_engagement`` at that cutoff, and the model inputs have the engagement columns.
+    """
+
+    def __init__(self, engine: QueryEngine, random_state: int = 0, engagement: bool = False) -> None:
         self._engine = engine
         self._random_state = random_state
+        self.engagement = engagement
         self._features: dict[date, pd.DataFrame] = {}
         self._labels: dict[tuple[date, int], pd.DataFrame] = {}
         self._inputs: dict[tuple[date, int], pd.DataFrame] = {}
@@ -101,7 +107,8 @@ class Slices:
 
     def seed(self, cutoff: date, frame: pd.DataFrame) -> pd.DataFrame:
         """Hold ``frame`` (customer_features as of ``cutoff``, already fetched) unsampled: it is not queried again."""
-        self._features[cutoff] = frame.sort_values("customer_id", kind="stable").reset_index(drop=True)
+        self._features[cutoff] = with_engagement(frame.sort_values("customer_id", kind="stable")
+                                                 .reset_index(drop=True))
         return self._features[cutoff]
 
     def features(self, cutoff: date, *, sample: bool = True) -> pd.DataFrame:
@@ -114,6 +121,8 @@ class Slices:
                 rng = np.random.default_rng([self._random_state, cutoff.toordinal()])
                 keep = np.sort(rng.choice(len(frame), MAX_SLICE_ROWS, replace=False))
                 frame = frame.iloc[keep].reset_index(drop=True)
+            if self.engagement:
+                frame = join_engagement(frame, self._engine.query(ENGAGEMENT_QUERY, {"cutoff": cutoff.isoformat()}))
             self._features[cutoff] = frame
         return self._features[cutoff]
 
@@ -137,7 +146,8 @@ class Slices:
             if cutoff not in self._bgnbd:
                 self._bgnbd[cutoff] = (fit_bgnbd(feats, random_state=self._random_state),
                                        fit_gamma_gamma(feats, random_state=self._random_state))
-            self._inputs[key] = with_season(with_bgnbd_features(feats, feature_matrix(feats), window,
+            base = feature_matrix(feats, engagement=self.engagement)
+            self._inputs[key] = with_season(with_bgnbd_features(feats, base, window,
                                                                 *self._bgnbd[cutoff]), cutoff, window)
         return self._inputs[key]
 

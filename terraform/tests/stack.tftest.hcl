@@ -87,8 +87,8 @@ run "plan_lists_every_resource" {
     error_message = "Athena results must expire (7 days by default)."
   }
   assert {
-    condition     = toset(keys(aws_glue_catalog_table.contract)) == toset(["orders", "customers", "customer_scores", "product_forecasts"])
-    error_message = "Expected Glue tables orders, customers, customer_scores and product_forecasts."
+    condition     = toset(keys(aws_glue_catalog_table.contract)) == toset(["orders", "customers", "reviews", "engagement", "customer_scores", "product_forecasts"])
+    error_message = "Expected Glue tables orders, customers, reviews, engagement, customer_scores and product_forecasts."
   }
   assert {
     condition     = aws_athena_workgroup.this.configuration[0].enforce_workgroup_configuration && aws_athena_workgroup.this.configuration[0].bytes_scanned_cutoff_per_query == 107374182400
@@ -356,6 +356,8 @@ run "iam_statements_name_only_the_intended_arns" {
         "arn:aws:glue:eu-west-1:123456789012:database/demand_insights_db",
         "arn:aws:glue:eu-west-1:123456789012:table/demand_insights_db/orders",
         "arn:aws:glue:eu-west-1:123456789012:table/demand_insights_db/customers",
+        "arn:aws:glue:eu-west-1:123456789012:table/demand_insights_db/reviews",
+        "arn:aws:glue:eu-west-1:123456789012:table/demand_insights_db/engagement",
         aws_kms_key.main[0].arn,
         "arn:aws:sqs:eu-west-1:123456789012:demand-insights-refresh-dlq",
       ])
@@ -580,6 +582,13 @@ run "retention_and_pseudonyms_are_wired_as_the_refresh_expects" {
       for r in aws_s3_bucket_lifecycle_configuration.this["lake"].rule : r if r.id == "expire-old-order-lines"
     ]).filter[0].prefix == "lake/orders/"
     error_message = "The lake's orders/ objects expire after lake_retention_days."
+  }
+  assert {
+    condition = toset([
+      for r in aws_s3_bucket_lifecycle_configuration.this["lake"].rule : "${r.filter[0].prefix}=${r.expiration[0].days}"
+      if contains(["expire-old-reviews", "expire-old-engagement"], r.id)
+    ]) == toset(["lake/reviews/=400", "lake/engagement/=400"])
+    error_message = "The optional reviews/ and engagement/ tables expire with the orders."
   }
   assert {
     condition = toset([

@@ -24,6 +24,7 @@ PARAMS = {
     "lake_summary": {"cutoff": CUTOFF},
     "customer_products": {"cutoff": CUTOFF, "split": "2024-02-01"},
     "product_categories": {"cutoff": CUTOFF},
+    "customer_engagement": {"cutoff": CUTOFF},
 }
 SETTINGS = Settings(athena_database="insights_db", athena_workgroup="insights-wg",
                     athena_output_location="s3://athena-results/queries/", region=REGION)

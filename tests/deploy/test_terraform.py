@@ -23,7 +23,7 @@ REQUIRED_RESOURCES = {
     "aws_s3_bucket_public_access_block": 4,
     "aws_s3_bucket_lifecycle_configuration": 4,
     "aws_glue_catalog_database": 1,
-    "aws_glue_catalog_table": 4,
+    "aws_glue_catalog_table": 6,
     "aws_athena_workgroup": 1,
     "aws_lambda_function": 2,
     "aws_iam_role": 3,

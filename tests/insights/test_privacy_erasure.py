@@ -163,6 +163,10 @@ def test_retention_drops_old_order_partitions_and_old_versions_but_never_the_liv
     left = sorted(p.name for p in (lake / "orders").iterdir() if any(p.iterdir()))
     assert done["retention"]["partitions"] == len(days) - len(left) > 0
     assert min(left) >= f"order_date={AS_OF - timedelta(days=60)}"
+    for table, column in (("reviews", "review_date"), ("engagement", "event_date")):  # the optional tables age too
+        kept = sorted(p.name for p in (lake / table).iterdir() if any(p.iterdir()))
+        assert kept and min(kept) >= f"{column}={AS_OF - timedelta(days=60)}"
+        assert done["retention"]["tables"][table]["partitions"] > 0
     scores = Path(settings.snapshots) / "scores" / "customer_scores"
     assert len(list(scores.iterdir())) == 2
     assert after_refresh(replace(settings, snapshot_retention_days=1), store, today=AS_OF + timedelta(days=1)) == [old]

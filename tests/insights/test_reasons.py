@@ -8,12 +8,12 @@ import re
 import pytest
 
 from insights.api.reasons import TEMPLATES, base_rate_reason, describe_factor, strength
-from models.features import BGNBD_COLUMNS, FEATURE_NAMES
+from models.features import BGNBD_COLUMNS, ENGAGEMENT_COLUMNS, FEATURE_NAMES
 
 SNAKE = re.compile(r"\b[a-z]+_[a-z0-9_]+\b")
 
 
-@pytest.mark.parametrize("feature", FEATURE_NAMES + BGNBD_COLUMNS)
+@pytest.mark.parametrize("feature", FEATURE_NAMES + BGNBD_COLUMNS + ENGAGEMENT_COLUMNS)
 @pytest.mark.parametrize("value", [0.0, 0.4, 3.0, 74.0, math.nan])
 def test_every_feature_reads_as_a_sentence_without_model_names(feature, value):
     assert feature in TEMPLATES
@@ -72,3 +72,16 @@ def test_two_orders_are_one_gap_not_a_habit():
                            currency="USD", orders=3)
     assert "usually orders every 3 days" in many["description"]
 
+
+def test_engagement_and_review_reasons_speak_the_shop_owners_language():
+    def text(feature, value, typical=None):
+        return describe_factor(feature, 0.8, value, typical=typical, recency_days=30.0, window_days=90,
+                               currency="GBP")["description"]
+
+    assert text("days_since_engagement", 45.0, 6.0) == ("Has not opened an email or visited in 45 days; a typical "
+                                                       "customer's last was 6 days ago.")
+    assert text("days_since_engagement", math.nan) == "No visit or email interaction on record."
+    assert text("last_rating", 2.0) == "Recent review rated 2 of 5."
+    assert text("rating_trend", -2.5) == "The most recent rating is 2.5 stars below their earlier ones."
+    assert text("review_sentiment", -0.6, 0.5).startswith("Their reviews read negative")
+    assert text("email_click_rate", math.nan) == "Has not opened any email."

@@ -141,16 +141,18 @@ def test_no_query_runs_twice_in_a_refresh(published):
     extract = [(name, dict(params)) for stage, name, params in train_run.calls if stage == "extract"]
     assert extract == [("lake_summary", {"cutoff": "2026-07-01"}), ("customer_features", {"cutoff": "2026-07-01"}),
                        ("customer_categories", {"cutoff": "2026-07-01"}),  # the traits' category affinity
+                       ("customer_engagement", {"cutoff": "2026-07-01"}),  # the sample's reviews and engagement
                        ("daily_sales", {"start": "2025-05-27", "end": "2026-07-01"})]
     # training queries only what the extract stage does not hold: past cutoffs and labels, never as_of's features
     trained = [(name, dict(params)) for stage, name, params in train_run.calls if stage == "train"]
     assert trained and ("customer_features", {"cutoff": "2026-07-01"}) not in trained
-    assert {name for name, _ in trained} <= {"customer_features", "customer_labels"}
-    # a reuse day runs the four extract queries and, once the customers are scored, the derived documents'
+    assert {name for name, _ in trained} <= {"customer_features", "customer_labels", "customer_engagement"}
+    # a reuse day runs the five extract queries and, once the customers are scored, the derived documents'
     # lake aggregates (insights/refresh/derived.py), and nothing else
     assert [(stage, name) for stage, name, _ in reuse_run.calls] == [
         ("extract", "lake_summary"), ("extract", "customer_features"), ("extract", "customer_categories"),
-        ("extract", "daily_sales"), ("score", "customer_cohorts"), ("score", "customer_cohorts"),
+        ("extract", "customer_engagement"), ("extract", "daily_sales"), ("score", "customer_cohorts"),
+        ("score", "customer_cohorts"),
         ("score", "customer_activity_monthly")]
 
 
