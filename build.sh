@@ -231,7 +231,9 @@ compile_bytecode() {
     # and -s/-p record /var/task/... (where Lambda unpacks the code) as the file name instead of this folder.
     "$PY312" -m compileall -q -b -j 0 --invalidation-mode unchecked-hash -s "$pkg" -p /var/task "$pkg" >/dev/null \
         || die "compileall failed in $pkg"
-    find "$pkg" -type f -name '*.py' -delete
+    # vaderSentiment's analyzer finds its lexicon files beside its own source file (inspect.getsourcefile), so that
+    # one module keeps its source (39 KB); every other .py goes.
+    find "$pkg" -type f -name '*.py' -not -path "$pkg/vaderSentiment/vaderSentiment.py" -delete
     find "$pkg" -depth -type d -name __pycache__ -exec rm -rf {} +
 }
 

@@ -36,7 +36,7 @@ ENGAGEMENT: dict[str, Any] = {
 REVIEW_TEXTS: dict[int, tuple[str, ...]] = {
     1: ("Terrible quality, very disappointed", "Broke after a week, awful", "Worst purchase, a waste of money",
         "Poor quality and it arrived damaged"),
-    2: ("Disappointing, not as described", "Cheap and flimsy, would not buy again", "Not great, rather poor"),
+    2: ("Disappointing, not as described", "Cheap and flimsy, a bad buy", "Not great, rather poor"),
     3: ("It is okay", "Average product, nothing special", "Fine for the price"),
     4: ("Good product, happy with it", "Nice quality", "Works well, recommended"),
     5: ("Excellent, love it", "Perfect, great quality", "Amazing, highly recommend", "Fantastic value, very happy"),

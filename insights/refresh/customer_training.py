@@ -205,7 +205,7 @@ def _engagement_facts(current: pd.DataFrame, churn: ChurnModel) -> dict[str, Any
     return {"used": True, "features": list(ENGAGEMENT_COLUMNS),
             "customers_with_events": int(np.sum(events)), "customers_with_reviews": int(np.sum(reviews)),
             "churn_gain_share": round(float(share), 6),
-            "sentiment": "VADER lexicon (vader_lexicon.txt of the vaderSentiment package), scored in the refresh"}
+            "sentiment": "VADER compound score (the vaderSentiment package's analyzer), scored in the refresh"}
 
 
 def _importance(model: ChurnModel) -> list[dict[str, Any]]:

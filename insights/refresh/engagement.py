@@ -3,66 +3,41 @@
 The query (athena/queries/customer_engagement.sql) returns one row per customer with an engagement event or a
 review before the cutoff; a lake without the optional tables returns none, and then nothing here changes the
 customer frame: the models train exactly as before. Review sentiment is computed here, in the refresh, never at
-request time: each distinct text is scored once (and kept for the process) with the VADER lexicon that ships inside
-the vaderSentiment package (its ``vader_lexicon.txt``; Hutto and Gilbert 2014), read as package data, no download.
+request time: each distinct text is scored once (and kept for the process) by VADER (Hutto and Gilbert 2014): the
+vaderSentiment package's own analyzer and the lexicon that ships inside it, no download.
 """
 
 from __future__ import annotations
 
-import math
-import re
 from functools import cache
-from importlib import resources
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from models.features import ENGAGEMENT_COLUMNS
 
-__all__ = ["ENGAGEMENT_QUERY", "SEPARATOR", "has_engagement", "with_engagement", "join_engagement", "lexicon",
+__all__ = ["ENGAGEMENT_QUERY", "SEPARATOR", "has_engagement", "with_engagement", "join_engagement", "analyzer",
            "sentiment", "score_texts"]
 
 ENGAGEMENT_QUERY = "customer_engagement"
 SEPARATOR = chr(30)  # joins a customer's review texts in the query's review_texts
-# VADER's constants: a negation within the three words before flips and damps a word's valence; the sum s is
-# normalized to s / sqrt(s^2 + 15), in [-1, 1] (the "compound" score).
-_NEGATIONS = frozenset({"not", "no", "never", "nothing", "nor", "none", "without", "cannot", "isn't", "wasn't",
-                        "aren't", "don't", "doesn't", "didn't", "won't", "wouldn't", "can't", "couldn't", "shouldn't",
-                        "hasn't", "haven't", "hadn't", "neither"})
-_NEGATION_SCALAR = -0.74
-_ALPHA = 15.0
-_WORD = re.compile(r"[a-z][a-z']*")
 _CACHE_LIMIT = 500_000  # distinct texts kept between calls (the training slices share most texts)
 _scores: dict[str, float] = {}
 
 
 @cache
-def lexicon() -> dict[str, float]:
-    """word -> mean valence (-4 .. +4) from the vaderSentiment package's vader_lexicon.txt."""
-    text = resources.files("vaderSentiment").joinpath("vader_lexicon.txt").read_text(encoding="utf-8")
-    out = {}
-    for line in text.splitlines():
-        parts = line.split("\t")
-        if len(parts) >= 2:
-            try:
-                out[parts[0].strip().lower()] = float(parts[1])
-            except ValueError:
-                continue
-    return out
+def analyzer() -> Any:
+    """VADER's SentimentIntensityAnalyzer, built once (it reads its lexicon files beside its module: build.sh keeps
+    that module's source in the refresh package for this)."""
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    return SentimentIntensityAnalyzer()
 
 
 def sentiment(text: str) -> float:
-    """The text's compound sentiment in [-1, 1] (0: no word of the lexicon)."""
-    words = _WORD.findall(text.lower())
-    valence, total = lexicon(), 0.0
-    for i, word in enumerate(words):
-        v = valence.get(word)
-        if v is None:
-            continue
-        if any(w in _NEGATIONS or w.endswith("n't") for w in words[max(0, i - 3):i]):
-            v *= _NEGATION_SCALAR
-        total += v
-    return round(total / math.sqrt(total * total + _ALPHA), 6) if total else 0.0
+    """The text's VADER compound sentiment in [-1, 1] (0: nothing the lexicon knows)."""
+    return round(float(analyzer().polarity_scores(text)["compound"]), 6)
 
 
 def score_texts(texts: pd.Series) -> np.ndarray:
