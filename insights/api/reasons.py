@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["describe_factor", "base_rate_reason", "strength", "TEMPLATES", "GAP_FEATURES"]
+__all__ = ["describe_factor", "base_rate_reason", "strength", "without_repeats", "TEMPLATES", "GAP_FEATURES"]
 
 # the features whose wording depends on the customer's order count (two orders are one gap, not a habit)
 GAP_FEATURES = frozenset({"mean_days_between_orders", "std_days_between_orders", "recency_over_gap", "gap_cv"})
@@ -148,6 +148,13 @@ def _sentiment(c: _Ctx) -> str:
         lambda m: f"{m:+.2f}", "typically {}")
 
 
+def _span(c: _Ctx) -> str:
+    if round(c.v) == 0:
+        return "All their orders so far were placed on one day" + c.typical(
+            _num, "a typical customer's first and last orders are {} days apart")
+    return f"Ordered over {_num(c.v)} days from the first to the last order" + c.typical(_num, "typically {} days")
+
+
 def _orders_in(days: int) -> Callable[[_Ctx], str]:
     return lambda c: (f"{_num(c.v)} order{'s' if round(c.v) != 1 else ''} in the last {days} days"
                       + c.typical(_num, "a typical customer placed {}"))
@@ -174,8 +181,7 @@ TEMPLATES: Mapping[str, Callable[[_Ctx], str]] = {
                                    + c.typical(_num, "a typical customer {}"),
     "return_rate": lambda c: f"Returned {_pct(c.v)} of the units bought" + c.typical(_pct, "the typical rate is {}"),
     "spend_trend": _trend,
-    "active_span_days": lambda c: f"Ordered over {_num(c.v)} days from the first to the last order"
-                                  + c.typical(_num, "typically {} days"),
+    "active_span_days": _span,
     "orders_per_30d": lambda c: f"About {c.v:.1f} orders a month since becoming a customer"
                                 + c.typical(lambda m: f"{m:.1f}", "typically {}"),
     "spend_per_30d": lambda c: f"About {c.money(c.v)} a month since becoming a customer"
@@ -227,6 +233,18 @@ TEMPLATES: Mapping[str, Callable[[_Ctx], str]] = {
 # features whose template phrases a missing value (no second order, no email opened, no review)
 _NAN_PHRASED = GAP_FEATURES | frozenset({"days_since_engagement", "email_click_rate", "mean_rating",
                                          "last_rating", "rating_trend", "review_sentiment"})
+
+
+# features that say nothing more once "no visit or email interaction on record" has been said
+_NO_ENGAGEMENT_REPEATS = frozenset({"engagement_30d", "engagement_90d", "engagement_trend", "email_click_rate"})
+
+
+def without_repeats(reasons: list[dict[str, Any]], *, no_engagement_on_record: bool) -> list[dict[str, Any]]:
+    """The reasons minus those that repeat another in other words: once "no visit or email interaction on record"
+    is among them, "0 visits in the last 90 days" says nothing more."""
+    if not (no_engagement_on_record and any(r["feature"] == "days_since_engagement" for r in reasons)):
+        return reasons
+    return [r for r in reasons if r["feature"] not in _NO_ENGAGEMENT_REPEATS]
 
 
 def describe_factor(feature: str, contribution: float, value: float | None, *, typical: float | None,

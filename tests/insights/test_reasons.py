@@ -85,3 +85,20 @@ def test_engagement_and_review_reasons_speak_the_shop_owners_language():
     assert text("rating_trend", -2.5) == "The most recent rating is 2.5 stars below their earlier ones."
     assert text("review_sentiment", -0.6, 0.5).startswith("Their reviews read negative")
     assert text("email_click_rate", math.nan) == "Has not opened any email."
+
+
+def test_a_reason_that_only_repeats_another_is_left_out():
+    from insights.api.reasons import without_repeats
+
+    def reason(feature, value):
+        return describe_factor(feature, 0.2, value, typical=1.0, recency_days=14.0, window_days=90, currency="USD")
+
+    never = reason("days_since_engagement", math.nan)
+    assert never["description"] == "No visit or email interaction on record."
+    zero = reason("engagement_90d", 0.0)
+    span = reason("active_span_days", 0.0)
+    assert without_repeats([zero, span, never], no_engagement_on_record=True) == [span, never]
+    # a customer seen 40 days ago: "0 visits in the last 30 days" is news
+    seen = reason("days_since_engagement", 40.0)
+    assert without_repeats([zero, seen], no_engagement_on_record=False) == [zero, seen]
+    assert span["description"].startswith("All their orders so far were placed on one day;")
