@@ -5,7 +5,6 @@ Columns and documents: docs/snapshot.md. numpy only: this module is on the API's
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -244,17 +243,18 @@ def churn_reasons(snapshot: Snapshot, table: ColumnTable, rows: np.ndarray) -> l
     orders = floats(np.asarray(table["frequency"][rows]), 0) if gaps else [None] * rows.shape[0]
     out: list[list[dict[str, Any]]] = []
     for i in range(rows.shape[0]):
-        factors, no_record = [], False
+        factors, engaged_days = [], None
         for j in present:
             name = str(cols[f"churn_factor_{j}"][i])
             if not name:
                 continue
             value = float(cols[f"churn_value_{j}"][i]) if f"churn_value_{j}" in cols else None
-            no_record |= name == "days_since_engagement" and value is not None and not math.isfinite(value)
+            if name == "days_since_engagement" and value is not None:
+                engaged_days = value
             factors.append(describe_factor(name, float(cols[f"churn_contrib_{j}"][i]), value,
                                            typical=medians.get(name), recency_days=recency[i],
                                            window_days=window, currency=snapshot.currency, orders=orders[i]))
-        factors = without_repeats(factors, no_engagement_on_record=no_record)
+        factors = without_repeats(factors, days_since_engagement=engaged_days)
         if str(cols["risk_level"][i]) in AT_RISK_LEVELS:  # what raises the risk comes first
             factors.sort(key=lambda f: f["direction"] != "increases_risk")
             if not factors or factors[0]["direction"] != "increases_risk":

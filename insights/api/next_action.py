@@ -4,6 +4,7 @@ The first rule that holds decides (docs/api.md, "Next best action"):
 
 | # | when | action |
 |---|---|---|
+| 0 | one order so far, placed in the last 30 days | ``nurture_second_order``: nobody to win back yet |
 | 1 | risk High or Critical, CLV segment High or Medium | ``win_back``: an offer featuring top recommendations |
 | 2 | risk High or Critical (so CLV segment Low) | ``do_nothing``: an offer would cost more than it saves |
 | 3 | CLV segment High (risk Low or Medium) | ``vip_care``: personal service and early access, no discount |
@@ -37,6 +38,7 @@ ACTIONS = {
 AT_RISK = ("High", "Critical")
 VALUABLE = ("High", "Medium")
 MAX_PRODUCTS = 2  # products named in an action
+NEW_DAYS = 30  # a one-order customer who ordered within this many days is new, not lapsed: nurture, not win back
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,13 @@ def next_best_action(state: CustomerState, currency: str = "USD") -> dict[str, A
     value = f"{state.clv_segment} predicted value" + (f" ({state.predicted_clv:,.2f} {currency})"
                                                       if state.predicted_clv is not None else "")
     last = f"last ordered {state.recency_days} day{'s' if state.recency_days != 1 else ''} ago"
+    if state.frequency <= 1 and state.recency_days < NEW_DAYS:
+        products = state.products[:MAX_PRODUCTS]
+        feature = f"; suggest {_names(products)}" if products else ""
+        odds = f", and a {risk}" if state.risk_level in AT_RISK else ""
+        return _action("nurture_second_order", f"a new customer with one order so far, {last}{odds}: many "
+                                               f"first-time buyers never order again, so encourage a second order "
+                                               f"now{feature}", products)
     if state.risk_level in AT_RISK and state.clv_segment in VALUABLE:
         products = state.products[:MAX_PRODUCTS]
         feature = f", featuring {_names(products)}" if products else ""

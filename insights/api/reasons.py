@@ -239,12 +239,16 @@ _NAN_PHRASED = GAP_FEATURES | frozenset({"days_since_engagement", "email_click_r
 _NO_ENGAGEMENT_REPEATS = frozenset({"engagement_30d", "engagement_90d", "engagement_trend", "email_click_rate"})
 
 
-def without_repeats(reasons: list[dict[str, Any]], *, no_engagement_on_record: bool) -> list[dict[str, Any]]:
-    """The reasons minus those that repeat another in other words: once "no visit or email interaction on record"
-    is among them, "0 visits in the last 90 days" says nothing more."""
-    if not (no_engagement_on_record and any(r["feature"] == "days_since_engagement" for r in reasons)):
+def without_repeats(reasons: list[dict[str, Any]], *, days_since_engagement: float | None) -> list[dict[str, Any]]:
+    """The reasons minus those that repeat another in other words. Beside "no visit or email interaction on
+    record" (``days_since_engagement`` NaN), the engagement counts say nothing more; beside "has not visited in 189
+    days", neither does "0 visits in the last 30 / 90 days"."""
+    if days_since_engagement is None or not any(r["feature"] == "days_since_engagement" for r in reasons):
         return reasons
-    return [r for r in reasons if r["feature"] not in _NO_ENGAGEMENT_REPEATS]
+    if not math.isfinite(days_since_engagement):
+        return [r for r in reasons if r["feature"] not in _NO_ENGAGEMENT_REPEATS]
+    implied = {f"engagement_{d}d" for d in (30, 90) if days_since_engagement >= d}
+    return [r for r in reasons if r["feature"] not in implied]
 
 
 def describe_factor(feature: str, contribution: float, value: float | None, *, typical: float | None,

@@ -20,6 +20,12 @@ def _state(**kw) -> CustomerState:
      "would likely cost more than the value at risk"),
     ({"clv_segment": "High", "risk_level": "Medium"}, "vip_care", [], "personal service"),
     ({"frequency": 1}, "nurture_second_order", ["P7", "P8"], "one order so far, last ordered 12 days ago"),
+    # a first order yesterday with a high risk: a new customer to nurture, not one to win back
+    ({"frequency": 1, "recency_days": 1, "risk_level": "High", "churn_probability": 0.5}, "nurture_second_order",
+     ["P7", "P8"], "a new customer with one order so far, last ordered 1 day ago, and a High churn risk (50%): "
+                   "many first-time buyers never order again"),
+    ({"frequency": 1, "recency_days": 45, "risk_level": "High", "churn_probability": 0.6}, "win_back", ["P7", "P8"],
+     "send a win-back offer"),
     ({}, "cross_sell", ["P8", "P9"], "offer P8 and P9, often bought with"),
     ({"cross_sell": ()}, "do_nothing", [], "buying as expected"),
 ])

@@ -97,8 +97,10 @@ def test_a_reason_that_only_repeats_another_is_left_out():
     assert never["description"] == "No visit or email interaction on record."
     zero = reason("engagement_90d", 0.0)
     span = reason("active_span_days", 0.0)
-    assert without_repeats([zero, span, never], no_engagement_on_record=True) == [span, never]
-    # a customer seen 40 days ago: "0 visits in the last 30 days" is news
-    seen = reason("days_since_engagement", 40.0)
-    assert without_repeats([zero, seen], no_engagement_on_record=False) == [zero, seen]
+    assert without_repeats([zero, span, never], days_since_engagement=math.nan) == [span, never]
+    # a customer last seen 40 days ago: "0 visits in the last 90 days" is news, "0 in the last 30" is not
+    seen, zero_30 = reason("days_since_engagement", 40.0), reason("engagement_30d", 0.0)
+    assert without_repeats([zero, zero_30, seen], days_since_engagement=40.0) == [zero, seen]
+    assert without_repeats([zero, seen], days_since_engagement=189.0) == [seen]
+    assert without_repeats([zero, span], days_since_engagement=None) == [zero, span]
     assert span["description"].startswith("All their orders so far were placed on one day;")
