@@ -7,6 +7,7 @@ import platform
 from pathlib import Path
 
 import numpy as np
+from benchlib import update_results_section
 
 
 def _f(v, spec=".3f") -> str:
@@ -72,13 +73,5 @@ def write_results(path: Path, section: str, out: dict, args, started, load) -> N
               f"(load average {load:.1f} at start), Python {platform.python_version()}; wall seconds in one process, "
               "they swing with the shared load. Methods, what was tried and kept: docs/product-models.md, "
               "\"Forecasts on every product\".", ""]
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    block = "\n".join(lines)
-    if section in text:
-        head, rest = text.split(section, 1)
-        nxt = rest.find("\n## ")
-        text = head + block.rstrip("\n") + "\n" + (("\n" + rest[nxt + 1:]) if nxt >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + block
-    path.write_text(text)
+    update_results_section(section, "\n".join(lines), path)
     print(f"\nwrote the {section!r} section of {path}")

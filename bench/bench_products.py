@@ -30,6 +30,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchlib import update_results_section  # noqa: E402
+
 from athena.duckdb_engine import DuckDBEngine  # noqa: E402
 from models.elasticity import estimate_elasticity, naive_elasticity  # noqa: E402
 from models.forecast import DemandForecaster  # noqa: E402
@@ -308,15 +310,7 @@ def write_results(s, args, started, load) -> None:
     lines += ["", f"{started:%Y-%m-%d %H:%M} UTC, {platform.machine()}, 2 cores shared with other engineers' jobs "
               f"(load average {load:.1f} at start), Python {platform.python_version()}; times are wall seconds in "
               "one process and swing with the shared load.", ""]
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    block = "\n".join(lines)
-    if SECTION in text:
-        head, rest = text.split(SECTION, 1)
-        nxt = rest.find("\n## ")
-        text = head + block.rstrip("\n") + "\n" + (("\n" + rest[nxt + 1:]) if nxt >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + block
-    RESULTS.write_text(text)
+    update_results_section(SECTION, "\n".join(lines), RESULTS)
     print(f"\nwrote the {SECTION!r} section of {RESULTS}")
 
 
