@@ -35,12 +35,18 @@ SECTION = "## Sharded refresh"
 
 
 def write_streamed_lake(lake: Path, *, customers: int, products: int, days: int, end: date, seed: int,
-                        lines_per_customer: float, chunk: int) -> dict:
+                        lines_per_customer: float, chunk: int, reuse: bool = False) -> dict:
     """Orders of ``customers`` customers over ``days`` days ending ``end``, one chunk of customers at a time."""
     import duckdb
 
     from insights.data.lake import conform
 
+    meta = {"customers": customers, "products": products, "days": days, "end": end.isoformat(), "seed": seed,
+            "lines_per_customer": lines_per_customer}
+    done = lake / "_bench_lake.json"  # written last: a lake with it is complete
+    if reuse and done.is_file() and {k: v for k, v in json.loads(done.read_text()).items() if k in meta} == meta:
+        print(f"reusing {lake}", file=sys.stderr)
+        return json.loads(done.read_text())
     if lake.exists():
         shutil.rmtree(lake)
     (lake / "orders").mkdir(parents=True)
@@ -78,8 +84,12 @@ def write_streamed_lake(lake: Path, *, customers: int, products: int, days: int,
         con.unregister("chunk")
         lines += len(frame)
         del frame
-    return {"customers": customers, "products": products, "order_lines": lines,
-            "seconds": round(time.perf_counter() - started, 1)}
+        if first // chunk % 10 == 9:
+            print(f"{lake.name}: {first + n:,} of {customers:,} customers, {lines:,} lines, "
+                  f"{time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    out = {**meta, "order_lines": lines, "seconds": round(time.perf_counter() - started, 1)}
+    done.write_text(json.dumps(out))
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,14 +106,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--end", default="2026-06-30")
     p.add_argument("--out", default=str(ROOT / "bench" / "out" / "scale"))
     p.add_argument("--no-results", action="store_true")
+    p.add_argument("--reuse-lake", action="store_true",
+                   help="keep a complete lake of the same parameters under --out instead of writing it again")
+    p.add_argument("--lake-only", action="store_true", help="write the lakes and stop")
     args = p.parse_args(argv)
 
     out, end = Path(args.out), date.fromisoformat(args.end)
     as_of = (end + timedelta(days=1)).isoformat()
     gen = dict(products=args.products, days=args.days, end=end, seed=args.seed,
-               lines_per_customer=args.lines_per_customer, chunk=args.chunk)
+               lines_per_customer=args.lines_per_customer, chunk=args.chunk, reuse=args.reuse_lake)
     train = write_streamed_lake(out / "train-lake", customers=args.train_customers, **gen)
     lake = write_streamed_lake(out / "lake", customers=args.customers, **gen)
+    if args.lake_only:
+        return 0
     snaps = out / "snapshots"
     shutil.rmtree(snaps, ignore_errors=True)
     env = {**os.environ, "INSIGHTS_SHARD_WORK": str(out / "work"), "INSIGHTS_SALES_HISTORY_DAYS": "120"}
