@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,10 @@ class DuckDBEngine:
         if threads:
             con.execute(f"SET threads = {int(threads)}")
         if memory_limit:
-            con.execute(f"SET memory_limit = '{memory_limit}'")
+            if not re.fullmatch(r"\d+(\.\d+)?\s*(%|[KMGT]i?B|B)", memory_limit.strip(), re.IGNORECASE):
+                raise DataAccessError(f"DuckDB memory limit {memory_limit!r}: give a size such as 8GB or 512MiB, "
+                                      "or a share of memory such as 40%")
+            con.execute(f"SET memory_limit = '{memory_limit.strip()}'")
         for table in lake_tables().values():
             try:
                 con.execute(_view_sql(con, Path(lake), table))

@@ -80,6 +80,7 @@ class Settings:
     shards: int = 16  # the sharded refresh's shard count (1-100; docs/refresh.md, "Past one machine")
     shard_train_rows: int = 1_000_000  # the sharded refresh trains on whole shards up to this many rows
     shard_work: str = ""  # the sharded refresh's work area; default: beside the snapshots (.../work)
+    duckdb_memory_limit: str = ""  # the local engine's cap ("8GB", "40%"); empty: DuckDB's own (80% of memory)
     # privacy (SECURITY.md): pseudonymous ids, emails, retention
     pseudonymize: bool = False  # customer ids become HMAC-SHA256 pseudonyms at import (insights/pseudonym.py)
     pseudonym_secret: str | None = None

@@ -26,7 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 
 __all__ = ["ItemCooccurrence", "Recommendations", "next_basket_metrics", "popularity_ranking", "popular_items",
-           "repeat_rates"]
+           "repeat_counts", "repeat_rates"]
 
 _POPULARITY_TIE = 1e-3  # a popularity term small enough never to outrank a neighbour score of a real pair
 _MARK = 1e12  # added to a bought product's candidate score to recognise it after the sparse sum
@@ -43,11 +43,17 @@ class Recommendations:
     because: np.ndarray  # (n_customers, n) int32
 
 
-def repeat_rates(counts: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
-    """(buyers, repeat rate) per product from customers x products purchase-day counts."""
+def repeat_counts(counts: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """(buyers, buyers on two or more days) per product from customers x products purchase-day counts."""
     counts = sp.csr_matrix(counts)
     buyers = np.asarray((counts > 0).sum(axis=0)).ravel().astype(np.int64)
     repeaters = np.asarray((counts > 1).sum(axis=0)).ravel().astype(np.int64)
+    return buyers, repeaters
+
+
+def repeat_rates(counts: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """(buyers, repeat rate) per product from customers x products purchase-day counts."""
+    buyers, repeaters = repeat_counts(counts)
     rate = np.divide(repeaters, buyers, out=np.zeros(buyers.shape, dtype=np.float64), where=buyers > 0)
     return buyers, rate
 
@@ -105,18 +111,32 @@ class ItemCooccurrence:
 
     def fit(self, counts: sp.spmatrix) -> ItemCooccurrence:
         """Learn neighbours from customers x products purchase-day counts (0 = not bought)."""
+        counts = sp.csr_matrix(counts)
+        buyers, repeaters = repeat_counts(counts)
+        binary = (counts > 0).astype(np.float32)
+        co = (binary.T.tocsr() @ binary).tocsr()  # products x products: customers who bought both
+        return self.fit_stats(counts.shape[0], buyers, repeaters, co)
+
+    def fit_stats(self, n_customers: int, buyers: np.ndarray, repeaters: np.ndarray,
+                  co: sp.spmatrix) -> ItemCooccurrence:
+        """Learn neighbours from the statistics :meth:`fit` computes from the purchase matrix, when an engine has
+        already aggregated them (the sharded refresh): the customers, per product its buyers and the buyers on
+        two or more days, and the products x products counts of customers who bought both (the diagonal is
+        ignored; sums of parts are fine: every statistic adds up over customers)."""
         if self.similarity not in ("confidence", "cosine"):
             raise ValueError(f"similarity must be 'confidence' or 'cosine', got {self.similarity!r}")
         if self.top_k < 1 or self.shrink < 0:
             raise ValueError(f"top_k must be >= 1 and shrink >= 0, got {self.top_k} and {self.shrink}")
-        counts = sp.csr_matrix(counts)
-        self.n_customers_ = counts.shape[0]
-        self.buyers_, self.repeat_rate_ = repeat_rates(counts)
+        self.n_customers_ = int(n_customers)
+        self.buyers_ = np.asarray(buyers, dtype=np.int64)
+        repeaters = np.asarray(repeaters, dtype=np.int64)
+        self.repeat_rate_ = np.divide(repeaters, self.buyers_, out=np.zeros(self.buyers_.shape, dtype=np.float64),
+                                      where=self.buyers_ > 0)
         self.replenishable_ = (self.repeat_rate_ >= self.replenish_rate) & (self.buyers_ >= self.min_buyers)
-        binary = (counts > 0).astype(np.float32)
-        co = (binary.T.tocsr() @ binary).tocsr()  # products x products: customers who bought both
+        co = sp.csr_matrix(co, dtype=np.float32)
         co.setdiag(0)
         co.eliminate_zeros()
+        co.sort_indices()
         self.neighbors_, self.scores_, self.co_counts_ = _top_neighbours(co, self.buyers_, self.top_k, self.shrink,
                                                                          self.similarity)
         n = self.buyers_.size

@@ -72,6 +72,9 @@ class CustomerSide:
         # no engagement rows (a lake without the tables): no engagement columns at all, the frame of before
         return join_engagement(join_extracts(frames[:2], self.shard_key), frames[2])
 
+    def prepare(self, engine: QueryEngine, rows: pd.DataFrame, as_of: date) -> pd.DataFrame:
+        return rows  # the joined extract rows are the training frame as they are
+
     def gate(self, frame: pd.DataFrame) -> str | None:
         n = len(frame)
         return None if n >= self.min_customers else f"{n} customers with a purchase; at least {self.min_customers}"

@@ -24,6 +24,7 @@ import scipy.sparse as sp
 from athena.engine import QueryEngine
 from insights.config import Settings
 from insights.refresh.rec_backtest import MODEL_PARAMS, backtest, build_matrices
+from insights.refresh.rec_shards import fit_context, part_frame, population_stats
 from insights.refresh.side import SideOutput, code_fingerprint
 from models.recommend import ItemCooccurrence, popularity_ranking
 
@@ -34,6 +35,9 @@ UNCATEGORIZED = "uncategorized"
 TOP_N = 20  # products stored per customer: the most a customer's recommendations answer gives
 TOGETHER_K = 50  # "frequently bought together" products stored per product
 TOP_CATEGORIES = 5  # categories stored per customer (the rest of the spend is "other")
+_NO_ROWS = pd.DataFrame({c: pd.Series(dtype=t) for c, t in (
+    ("customer_id", str), ("product_id", str), ("purchase_days", "int64"), ("days_before_split", "int64"),
+    ("spend", "float64"), ("in_next_basket", "int64"))})
 
 
 @dataclass
@@ -87,6 +91,35 @@ class RecommendationSide:
 
     def score(self, models: dict[str, Any], frame: pd.DataFrame, as_of: date) -> SideOutput:
         tables, meta = score_recommendations(frame, models["params"])
+        return self._output(models, tables, meta)
+
+    # the sharded refresh (insights/refresh/rec_shards.py): the model from engine aggregates, customers by shard
+    shard_key = "customer_id"
+
+    def extract_queries(self, as_of: date) -> list[tuple[str, dict[str, Any]]]:
+        split = as_of - timedelta(days=self.backtest_days)
+        return [("customer_products", {"cutoff": as_of.isoformat(), "split": split.isoformat()})]
+
+    def prepare(self, engine: QueryEngine, rows: pd.DataFrame, as_of: date) -> pd.DataFrame:
+        frame = compact_pairs(rows, engine.query("product_categories", {"cutoff": as_of.isoformat()}))
+        frame.attrs["population"] = population_stats(engine, as_of, _category)  # for context(), not the sample's
+        return frame
+
+    def context(self, models: dict[str, Any], frame: pd.DataFrame, as_of: date) -> dict[str, Any]:
+        return fit_context(models["params"], frame.attrs["population"])
+
+    def score_part(self, models: dict[str, Any], context: dict[str, Any], part: pd.DataFrame,
+                   as_of: date) -> dict[str, dict[str, np.ndarray]]:
+        return {"recommendations": customer_rows(context["model"], part_frame(part, context))}
+
+    def finish(self, models: dict[str, Any], context: dict[str, Any], rows: dict[str, dict[str, np.ndarray]],
+               as_of: date) -> SideOutput:
+        model, categories = context["model"], context["product_category"]
+        table = rows.get("recommendations") or customer_rows(model, part_frame(_NO_ROWS, context))
+        tables = {"recommendations": table, "rec_products": product_table(model, context["product_ids"], categories)}
+        return self._output(models, tables, rec_meta(models["params"], model, categories, context["n_customers"]))
+
+    def _output(self, models: dict[str, Any], tables: dict[str, Any], meta: dict[str, Any]) -> SideOutput:
         meta["backtest"] = models.get("backtest")
         quality = {}
         for name in ("model", "popularity"):
@@ -126,40 +159,52 @@ def _category(value: Any) -> str:
 
 def score_recommendations(frame: pd.DataFrame, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The two tables and the metadata document from the whole history."""
-    counts = build_matrices(frame)
-    model = ItemCooccurrence(**params).fit(counts)
-    recs = model.recommend(counts, n=TOP_N)
-    customers, products = frame.attrs["customer_ids"], frame.attrs["product_ids"]
-    index_type = np.int16 if products.size < np.iinfo(np.int16).max else np.int32
-    cat_names, cat_idx, cat_share = _category_shares(frame)
-    together = model.neighbors_[:, :TOGETHER_K]
-    tables = {
-        "recommendations": {
-            "customer_id": customers,
+    model = ItemCooccurrence(**params).fit(build_matrices(frame))
+    rows = customer_rows(model, frame)
+    products = frame.attrs["product_ids"]
+    return ({"recommendations": rows, "rec_products": product_table(model, products, frame.attrs["product_category"])},
+            rec_meta(params, model, frame.attrs["product_category"], int(rows["customer_id"].size)))
+
+
+def customer_rows(model: ItemCooccurrence, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The ``recommendations`` table's rows for the frame's customers: each row depends on that customer only."""
+    recs = model.recommend(build_matrices(frame), n=TOP_N)
+    index_type = _index_type(frame.attrs["product_ids"])
+    _, cat_idx, cat_share = _category_shares(frame)
+    return {"customer_id": frame.attrs["customer_ids"],
             "rec_product": recs.items.astype(index_type), "rec_score": recs.scores.astype(np.float32),
-            "rec_because": recs.because.astype(index_type),
-            "category": cat_idx, "category_share": cat_share,
-        },
-        "rec_products": {
-            "product_id": products, "category": frame.attrs["product_category"],
-            "buyers": model.buyers_.astype(np.int32), "repeat_rate": model.repeat_rate_.astype(np.float32),
-            "replenishable": model.replenishable_.astype(np.int8),
-            "together_product": together.astype(index_type),
-            "together_score": model.scores_[:, :TOGETHER_K].astype(np.float32),
-            "together_customers": model.co_counts_[:, :TOGETHER_K].astype(np.int32),
-            "popularity_rank": np.argsort(popularity_ranking(model.buyers_)).astype(np.int32),
-        },
+            "rec_because": recs.because.astype(index_type), "category": cat_idx, "category_share": cat_share}
+
+
+def _index_type(products: np.ndarray) -> type:
+    return np.int16 if products.size < np.iinfo(np.int16).max else np.int32
+
+
+def product_table(model: ItemCooccurrence, products: np.ndarray, categories: np.ndarray) -> dict[str, np.ndarray]:
+    """The ``rec_products`` table: per product its buyers, repeat rate and bought-together list."""
+    return {
+        "product_id": products, "category": categories,
+        "buyers": model.buyers_.astype(np.int32), "repeat_rate": model.repeat_rate_.astype(np.float32),
+        "replenishable": model.replenishable_.astype(np.int8),
+        "together_product": model.neighbors_[:, :TOGETHER_K].astype(_index_type(products)),
+        "together_score": model.scores_[:, :TOGETHER_K].astype(np.float32),
+        "together_customers": model.co_counts_[:, :TOGETHER_K].astype(np.int32),
+        "popularity_rank": np.argsort(popularity_ranking(model.buyers_)).astype(np.int32),
     }
-    meta = {
+
+
+def rec_meta(params: dict[str, Any], model: ItemCooccurrence, categories: np.ndarray, n_customers: int
+             ) -> dict[str, Any]:
+    return {
         "method": f"item-item co-occurrence ({params.get('similarity')} similarity, shrink {params.get('shrink')}); "
                   "bought products excluded unless replenishable",
-        "params": dict(params), "top_n": TOP_N, "together_k": TOGETHER_K, "categories": cat_names,
-        "n_customers": int(customers.size), "n_products": int(products.size),
+        "params": dict(params), "top_n": TOP_N, "together_k": TOGETHER_K,
+        "categories": np.unique(categories).tolist(),
+        "n_customers": n_customers, "n_products": int(model.buyers_.size),
         "n_replenishable": int(model.replenishable_.sum()),
         "replenishable_rule": {"min_repeat_rate": params.get("replenish_rate"), "min_buyers": params.get("min_buyers"),
                                "repeat_rate": "share of a product's buyers who bought it on two or more days"},
     }
-    return tables, meta
 
 
 def _category_shares(frame: pd.DataFrame) -> tuple[list[str], np.ndarray, np.ndarray]:

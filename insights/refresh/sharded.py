@@ -35,11 +35,12 @@ from athena.shard import check_shards
 from insights.errors import ShardsIncomplete
 from insights.refresh.engine import CanonicalEngine
 from insights.refresh.pipeline import _Run
+from insights.refresh.shard_parts import concat_rows, key_chunks, read_part, table_length
 from insights.refresh.shard_work import WorkArea
-from insights.refresh.side import ShardedSide, Side, join_extracts
+from insights.refresh.side import ShardedSide, Side
 from insights.refresh.stages import Quiet, RefreshPolicy, RefreshResult, StageReport, peak_rss_mb
 
-__all__ = ["plan_run", "score_shard", "publish_run", "new_run_id", "read_part", "concat_rows", "incomplete_shards"]
+__all__ = ["plan_run", "score_shard", "publish_run", "new_run_id", "incomplete_shards"]
 
 
 SCORE_CHUNK_ROWS = 50_000  # a shard is scored this many rows at a time: score_part is per row, so memory is bounded
@@ -74,7 +75,8 @@ class _ShardedRun(_Run):
                 break
             parts.append(read_part(self.work, files[str(k)], side.shard_key))
         frame = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
-        return frame.sort_values(side.shard_key, kind="stable").reset_index(drop=True)
+        return side.prepare(self.engine, frame.sort_values(side.shard_key, kind="stable").reset_index(drop=True),
+                            self.as_of)
 
     def plan(self) -> dict[str, Any]:
         self.previous, self.layout = self.store.latest_version(), {}
@@ -113,27 +115,49 @@ class _ShardedRun(_Run):
             if problems:
                 raise ShardsIncomplete(f"{len(problems)} shard(s) incomplete: {'; '.join(problems[:10])}",
                                        shards=problems[:100])
+            tasks = {f"{side}/{k}": json.loads(self.work.get(f"done/{side}/shard={k}.json"))
+                     for side, layout in plan["layout"].items() for k in layout}
             self.extra_fields["sharded"]["tasks"] = {  # per shard: rows, seconds, the scoring process's peak RSS
-                f"{side}/{k}": {f: done.get(f) for f in ("rows_in", "seconds", "peak_rss_mb")}
-                for side, layout in plan["layout"].items() for k in layout
-                for done in [json.loads(self.work.get(f"done/{side}/shard={k}.json"))]}
+                name: {f: done.get(f) for f in ("rows_in", "seconds", "peak_rss_mb")} for name, done in tasks.items()}
+            # the map's span, first task started to last finished (wherever the tasks ran: clocks are UTC)
+            spans = [(d["started_at"], d["finished_at"]) for d in tasks.values() if "started_at" in d]
+            self.extra_fields["sharded"]["map_wall_seconds"] = (
+                round(max(e for _, e in spans) - min(b for b, _ in spans), 3) if spans else None)
             self.build = self.store.new_build_dir()
             self.work.download("models", self.build / "models")
+            timing = self.extra_fields["sharded"]["reduce_seconds"] = {}  # where the single process spends it
             for side in self.active:
+                clock = _Clock(timing.setdefault(side.name, {}))
                 loaded = side.load(self.build / "models" / side.name)
                 if plan["status"][side.name] == "sharded":
                     assert isinstance(side, ShardedSide)
                     parts = [_load_part(self.work, side.name, k) for k, _ in sorted(plan["layout"][side.name].items())]
                     rows = concat_rows([p for p in parts if p], side.shard_key)
+                    del parts
                     context = pickle.loads(self.work.get(f"context/{side.name}.pkl"))
+                    clock.lap("merge")
                     out = side.finish(loaded, context, rows, self.as_of)
+                    del rows
                 else:
                     out = side.score(loaded, pickle.loads(self.work.get(f"frames/{side.name}.pkl")), self.as_of)
+                clock.lap("finish" if plan["status"][side.name] == "sharded" else "score whole")
                 rep.notes.append(f"{side.name}: {self._write_side(side.name, out):,} rows")
+                clock.lap("write")  # tables, documents (the derived ones query the engine), analyst Parquet
                 del out, loaded
                 self.observer.stage_advanced("score", side.name)
             rep.rows = sum(self.written["rows"].values())
         return self._publish()
+
+
+class _Clock:
+    """Seconds per step into ``steps``: ``lap(step)`` records the time since the previous lap."""
+
+    def __init__(self, steps: dict[str, float]) -> None:
+        self.steps, self.last = steps, time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.steps[step], self.last = round(now - self.last, 3), now
 
 
 def _run(**kwargs: Any) -> _ShardedRun:
@@ -161,7 +185,7 @@ def score_shard(work: WorkArea, side: Side, shard: int) -> dict[str, Any]:
     plan = json.loads(work.get("plan.json"))
     files = plan["layout"][side.name][str(shard)]
     assert isinstance(side, ShardedSide), f"side {side.name} is not sharded"
-    started = time.perf_counter()
+    started, started_at = time.perf_counter(), time.time()
     part = read_part(work, files, side.shard_key)
     tables: dict[str, int] = {}
     if len(part):
@@ -169,12 +193,15 @@ def score_shard(work: WorkArea, side: Side, shard: int) -> dict[str, Any]:
             models = side.load(work.download(f"models/{side.name}", Path(tmp) / side.name))
             context = pickle.loads(work.get(f"context/{side.name}.pkl"))
             as_of = date.fromisoformat(plan["as_of"])
-            rows = concat_rows([side.score_part(models, context, part.iloc[i:i + SCORE_CHUNK_ROWS], as_of)
-                                for i in range(0, len(part), SCORE_CHUNK_ROWS)], side.shard_key)
-        tables = {t: _length(cols) for t, cols in rows.items()}
+            part = part.sort_values(side.shard_key, kind="stable").reset_index(drop=True)
+            rows = concat_rows([side.score_part(models, context, part.iloc[a:b], as_of)
+                                for a, b in key_chunks(part[side.shard_key].to_numpy(), SCORE_CHUNK_ROWS)],
+                               side.shard_key)
+        tables = {t: table_length(cols) for t, cols in rows.items()}
         work.put(f"parts/{side.name}/shard={shard}.pkl", pickle.dumps(rows))
     done = {"side": side.name, "shard": shard, "rows_in": len(part), "files": files, "tables": tables,
-            "seconds": round(time.perf_counter() - started, 3), "peak_rss_mb": peak_rss_mb()}
+            "seconds": round(time.perf_counter() - started, 3), "peak_rss_mb": peak_rss_mb(),
+            "started_at": round(started_at, 3), "finished_at": round(time.time(), 3)}
     work.put(f"done/{side.name}/shard={shard}.json", json.dumps(done, sort_keys=True).encode())  # last: complete
     return {"side": side.name, "shard": shard, "rows": len(part)}
 
@@ -222,54 +249,6 @@ def _load_part(work: WorkArea, side: str, shard: str) -> dict[str, dict[str, np.
     if not done["rows_in"]:
         return {}
     rows = pickle.loads(work.get(f"parts/{side}/shard={shard}.pkl"))
-    if {t: _length(c) for t, c in rows.items()} != done["tables"]:
+    if {t: table_length(c) for t, c in rows.items()} != done["tables"]:
         raise ShardsIncomplete(f"{side} shard {shard}: its scores do not match its done marker", shards=[shard])
     return rows
-
-
-def _length(columns: dict[str, np.ndarray]) -> int:
-    return int(len(next(iter(columns.values())))) if columns else 0
-
-
-def concat_rows(parts: list[dict[str, dict[str, np.ndarray]]], key: str) -> dict[str, dict[str, np.ndarray]]:
-    """Each table's columns concatenated over the parts, rows sorted by ``key`` (ties keep the shard order)."""
-    out: dict[str, dict[str, np.ndarray]] = {}
-    for table in parts[0] if parts else {}:
-        cols = {c: np.concatenate([p[table][c] for p in parts]) for c in parts[0][table]}
-        order = np.argsort(cols[key], kind="stable") if key in cols else np.arange(_length(cols))
-        out[table] = {c: v[order] for c, v in cols.items()}
-    return out
-
-
-def read_part(work: WorkArea, files: list[str], key: str) -> pd.DataFrame:
-    """The rows of one shard's extract files, typed and rounded as the refresh's engine returns a query's: the
-    first query's (extract/<side>/q0/...) with each further query's columns joined on ``key`` (join_extracts)."""
-    queries: dict[str, list[str]] = {}
-    for name in files:
-        queries.setdefault(name.rsplit("/shard=", 1)[0], []).append(name)
-    if not any(q.endswith("/q0") for q in queries):
-        return pd.DataFrame()  # no row of the main query in this shard
-    return join_extracts([_read_files(work, queries[q]) for q in sorted(queries, key=_query_index)], key)
-
-
-def _query_index(prefix: str) -> int:
-    return int(prefix.rsplit("/q", 1)[1])
-
-
-def _read_files(work: WorkArea, files: list[str]) -> pd.DataFrame:
-    import fastparquet  # in the Lambda package (pyarrow is not)
-
-    frames = []
-    with tempfile.TemporaryDirectory(prefix="insights-part-") as tmp:
-        for i, key in enumerate(files):
-            path = Path(tmp) / f"{i}.parquet"
-            path.write_bytes(work.get(key))
-            frames.append(fastparquet.ParquetFile(str(path)).to_pandas())
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    for col in frame.columns:
-        values = frame[col]
-        if pd.api.types.is_float_dtype(values.dtype):
-            frame[col] = values.round(6)  # as CanonicalEngine rounds every query's floats
-        elif pd.api.types.is_datetime64_dtype(values.dtype):
-            frame[col] = values.astype("datetime64[us]")  # DuckDB's unit (fastparquet reads ns)
-    return frame

@@ -138,7 +138,7 @@ def engine_from_settings(settings: Settings) -> QueryEngine:
     from athena.duckdb_engine import DuckDBEngine  # local only: duckdb is not in the Lambda package
 
     try:
-        return DuckDBEngine.over_lake(settings.lake)
+        return DuckDBEngine.over_lake(settings.lake, memory_limit=settings.duckdb_memory_limit or None)
     except DataAccessError as exc:  # no lake there, or an unreadable file in it
         raise DataAccessFailed(str(exc), reason=exc.reason) from exc
 

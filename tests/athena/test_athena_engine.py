@@ -24,6 +24,8 @@ PARAMS = {
     "lake_summary": {"cutoff": CUTOFF},
     "customer_products": {"cutoff": CUTOFF, "split": "2024-02-01"},
     "product_categories": {"cutoff": CUTOFF},
+    "product_buyers": {"cutoff": CUTOFF},
+    "product_cooccurrence": {"cutoff": CUTOFF},
     "customer_engagement": {"cutoff": CUTOFF},
 }
 SETTINGS = Settings(athena_database="insights_db", athena_workgroup="insights-wg",

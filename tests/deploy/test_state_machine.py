@@ -100,8 +100,9 @@ def test_the_state_machine_runs_the_real_handlers_and_publishes_then_a_failed_sh
     summary = json.loads(execution["output"])
     assert summary["status"] == "published" and summary["latest_moved"]
     assert store.latest_version() == summary["version"]
-    assert [c["refresh_step"] for c in calls] == ["plan", "score", "score", "score", "publish"]
-    assert sorted(c["shard"] for c in calls if c["refresh_step"] == "score") == [0, 1, 2]
+    assert [c["refresh_step"] for c in calls] == ["plan", *["score"] * 6, "publish"]
+    assert sorted((c["side"], c["shard"]) for c in calls if c["refresh_step"] == "score") == [
+        (side, k) for side in ("customers", "recommendations") for k in range(3)]
     assert len({c["run_id"] for c in calls[1:]}) == 1
     snapshot = store.open()
     assert summary["rows"]["customers"] == len(snapshot.table("customers")["customer_id"]) > 500

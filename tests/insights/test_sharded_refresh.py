@@ -29,8 +29,8 @@ AS_OF = date(2026, 7, 1)
 
 def _sides():
     # products with 60 days of history: the forecaster is not trained (fallback rates), which keeps this fast;
-    # the product and recommendation sides are not sharded: they exercise the "scored whole in the reduce step"
-    # path; the three families, as the CLI's settings name them (the 16-shard CLI run compares with this run)
+    # customers and recommendations are sharded; the product side is not: it exercises the "scored whole in the
+    # reduce step" path; the three families, as the CLI's settings name them (the 16-shard CLI run compares)
     return [CustomerSide(), ProductSide(history_days=60), RecommendationSide()]
 
 
@@ -72,9 +72,16 @@ def test_the_sharded_refresh_publishes_the_content_of_the_single_run(lake, singl
     assert result.manifest["rows"] == reference.manifest["rows"]
     sharded = result.manifest["sharded"]
     assert (sharded["shards"], sharded["sides"]) == (shards, {"customers": "sharded", "products": "whole",
-                                                          "recommendations": "whole"})
-    assert sorted(sharded["tasks"]) == sorted(f"customers/{k}" for k in range(shards))
-    assert sum(t["rows_in"] for t in sharded["tasks"].values()) == result.manifest["rows"]["customers"]
+                                                          "recommendations": "sharded"})
+    assert sorted(sharded["tasks"]) == sorted(f"{side}/{k}" for side in ("customers", "recommendations")
+                                              for k in range(shards))
+    assert sum(t["rows_in"] for name, t in sharded["tasks"].items()
+               if name.startswith("customers/")) == result.manifest["rows"]["customers"]
+    assert 0 < sharded["map_wall_seconds"] <= sum(t["seconds"] for t in sharded["tasks"].values()) + 5
+    timing = sharded["reduce_seconds"]  # where the single publish process spends its time, per side
+    assert set(timing["customers"]) == set(timing["recommendations"]) == {"merge", "finish", "write"}
+    assert set(timing["products"]) == {"score whole", "write"}
+    assert all(s >= 0 for steps in timing.values() for s in steps.values())
     assert [s.stage for s in result.stages] == ["extract", "check", "train", "score", "publish"]
     assert not any((tmp_path / "work").iterdir())  # the run's work area is gone once published
 
@@ -122,7 +129,8 @@ def test_the_reduce_step_checks_every_shard_itself(lake, single, tmp_path):
     work = LocalWork(tmp_path / "work" / run_id)
     plan = plan_run(work=work, shards=4, engine=DuckDBEngine.over_lake(lake), store=store, sides=_sides(),
                     as_of=AS_OF)
-    assert sorted((i["side"], i["shard"]) for i in plan["items"]) == [("customers", k) for k in range(4)]
+    assert sorted((i["side"], i["shard"]) for i in plan["items"]) == [
+        (side, k) for side in ("customers", "recommendations") for k in range(4)]
     assert map_shards(str(tmp_path / "work"), run_id, _sides(), plan["items"]) == {}
     (work.root / "done" / "customers" / "shard=2.json").unlink()  # a child that "succeeded" with nothing
     with pytest.raises(ShardsIncomplete, match="customers shard 2: not scored"):
