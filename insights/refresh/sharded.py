@@ -38,7 +38,7 @@ from insights.refresh.pipeline import _Run
 from insights.refresh.shard_parts import concat_rows, key_chunks, read_part, table_length
 from insights.refresh.shard_work import WorkArea
 from insights.refresh.side import ShardedSide, Side
-from insights.refresh.stages import Quiet, RefreshPolicy, RefreshResult, StageReport, peak_rss_mb
+from insights.refresh.stages import Quiet, RefreshPolicy, RefreshResult, StageReport, peak_rss_mb, reset_peak_rss
 
 __all__ = ["plan_run", "score_shard", "publish_run", "new_run_id", "incomplete_shards"]
 
@@ -186,6 +186,7 @@ def score_shard(work: WorkArea, side: Side, shard: int) -> dict[str, Any]:
     files = plan["layout"][side.name][str(shard)]
     assert isinstance(side, ShardedSide), f"side {side.name} is not sharded"
     started, started_at = time.perf_counter(), time.time()
+    reset_peak_rss()  # this task's own peak, not an earlier task's in the same worker or warm Lambda
     part = read_part(work, files, side.shard_key)
     tables: dict[str, int] = {}
     if len(part):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from insights.config import Settings
 
 __all__ = ["STAGES", "RefreshPolicy", "StageReport", "RefreshResult", "Observer", "MetricsSink", "Quiet",
-           "peak_rss_mb"]
+           "peak_rss_mb", "reset_peak_rss"]
 
 STAGES = ("extract", "check", "train", "score", "publish")
 
@@ -98,8 +99,27 @@ class Quiet:
 
 
 def peak_rss_mb() -> float | None:
+    """This process's peak resident memory in MB: Linux's VmHWM, which belongs to the address space, so a
+    spawned child starts from its own (``ru_maxrss`` carries the parent's peak across exec: a pool worker of
+    a 11 GB planner "peaked" at 11 GB) and :func:`reset_peak_rss` can restart it; ``ru_maxrss`` elsewhere."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)  # kB
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         import resource
     except ImportError:  # not on POSIX
         return None
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux reports KiB
+
+
+def reset_peak_rss() -> bool:
+    """Restart the peak :func:`peak_rss_mb` reports from the current resident size (Linux; False elsewhere):
+    a process that runs several tasks (a pool worker, a warm Lambda) then measures each task's own peak."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
