@@ -65,6 +65,8 @@ def _texts(frame: Any, name: str, n: int) -> np.ndarray:
     if name not in frame:
         return np.full(n, "", dtype="<U1")
     col = frame[name]
+    if isinstance(col, np.ndarray) and col.dtype.kind == "U":  # trait_inputs' own: already text, no None
+        return col
     if hasattr(col, "fillna"):
         return np.asarray(col.astype("object").fillna("").astype(str).to_numpy(), dtype=str)
     return np.array(["" if v is None or (isinstance(v, float) and v != v) else str(v) for v in col], dtype=str)
@@ -132,9 +134,35 @@ def trait_inputs(frame: Any) -> dict[str, np.ndarray]:
     return out
 
 
-def _groups(keys: np.ndarray, *values: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-    """Distinct keys (sorted), their counts, and per value array the sum and count of its finite entries."""
-    uniq, inverse = np.unique(keys, return_inverse=True)
+def _codes(keys: Any, few: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(keys, return_inverse=True)`` for a text column of few distinct values, without sorting every
+    row's string: one comparison pass per value (at 10M customers the sort took seconds and gigabytes); the
+    values past the first ``few`` are sorted as np.unique would."""
+    keys = np.asarray(keys)
+    inverse = np.zeros(keys.size, dtype=np.int64)
+    assigned = np.zeros(keys.size, dtype=bool)
+    labels: list[Any] = []
+    while len(labels) < few and not assigned.all():
+        label = keys[int(np.argmin(assigned))]  # the first row without a code yet
+        hit = keys == label
+        inverse[hit], labels = len(labels), [*labels, label]
+        assigned |= hit
+    if not assigned.all():
+        rest, rest_inverse = np.unique(keys[~assigned], return_inverse=True)
+        inverse[~assigned] = len(labels) + rest_inverse
+        labels += list(rest)
+    uniq = np.array(labels, dtype=keys.dtype if keys.dtype.kind == "U" else str)
+    order = np.argsort(uniq, kind="stable")
+    rank = np.empty(order.size, dtype=np.int64)
+    rank[order] = np.arange(order.size)
+    return uniq[order], rank[inverse]
+
+
+def _groups(codes: tuple[np.ndarray, np.ndarray], *values: np.ndarray) -> tuple[np.ndarray, np.ndarray,
+                                                                              list[np.ndarray]]:
+    """Distinct keys (sorted; from :func:`_codes`), their counts, and per value array the sum and count of its
+    finite entries."""
+    uniq, inverse = codes
     counts = np.bincount(inverse, minlength=uniq.size)
     stats = []
     for v in values:
@@ -155,8 +183,9 @@ def traits_document(traits: Mapping[str, np.ndarray]) -> dict[str, Any]:
     traits = {k: np.asarray(v) for k, v in traits.items()}
     clv, monetary = traits["predicted_clv"].astype("float64"), traits["monetary_total"].astype("float64")
     axes: dict[str, Any] = {}
+    codes = {axis: _codes(traits[f"{axis}_label"]) for axis in AXES}
     for axis, (measure, bands) in AXES.items():
-        labels, counts, (clv_sum, clv_n, s_sum, s_n) = _groups(traits[f"{axis}_label"], clv,
+        labels, counts, (clv_sum, clv_n, s_sum, s_n) = _groups(codes[axis], clv,
                                                                np.asarray(traits[f"{axis}_strength"], "float64"))
         dist = [{"label": str(label), "customers": int(k), "percentage": round(100.0 * k / n, 2),
                  "avg_clv": _mean(clv_sum[i], clv_n[i]), "avg_strength": _mean(s_sum[i], s_n[i], 4)}
@@ -165,14 +194,23 @@ def traits_document(traits: Mapping[str, np.ndarray]) -> dict[str, Any]:
         rules = [{"label": name, "lower": lo, "upper": up} for (name, lo), up in zip(bands, uppers, strict=True)]
         axes[axis] = {"measure": measure, "bands": rules, "no_measure_label": NO_MEASURE[axis],
                       "distribution": sorted(dist, key=lambda d: (-d["customers"], d["label"]))}
-    specialist = traits["affinity_category"][traits["category_affinity_label"] == "specialist"]
-    cats, cat_counts = np.unique(specialist, return_counts=True)
+    cats, cat_inverse = _codes(traits["affinity_category"][traits["category_affinity_label"] == "specialist"])
     axes["category_affinity"]["specialist_categories"] = [
-        {"category": str(c), "customers": int(k)} for c, k in zip(cats, cat_counts, strict=True)]
-    names = traits[f"{next(iter(AXES))}_label"].astype(object)
-    for axis in list(AXES)[1:]:
-        names = names + " / " + traits[f"{axis}_label"].astype(object)
-    combos, counts, (clv_sum, clv_n, m_sum, m_n) = _groups(np.asarray(names, dtype=str), clv, monetary)
+        {"category": str(c), "customers": int(k)}
+        for c, k in zip(cats, np.bincount(cat_inverse, minlength=cats.size), strict=True)]
+    # a combination of the five labels as one integer (mixed radix over the axes' codes), named once per value
+    combo = np.zeros(n, dtype=np.int64)
+    for axis in AXES:
+        combo = combo * codes[axis][0].size + codes[axis][1]
+    values, combo_inverse = np.unique(combo, return_inverse=True)
+    parts: list[np.ndarray] = []
+    rest = values
+    for axis in reversed(AXES):  # the last axis is the lowest digit
+        labels_of_axis = codes[axis][0]
+        parts.insert(0, labels_of_axis[rest % labels_of_axis.size] if labels_of_axis.size else rest.astype(str))
+        rest = rest // max(1, labels_of_axis.size)
+    combos = np.array([" / ".join(str(part[i]) for part in parts) for i in range(values.size)], dtype=str)
+    combos, counts, (clv_sum, clv_n, m_sum, m_n) = _groups((combos, combo_inverse), clv, monetary)
     order = sorted(range(combos.size), key=lambda i: (-int(counts[i]), str(combos[i])))
     archetypes = [{"name": str(combos[i]), "traits": dict(zip(AXES, str(combos[i]).split(" / "), strict=True)),
                    "customers": int(counts[i]), "percentage": round(100.0 * counts[i] / n, 2),

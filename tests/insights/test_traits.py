@@ -103,3 +103,16 @@ def test_an_erasure_drops_the_customers_traits_and_recounts_the_document(tmp_pat
     doc = after.doc("traits")
     assert doc["n_customers"] == before.doc("traits")["n_customers"] - 1
     assert sum(a["customers"] for a in doc["axes"]["tenure"]["distribution"]) == doc["n_customers"]
+
+
+@pytest.mark.parametrize("few", [1, 3, 64])
+def test_label_codes_equal_numpy_unique_however_many_labels(few):
+    from insights.snapshot.traits import _codes
+
+    rng = np.random.default_rng(4)
+    keys = rng.choice(["specialist", "mixed", "explorer", "unknown", "a", "zz", ""], 5_000)
+    uniq, inverse = _codes(keys, few=few)
+    want_uniq, want_inverse = np.unique(keys, return_inverse=True)
+    assert list(uniq) == list(want_uniq) and np.array_equal(inverse, want_inverse)
+    empty_uniq, empty_inverse = _codes(np.array([], dtype=str))
+    assert empty_uniq.size == 0 and empty_inverse.size == 0
