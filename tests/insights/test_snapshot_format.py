@@ -241,3 +241,20 @@ def test_asking_whether_a_table_has_a_column_does_not_load_it():
     table = ColumnTable(lambda n: loaded.append(n) or np.zeros(3), ["a", "b"])
     assert "a" in table and "zzz" not in table and loaded == []
     assert table["b"].shape == (3,) and loaded == ["b"]
+
+
+@pytest.mark.parametrize("values", [
+    ["C0000001", "C0000002", "", "C0000001"], ["é", "a", "zé", "", "ü", "a"], ["x" * 30, "y"], [], ["", ""],
+    ["café 1", "café 2", "cafe 3"], ["a\u00a0b", "ab", "ab"]])
+def test_text_is_stored_as_numpy_would_encode_it_whatever_the_alphabet(values):
+    from insights.snapshot.codec import _encode, _utf8
+
+    arr = np.array(values, dtype="<U40")  # wider than the text: the stored width follows the text, not the dtype
+    want = np.strings.encode(arr, "utf-8")
+    got = _utf8(arr)
+    assert got.dtype == want.dtype and got.tobytes() == want.tobytes()
+    stored, spec = _encode(arr)
+    if spec["encoding"] == "dictionary":
+        assert spec["categories"] == sorted(set(values)) and list(np.asarray(spec["categories"])[stored]) == values
+    else:
+        assert spec["encoding"] == "utf8" and stored.tobytes() == want.tobytes()
