@@ -11,7 +11,8 @@
    check passes: same generator, same as_of).
 3. ``python -m insights refresh --shards N --workers W`` in a child process: wall time and the process tree's
    peak RSS (os.wait4); per shard its rows, seconds and scoring process's peak RSS from the manifest.
-Results go to the "## Sharded refresh" section of bench/RESULTS.md with the AWS projection (--no-results: not).
+Results go to the "## Sharded refresh" table of bench/RESULTS.md, a row per size, shard count and workers (--no-results:
+not); the AWS projection in the section after it is written from those rows.
 """
 
 from __future__ import annotations
@@ -147,22 +148,28 @@ def main(argv: list[str] | None = None) -> int:
 
 
 HEADER = ("| customers | order lines | shards | workers | plan: extract (s) | plan: reuse + context (s) "
-          "| map: wall (s) | map: shard s (sum) | reduce: merge / finish / write (s) | wall (s) "
-          "| peak RSS, plan + reduce process (GB) | per shard: rows | s (median / max) | peak RSS MB (max) | load |")
+          "| map: wall (s) | map: task s (sum) | reduce (s): all (customers merge / finish / write) | wall (s) "
+          "| peak RSS, plan + reduce process (GB) | per task, by side: rows; s (median / max); peak RSS MB (max) "
+          "| load |")
 
 
 def _row(r: dict) -> str:
-    tasks = list(r["tasks"].values())
-    secs, rss, rows = ([t[k] or 0 for t in tasks] for k in ("seconds", "peak_rss_mb", "rows_in"))
+    by_side: dict[str, list[dict]] = {}
+    for name, task in r["tasks"].items():
+        by_side.setdefault(name.split("/")[0], []).append(task)
+    tasks = [t for ts in by_side.values() for t in ts]
+    sides = "<br>".join(
+        f"{side}: {min(t['rows_in'] for t in ts):,}-{max(t['rows_in'] for t in ts):,}; "
+        f"{np.median([t['seconds'] for t in ts]):.1f} / {max(t['seconds'] for t in ts):.1f}; "
+        f"{max(t['peak_rss_mb'] or 0 for t in ts):,.0f}" for side, ts in sorted(by_side.items()))
     stages, sharded = r["stage_seconds"], r.get("sharded", {})
     reduce = sharded.get("reduce_seconds", {}).get("customers", {})
     split = " / ".join(f"{reduce.get(k, 0):.0f}" for k in ("merge", "finish", "write")) if reduce else "-"
     peak = max(r.get("stage_peak_rss_mb", {}).values() or [0]) / 1024
     return (f"| {r['lake']['customers']:,} | {r['lake']['order_lines']:,} | {r['shards']} | {r['workers']} "
             f"| {stages.get('extract', 0):.0f} | {stages.get('train', 0):.0f} "
-            f"| {sharded.get('map_wall_seconds') or 0:.0f} | {sum(secs):.0f} "
-            f"| {stages.get('score', 0):.0f} ({split}) | {r['run']['wall_s']:.0f} | {peak:.2f} "
-            f"| {min(rows):,}-{max(rows):,} | {np.median(secs):.1f} / {max(secs):.1f} | {max(rss):,.0f} "
+            f"| {sharded.get('map_wall_seconds') or 0:.0f} | {sum(t['seconds'] or 0 for t in tasks):.0f} "
+            f"| {stages.get('score', 0):.0f} ({split}) | {r['run']['wall_s']:.0f} | {peak:.1f} | {sides} "
             f"| {r['load'][0]:.1f} |")
 
 
