@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from datetime import date
 from typing import Any
 
@@ -18,7 +19,7 @@ from insights.errors import ShardsIncomplete
 from insights.refresh.shard_work import WorkArea, work_area
 from insights.refresh.sharded import new_run_id, plan_run, publish_run, score_shard
 from insights.refresh.side import Side
-from insights.refresh.stages import RefreshResult
+from insights.refresh.stages import Observer, Quiet, RefreshResult, StageReport
 
 __all__ = ["run_sharded_refresh", "map_shards"]
 
@@ -30,26 +31,35 @@ def _score_item(root: str, run_id: str, side: Side, shard: int) -> dict[str, Any
 
 
 def map_shards(root: str, run_id: str, sides: Sequence[Side], items: list[dict[str, Any]],
-               workers: int = 1) -> dict[str, str]:
-    """Score every item ({"side", "shard"}); returns {"side/shard": error} for those that failed."""
+               workers: int = 1, observer: Observer | None = None) -> dict[str, str]:
+    """Score every item ({"side", "shard"}); returns {"side/shard": error} for those that failed. The observer
+    sees a "map" stage advance as each task ends (the run's report gets the stage from the done markers)."""
     by_name = {s.name: s for s in sides}
     failures: dict[str, str] = {}
+    observer = observer or Quiet()
+    observer.stage_started("map", len(items))
+    started = time.perf_counter()
     if workers <= 1:
         for item in items:
+            name = f"{item['side']}/{item['shard']}"
             try:
                 _score_item(root, run_id, by_name[item["side"]], item["shard"])
             except Exception as exc:  # noqa: BLE001 - recorded; the reduce step refuses to publish
-                failures[f"{item['side']}/{item['shard']}"] = repr(exc)[:300]
-        return failures
-    # spawn: the parent holds DuckDB's and the ML libraries' threads, which a fork must not inherit
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {f"{i['side']}/{i['shard']}": pool.submit(_score_item, root, run_id, by_name[i["side"]], i["shard"])
-                   for i in items}
-        for name, future in futures.items():
-            try:
-                future.result()
-            except Exception as exc:  # noqa: BLE001
                 failures[name] = repr(exc)[:300]
+            observer.stage_advanced("map", name)
+    else:
+        # spawn: the parent holds DuckDB's and the ML libraries' threads, which a fork must not inherit
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {pool.submit(_score_item, root, run_id, by_name[i["side"]], i["shard"]):
+                       f"{i['side']}/{i['shard']}" for i in items}
+            for future in as_completed(futures):
+                try:
+                    future.result()
+                except Exception as exc:  # noqa: BLE001
+                    failures[futures[future]] = repr(exc)[:300]
+                observer.stage_advanced("map", futures[future])
+    observer.stage_finished(StageReport("map", seconds=round(time.perf_counter() - started, 3),
+                                        status="failed" if failures else "ok"))
     return failures
 
 
@@ -60,7 +70,7 @@ def run_sharded_refresh(*, shards: int, workers: int = 1, work_root: str = "", t
     work: WorkArea = work_area(work_root, run_id)
     try:
         plan = plan_run(work=work, shards=shards, train_rows=train_rows, as_of=as_of, sides=sides, **parts)
-        failures = map_shards(work_root, run_id, sides, plan["items"], workers)
+        failures = map_shards(work_root, run_id, sides, plan["items"], workers, parts.get("observer"))
         for name, error in failures.items():
             log.error(f"shard {name} failed: {error}", extra={"run_id": run_id, "shard": name})
         try:

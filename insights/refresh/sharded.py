@@ -123,6 +123,7 @@ class _ShardedRun(_Run):
             spans = [(d["started_at"], d["finished_at"]) for d in tasks.values() if "started_at" in d]
             self.extra_fields["sharded"]["map_wall_seconds"] = (
                 round(max(e for _, e in spans) - min(b for b, _ in spans), 3) if spans else None)
+            self.reports.append(_map_report(tasks, self.extra_fields["sharded"]["map_wall_seconds"]))
             self.build = self.store.new_build_dir()
             self.work.download("models", self.build / "models")
             timing = self.extra_fields["sharded"]["reduce_seconds"] = {}  # where the single process spends it
@@ -147,6 +148,21 @@ class _ShardedRun(_Run):
                 self.observer.stage_advanced("score", side.name)
             rep.rows = sum(self.written["rows"].values())
         return self._publish()
+
+
+def _map_report(tasks: dict[str, dict[str, Any]], seconds: float | None) -> StageReport:
+    """The map as a stage of the run's report (it ran elsewhere: a process pool, or Step Functions' children):
+    its span, rows, tasks by side and the largest task's peak memory."""
+    sides: dict[str, list[dict[str, Any]]] = {}
+    for name, done in sorted(tasks.items()):
+        sides.setdefault(name.split("/")[0], []).append(done)
+    notes = [f"{side}: {len(ds)} tasks, {sum(d['rows_in'] for d in ds):,} rows, "
+             f"{float(np.median([d['seconds'] for d in ds])):.1f} s median" for side, ds in sides.items()]
+    peaks = [d["peak_rss_mb"] for d in tasks.values() if d.get("peak_rss_mb") is not None]
+    if peaks:
+        notes.append(f"largest task peak {max(peaks):,.0f} MB")
+    return StageReport("map", seconds=seconds or 0.0, rows=sum(d["rows_in"] for d in tasks.values()), notes=notes,
+                       peak_rss_mb=max(peaks) if peaks else None)
 
 
 class _Clock:

@@ -82,8 +82,38 @@ def test_the_sharded_refresh_publishes_the_content_of_the_single_run(lake, singl
     assert set(timing["customers"]) == set(timing["recommendations"]) == {"merge", "finish", "write"}
     assert set(timing["products"]) == {"score whole", "write"}
     assert all(s >= 0 for steps in timing.values() for s in steps.values())
-    assert [s.stage for s in result.stages] == ["extract", "check", "train", "score", "publish"]
+    assert [s.stage for s in result.stages] == ["extract", "check", "train", "map", "score", "publish"]
+    mapped = result.stages[3]  # the map as a stage of the report, from the tasks' done markers
+    assert mapped.rows == sum(t["rows_in"] for t in sharded["tasks"].values())
+    assert mapped.seconds == sharded["map_wall_seconds"] and mapped.notes[0].startswith(f"customers: {shards} tasks")
     assert not any((tmp_path / "work").iterdir())  # the run's work area is gone once published
+
+
+class Recording:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str]] = []
+
+    def stage_started(self, stage, steps):
+        self.events.append(("started", f"{stage}:{steps}"))
+
+    def stage_advanced(self, stage, note=""):
+        self.events.append(("advanced", f"{stage}:{note}"))
+
+    def stage_finished(self, report):
+        self.events.append(("finished", f"{report.stage}:{report.status}"))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_observer_sees_the_map_advance_task_by_task(lake, single, tmp_path, workers):
+    store, _ = single
+    observer = Recording()
+    _sharded(lake, store, 3, tmp_path, workers=workers, observer=observer)
+    mapped = [e for e in observer.events if e[1].startswith("map:")]
+    assert mapped[0] == ("started", "map:6") and mapped[-1] == ("finished", "map:ok")
+    assert sorted(n for kind, n in mapped if kind == "advanced") == sorted(
+        f"map:{side}/{k}" for side in ("customers", "recommendations") for k in range(3))
+    stages = [n.split(":")[0] for kind, n in observer.events if kind == "started"]
+    assert stages == ["extract", "check", "train", "map", "score", "publish"]
 
 
 def test_the_cli_runs_sixteen_shards_with_the_same_content(lake, single, tmp_path, monkeypatch, capsys):
