@@ -19,6 +19,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from athena.engine import QueryEngine
+from insights.refresh.rec_backtest import coded_frame
 from models.recommend import ItemCooccurrence
 
 __all__ = ["population_stats", "fit_context", "part_frame"]
@@ -64,14 +65,4 @@ def part_frame(part: pd.DataFrame, context: dict[str, Any]) -> pd.DataFrame:
     prod = np.searchsorted(ids, part["product_id"].astype(str).to_numpy())
     if prod.size and (prod.max() >= ids.size or not np.array_equal(ids[prod], part["product_id"].astype(str))):
         raise ValueError("a shard bought a product the population's statistics do not have")
-    days = np.iinfo(np.int16).max
-    frame = pd.DataFrame({
-        "cust": cust.astype(np.int32), "prod": prod.astype(np.int32),
-        "purchase_days": np.minimum(part["purchase_days"].to_numpy(np.int64), days).astype(np.int16),
-        "days_before_split": np.minimum(part["days_before_split"].to_numpy(np.int64), days).astype(np.int16),
-        "spend": part["spend"].to_numpy(np.float64, na_value=0.0).astype(np.float32),
-        "in_next_basket": part["in_next_basket"].fillna(0).to_numpy(np.int8) > 0,
-    })
-    frame.attrs.update(customer_ids=customer_ids.astype(str), product_ids=ids,
-                       product_category=context["product_category"])
-    return frame
+    return coded_frame(part, cust, prod, customer_ids, ids, context["product_category"])

@@ -23,7 +23,7 @@ import scipy.sparse as sp
 
 from athena.engine import QueryEngine
 from insights.config import Settings
-from insights.refresh.rec_backtest import MODEL_PARAMS, backtest, build_matrices
+from insights.refresh.rec_backtest import MODEL_PARAMS, backtest, build_matrices, coded_frame
 from insights.refresh.rec_shards import fit_context, part_frame, population_stats
 from insights.refresh.side import SideOutput, code_fingerprint
 from models.recommend import ItemCooccurrence, popularity_ranking
@@ -135,21 +135,11 @@ def compact_pairs(pairs: pd.DataFrame, categories: pd.DataFrame) -> pd.DataFrame
     """The query's rows with integer customer and product codes (into the sorted ids kept in ``attrs``)."""
     cust_codes, customer_ids = pd.factorize(pairs["customer_id"].astype(str), sort=True)
     prod_codes, product_ids = pd.factorize(pairs["product_id"].astype(str), sort=True)
-    # 17 bytes a row (about 140 MB for 8M customer-product rows): it is held from extract to this side's scoring
-    days = np.iinfo(np.int16).max
-    frame = pd.DataFrame({
-        "cust": cust_codes.astype(np.int32), "prod": prod_codes.astype(np.int32),
-        "purchase_days": np.minimum(pairs["purchase_days"].to_numpy(np.int64), days).astype(np.int16),
-        "days_before_split": np.minimum(pairs["days_before_split"].to_numpy(np.int64), days).astype(np.int16),
-        "spend": pairs["spend"].to_numpy(np.float64, na_value=0.0).astype(np.float32),
-        "in_next_basket": pairs["in_next_basket"].fillna(0).to_numpy(np.int8) > 0,
-    })
     product_ids = np.asarray(product_ids, dtype=str)
     cat_of = dict(zip(categories["product_id"].astype(str), categories["category"], strict=True))
     product_category = np.array([_category(cat_of.get(p)) for p in product_ids], dtype=str)
-    frame.attrs.update(customer_ids=np.asarray(customer_ids, dtype=str), product_ids=product_ids,
-                       product_category=product_category)
-    return frame
+    # held from extract to this side's scoring: the compact form (rec_backtest.coded_frame)
+    return coded_frame(pairs, cust_codes, prod_codes, customer_ids, product_ids, product_category)
 
 
 def _category(value: Any) -> str:
