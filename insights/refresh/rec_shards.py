@@ -25,9 +25,10 @@ from models.recommend import ItemCooccurrence
 __all__ = ["population_stats", "fit_context", "part_frame"]
 
 
-def population_stats(engine: QueryEngine, as_of: date, category_of: Any) -> dict[str, Any]:
-    """The products (sorted ids, as the single run's codes), their categories (``category_of``: a product's
-    category from the categories query's value) and the model's statistics, from two engine aggregates."""
+def population_stats(engine: QueryEngine, as_of: date, cats: pd.DataFrame, category_of: Any) -> dict[str, Any]:
+    """The products (sorted ids, as the single run's codes), their categories (``cats``: the product_categories
+    query's rows; ``category_of``: a product's category from its value) and the model's statistics, from two
+    engine aggregates."""
     cutoff = {"cutoff": as_of.isoformat()}
     buyers = engine.query("product_buyers", cutoff)
     ids = buyers["product_id"].astype(str).to_numpy()
@@ -40,7 +41,6 @@ def population_stats(engine: QueryEngine, as_of: date, category_of: Any) -> dict
     n = ids.size
     co = sp.csr_matrix((np.concatenate([count, count]), (np.concatenate([a, b]), np.concatenate([b, a]))),
                        shape=(n, n))  # each unordered pair comes once: both halves of the symmetric matrix
-    cats = engine.query("product_categories", cutoff)
     cat_of = dict(zip(cats["product_id"].astype(str), cats["category"], strict=True))
     customers = buyers["customers"].to_numpy(np.int64)
     return {"product_ids": ids, "product_category": np.array([category_of(cat_of.get(p)) for p in ids], dtype=str),

@@ -101,8 +101,9 @@ class RecommendationSide:
         return [("customer_products", {"cutoff": as_of.isoformat(), "split": split.isoformat()})]
 
     def prepare(self, engine: QueryEngine, rows: pd.DataFrame, as_of: date) -> pd.DataFrame:
-        frame = compact_pairs(rows, engine.query("product_categories", {"cutoff": as_of.isoformat()}))
-        frame.attrs["population"] = population_stats(engine, as_of, _category)  # for context(), not the sample's
+        cats = engine.query("product_categories", {"cutoff": as_of.isoformat()})
+        frame = compact_pairs(rows, cats)
+        frame.attrs["population"] = population_stats(engine, as_of, cats, _category)  # for context(): everyone
         return frame
 
     def context(self, models: dict[str, Any], frame: pd.DataFrame, as_of: date) -> dict[str, Any]:

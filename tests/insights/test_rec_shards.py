@@ -17,6 +17,10 @@ from models.recommend import ItemCooccurrence, repeat_counts
 AS_OF = date(2026, 7, 1)
 
 
+def _stats(engine):
+    return population_stats(engine, AS_OF, engine.query("product_categories", {"cutoff": AS_OF.isoformat()}), _category)
+
+
 @pytest.fixture(scope="module")
 def duck(tmp_path_factory):
     from insights.data.sample import SampleSpec, generate, write_sample
@@ -29,7 +33,7 @@ def duck(tmp_path_factory):
 def test_the_engines_product_statistics_equal_what_the_model_counts_from_every_customers_rows(duck):
     frame = RecommendationSide().extract(duck, AS_OF)  # the single run's frame: every customer's products
     counts = build_matrices(frame)
-    stats = population_stats(duck, AS_OF, _category)
+    stats = _stats(duck)
     assert list(stats["product_ids"]) == list(frame.attrs["product_ids"])
     assert list(stats["product_category"]) == list(frame.attrs["product_category"])
     assert stats["n_customers"] == len(frame.attrs["customer_ids"]) > 100
@@ -48,7 +52,7 @@ def test_the_engines_product_statistics_equal_what_the_model_counts_from_every_c
 
 def test_a_shards_rows_score_as_the_same_customers_do_in_the_whole_frame(duck):
     rows = duck.query("customer_products", {"cutoff": AS_OF.isoformat(), "split": "2026-05-02"})
-    context = fit_context(MODEL_PARAMS, population_stats(duck, AS_OF, _category))
+    context = fit_context(MODEL_PARAMS, _stats(duck))
     whole = customer_rows(context["model"], part_frame(rows, context))
     some = sorted(set(rows["customer_id"]))[::3]  # a "shard": every third customer, rows in another order
     shard = rows[rows["customer_id"].isin(some)].iloc[::-1]
@@ -60,7 +64,7 @@ def test_a_shards_rows_score_as_the_same_customers_do_in_the_whole_frame(duck):
 
 
 def test_a_shard_with_a_product_the_population_lacks_is_refused(duck):
-    context = fit_context(MODEL_PARAMS, population_stats(duck, AS_OF, _category))
+    context = fit_context(MODEL_PARAMS, _stats(duck))
     rows = pd.DataFrame({"customer_id": ["C1"], "product_id": ["no-such-product"], "purchase_days": [1],
                          "days_before_split": [1], "spend": [1.0], "in_next_basket": [0]})
     with pytest.raises(ValueError, match="do not have"):
